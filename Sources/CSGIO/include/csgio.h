@@ -1,0 +1,1 @@
+int csgio_placeholder(void);
