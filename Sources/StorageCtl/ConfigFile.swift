@@ -1,0 +1,98 @@
+/// The shell-compatible `NAME=VALUE` file the original storage-ctl sourced (cli-contract.md
+/// "Configuration file"). Only the part of shell syntax such files use is accepted: optional
+/// `export `, a name, `=`, a value that is bare, 'single-quoted' or "double-quoted" (with
+/// `\"`, `\\`, `\$` and `` \` `` escapes), then optional white space and a `#` comment.
+/// Anything else is a malformed line, reported with file and line number: a line the shell would
+/// run as a command must never be silently skipped.
+public struct ConfigFile: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var name: String
+        public var value: String
+        public var line: Int
+    }
+    public var path: String
+    public var entries: [Entry]
+
+    public struct MalformedLine: Error, Sendable, Equatable {
+        public var line: Int
+        public var reason: String
+    }
+
+    /// Parses `text`; `path` only labels the entries.
+    public static func parse(_ text: String, path: String) throws(MalformedLine) -> ConfigFile {
+        var entries: [Entry] = []
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var line = Substring.UnicodeScalarView(rawLine.unicodeScalars)
+            if line.last == "\r" { line.removeLast() }
+            if let entry = try parseLine(String(line), number: lineNumber) {
+                entries.append(entry)
+            }
+        }
+        return ConfigFile(path: path, entries: entries)
+    }
+
+    private static func isBlank(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" }
+
+    private static func parseLine(_ line: String, number: Int) throws(MalformedLine) -> Entry? {
+        let s = Array(line.unicodeScalars)
+        var i = 0
+        func malformed(_ reason: String) -> MalformedLine { MalformedLine(line: number, reason: reason) }
+        while i < s.count, isBlank(s[i]) { i += 1 }
+        if i == s.count || s[i] == "#" { return nil }
+        // optional "export "
+        if s.count - i > 7, String(String.UnicodeScalarView(s[i..<i + 6])) == "export", isBlank(s[i + 6]) {
+            i += 7
+            while i < s.count, isBlank(s[i]) { i += 1 }
+        }
+        let nameStart = i
+        while i < s.count, s[i] == "_" || (s[i].isASCII && (s[i].properties.isAlphabetic || ("0"..."9").contains(s[i]))) {
+            i += 1
+        }
+        if i == nameStart || ("0"..."9").contains(s[nameStart]) {
+            throw malformed("expected NAME=VALUE")
+        }
+        let name = String(String.UnicodeScalarView(s[nameStart..<i]))
+        guard i < s.count, s[i] == "=" else {
+            throw malformed("expected NAME=VALUE")
+        }
+        i += 1
+        var value = String.UnicodeScalarView()
+        // A value is a sequence of bare, single-quoted and double-quoted pieces up to white space.
+        while i < s.count, !isBlank(s[i]) {
+            let c = s[i]
+            switch c {
+            case "'":
+                i += 1
+                while i < s.count, s[i] != "'" { value.append(s[i]); i += 1 }
+                guard i < s.count else { throw malformed("unterminated single quote") }
+                i += 1
+            case "\"":
+                i += 1
+                var closed = false
+                while i < s.count {
+                    if s[i] == "\"" { closed = true; i += 1; break }
+                    if s[i] == "\\", i + 1 < s.count, ["\"", "\\", "$", "`"].contains(s[i + 1]) {
+                        value.append(s[i + 1]); i += 2; continue
+                    }
+                    if s[i] == "$" || s[i] == "`" { throw malformed("shell expansion ('\(s[i])') is not supported") }
+                    value.append(s[i]); i += 1
+                }
+                guard closed else { throw malformed("unterminated double quote") }
+            case "\\":
+                guard i + 1 < s.count else { throw malformed("trailing backslash") }
+                value.append(s[i + 1]); i += 2
+            case "$", "`", ";", "&", "|", "<", ">", "(", ")":
+                throw malformed("shell syntax ('\(c)') is not supported; quote the value")
+            default:
+                value.append(c); i += 1
+            }
+        }
+        while i < s.count, isBlank(s[i]) { i += 1 }
+        if i < s.count, s[i] != "#" {
+            throw malformed("unexpected text after the value; quote values that contain spaces")
+        }
+        return Entry(name: name, value: String(value), line: number)
+    }
+}

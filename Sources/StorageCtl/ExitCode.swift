@@ -1,0 +1,37 @@
+/// The documented exit status of storage-ctl (cli-contract.md "Exit status").
+///
+/// Backup daemons branch on these numbers, so they are an interface: never renumber.
+public enum ExitCode: Int32, Sendable, CaseIterable {
+    /// Done; for lock/trylock, we hold the reservation.
+    case ok = 0
+    /// Another key holds the reservation (trylock, or a command refused with RESERVATION CONFLICT).
+    case busy = 1
+    /// Usage or configuration error.
+    case usage = 2
+    /// Device error: cannot open, not SCSI, PR unsupported, SCSI or I/O error, timeout.
+    case device = 3
+    /// `lock` gave up after `max_lock_wait` seconds.
+    case timedOut = 4
+    /// Interrupted by a signal while waiting; nothing was left half-done.
+    case interrupted = 5
+}
+
+/// A failure that ends the command: one line for stderr and the exit code that goes with it.
+///
+/// `message` is printed as `storage-ctl: <message>`; for device failures it already starts with
+/// the device path (`/dev/sg0: ...`), so every line names what failed.
+public struct StorageCtlError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var exitCode: ExitCode
+    public var message: String
+
+    public init(_ exitCode: ExitCode, _ message: String) {
+        self.exitCode = exitCode
+        self.message = message
+    }
+
+    public static func usage(_ message: String) -> StorageCtlError { StorageCtlError(.usage, message) }
+    public static func device(_ path: String, _ message: String) -> StorageCtlError {
+        StorageCtlError(.device, "\(path): \(message)")
+    }
+    public var description: String { "storage-ctl: \(message)" }
+}

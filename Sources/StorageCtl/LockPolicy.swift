@@ -1,0 +1,104 @@
+/// How `lock` waits: poll with jittered exponential backoff until the reservation is ours,
+/// `maxWait` passes, or a signal asks us to stop. The clock, the sleeper and the random source are
+/// injected, so the policy is tested without waiting and measured against a monotonic clock
+/// (a wall-clock jump must not change when we give up).
+public struct LockPolicy: Sendable {
+    /// Delay before the first retry; doubles per retry up to `maxDelay`.
+    public var initialDelay: Duration
+    public var maxDelay: Duration
+    /// How long we may wait in all.
+    public var maxWait: Duration
+    /// How often a progress line may be printed while waiting.
+    public var progressInterval: Duration = .seconds(30)
+
+    public init(initialDelay: Duration, maxDelay: Duration, maxWait: Duration, progressInterval: Duration = .seconds(30)) {
+        self.initialDelay = initialDelay
+        self.maxDelay = max(maxDelay, initialDelay)
+        self.maxWait = maxWait
+        self.progressInterval = progressInterval
+    }
+
+    /// The delay before retry number `retry` (0-based): an exponential step with "equal jitter",
+    /// i.e. uniformly in [step/2, step], so waiters spread out but never spin.
+    public func delay(forRetry retry: Int, using random: inout some RandomNumberGenerator) -> Duration {
+        let exponent = min(retry, 30)
+        var step = initialDelay * (1 << exponent)
+        if step > maxDelay { step = maxDelay }
+        let nanos = step.nanoseconds
+        let jittered = nanos / 2 + Int64.random(in: 0...(nanos - nanos / 2), using: &random)
+        return .nanoseconds(jittered)
+    }
+
+    public enum AttemptResult<Holder> {
+        case acquired
+        case busy(Holder)
+    }
+
+    public enum Outcome<Holder> {
+        case acquired(waited: Duration)
+        case timedOut(waited: Duration, holder: Holder)
+        case interrupted(signal: Int32, waited: Duration, holder: Holder)
+    }
+
+    public enum Progress<Holder> {
+        /// Waiting starts: printed once, on the first conflict.
+        case started(holder: Holder)
+        /// Still waiting, at most once per `progressInterval`.
+        case stillWaiting(holder: Holder, waited: Duration)
+    }
+
+    /// Runs the wait. `attempt` tries once; `sleep` waits up to the given time and returns the
+    /// number of a signal that interrupted it, or nil.
+    public func run<Holder, C: Clock, E: Error>(
+        clock: C,
+        random: inout some RandomNumberGenerator,
+        attempt: () throws(E) -> AttemptResult<Holder>,
+        sleep: (Duration) -> Int32?,
+        progress: (Progress<Holder>) -> Void
+    ) throws(E) -> Outcome<Holder> where C.Duration == Duration {
+        let start = clock.now
+        var retry = 0
+        var lastProgress: C.Instant? = nil
+        while true {
+            let holder: Holder
+            switch try attempt() {
+            case .acquired:
+                return .acquired(waited: start.duration(to: clock.now))
+            case .busy(let h):
+                holder = h
+            }
+            let now = clock.now
+            let waited = start.duration(to: now)
+            if waited >= maxWait {
+                return .timedOut(waited: waited, holder: holder)
+            }
+            if lastProgress == nil {
+                progress(.started(holder: holder))
+                lastProgress = now
+            } else if let last = lastProgress, last.duration(to: now) >= progressInterval {
+                progress(.stillWaiting(holder: holder, waited: waited))
+                lastProgress = now
+            }
+            // Never sleep past the deadline: the last attempt happens at maxWait, not after it.
+            let pause = min(delay(forRetry: retry, using: &random), maxWait - waited)
+            retry += 1
+            if let signal = sleep(pause) {
+                return .interrupted(signal: signal, waited: start.duration(to: clock.now), holder: holder)
+            }
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    /// Whole seconds, rounded down, for messages (`waited 30 s`).
+    var wholeSeconds: Int64 { components.seconds }
+
+    init(seconds value: Double) {
+        self = .nanoseconds(Int64((value * 1e9).rounded()))
+    }
+}

@@ -1,0 +1,218 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PRCore
+import Transports
+
+/// One logical unit as the storage-ctl verbs see it: typed PR IN/OUT calls over any transport,
+/// with the policy every verb shares kept in one place:
+/// - UNIT ATTENTION (power-on/reset 29/xx, 2A/03 after another host's CLEAR/PREEMPT, 2A/04, 2A/05, ...)
+///   and BUSY/TASK SET FULL are retried a bounded number of times: a UA reports an event that
+///   already happened, not a failure of this command (testbed.md: LIO answers the other
+///   initiator's next command with 2A/03 once after CLEAR);
+/// - `-v` traces each command (CDB, status, sense, duration) on stderr, `debug_log` appends it to
+///   the debug file;
+/// - every failure becomes a `StorageCtlError` with exit code 3 naming the device.
+/// (The sg_persist personality does not use this: sg_persist reports a UA as exit 6.)
+public final class PRDevice {
+    public let transport: any SCSITransport
+    public let path: String
+    let timeout: Duration
+    let tracer: CommandTracer?
+
+    /// How often one command is re-sent after UNIT ATTENTION or BUSY before giving up.
+    static let maxRetries = 8
+
+    public init(transport: any SCSITransport, path: String, commandTimeout: Double, tracer: CommandTracer?) {
+        self.transport = transport
+        self.path = path
+        self.timeout = .milliseconds(Int64((commandTimeout * 1000).rounded()))
+        self.tracer = tracer
+    }
+
+    /// A command's outcome once retries are done: GOOD, RESERVATION CONFLICT, or CHECK CONDITION
+    /// with its decoded sense (any other status is turned into an error).
+    public struct Reply {
+        public var status: ScsiStatus
+        public var sense: SenseData?
+        public var data: [UInt8]
+    }
+
+    /// Sends one CDB with the shared retry policy. `what` names the command in messages.
+    public func send(_ cdb: [UInt8], dataOut: [UInt8] = [], dataInLength: Int = 0, what: String) throws(StorageCtlError) -> Reply {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let start = ContinuousClock.now
+            let result: SCSICommandResult
+            do {
+                result = try transport.execute(cdb: cdb, dataOut: dataOut, dataInLength: dataInLength, timeout: timeout)
+            } catch {
+                tracer?.trace(what: what, cdb: cdb, outcome: "transport error: \(error.message)", elapsed: ContinuousClock.now - start)
+                throw .device(path, "\(what): \(error.message)")
+            }
+            let sense = result.sense.isEmpty ? nil : SenseData.decode(result.sense)
+            tracer?.trace(what: what, cdb: cdb, outcome: Self.describe(result, sense), elapsed: ContinuousClock.now - start)
+            switch result.status {
+            case .good, .conditionMet:
+                return Reply(status: .good, sense: nil, data: result.data)
+            case .reservationConflict:
+                return Reply(status: .reservationConflict, sense: nil, data: [])
+            case .checkCondition:
+                guard let sense else {
+                    throw .device(path, "\(what) failed: CHECK CONDITION without valid sense data")
+                }
+                if sense.key == .unitAttention, attempt <= Self.maxRetries { continue }
+                if sense.key == .noSense || sense.key == .recoveredError {
+                    return Reply(status: .good, sense: sense, data: result.data)
+                }
+                return Reply(status: .checkCondition, sense: sense, data: result.data)
+            case .busy, .taskSetFull:
+                if attempt <= Self.maxRetries {
+                    Self.pause(milliseconds: 10 * attempt)
+                    continue
+                }
+                throw .device(path, "\(what) failed: device stayed \(result.status.name) after \(Self.maxRetries) retries")
+            default:
+                throw .device(path, "\(what) failed: SCSI status \(result.status.name)")
+            }
+        }
+    }
+
+    static func describe(_ result: SCSICommandResult, _ sense: SenseData?) -> String {
+        var text = result.status.name
+        if let sense { text += " [\(sense.key.name): \(sense.additionalSense.description)]" }
+        if result.hostStatus != 0 { text += " host_status=0x\(String(result.hostStatus, radix: 16))" }
+        if result.driverStatus != 0 { text += " driver_status=0x\(String(result.driverStatus, radix: 16))" }
+        return text
+    }
+
+    static func pause(milliseconds: Int) {
+        var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+
+    /// The error for a CHECK CONDITION nobody expected.
+    func failure(_ what: String, _ reply: Reply) -> StorageCtlError {
+        guard let sense = reply.sense else { return .device(path, "\(what) failed: \(reply.status.name)") }
+        if sense.key == .illegalRequest, sense.additionalSense == .invalidCommandOperationCode {
+            return .device(path, "persistent reservations are not supported by this device (\(what): \(sense.additionalSense.description))")
+        }
+        return .device(path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+    }
+
+    // MARK: - INQUIRY
+
+    public func inquiry() throws(StorageCtlError) -> StandardInquiryData {
+        let cdb = Inquiry.CDB(allocationLength: 96).encode()
+        let reply = try send(cdb, dataInLength: 96, what: "INQUIRY")
+        guard reply.status == .good else { throw failure("INQUIRY", reply) }
+        guard let data = StandardInquiryData.decode(reply.data) else {
+            throw .device(path, "INQUIRY returned \(reply.data.count) bytes, too short to decode")
+        }
+        return data
+    }
+
+    // MARK: - PERSISTENT RESERVE IN
+
+    /// Sends a PR IN, growing the allocation length once if the device has more to say.
+    func persistentReserveIn(_ action: PersistentReserveIn.ServiceAction, what: String) throws(StorageCtlError) -> Reply {
+        var allocation = 8192
+        while true {
+            let cdb = PersistentReserveIn.CDB(serviceAction: action, allocationLength: UInt16(allocation)).encode()
+            let reply = try send(cdb, dataInLength: allocation, what: what)
+            guard reply.status == .good else { return reply }
+            // bytes 4-7 hold ADDITIONAL LENGTH for every SA but REPORT CAPABILITIES
+            if action != .reportCapabilities, allocation < 65535,
+               let additional = ByteReader(reply.data, offset: 4).peekInteger(as: UInt32.self),
+               Int(additional) + 8 > allocation {
+                allocation = min(65535, Int(additional) + 8)
+                continue
+            }
+            return reply
+        }
+    }
+
+    public func readKeys() throws(StorageCtlError) -> ReadKeysResponse {
+        let what = "PERSISTENT RESERVE IN (READ KEYS)"
+        let reply = try persistentReserveIn(.readKeys, what: what)
+        guard reply.status == .good else { throw readFailure(what, reply) }
+        guard let response = ReadKeysResponse.decode(reply.data) else { throw malformed(what) }
+        return response
+    }
+
+    public func readReservation() throws(StorageCtlError) -> ReadReservationResponse {
+        let what = "PERSISTENT RESERVE IN (READ RESERVATION)"
+        let reply = try persistentReserveIn(.readReservation, what: what)
+        guard reply.status == .good else { throw readFailure(what, reply) }
+        guard let response = ReadReservationResponse.decode(reply.data) else { throw malformed(what) }
+        return response
+    }
+
+    /// READ FULL STATUS, or `nil` when the device does not implement it (tgt, old tape drives):
+    /// callers fall back to READ KEYS + READ RESERVATION.
+    public func readFullStatus() throws(StorageCtlError) -> ReadFullStatusResponse? {
+        let what = "PERSISTENT RESERVE IN (READ FULL STATUS)"
+        let reply = try persistentReserveIn(.readFullStatus, what: what)
+        if reply.status == .checkCondition, let sense = reply.sense, sense.key == .illegalRequest,
+           sense.additionalSense == .invalidFieldInCDB {
+            return nil
+        }
+        guard reply.status == .good else { throw readFailure(what, reply) }
+        guard let response = ReadFullStatusResponse.decode(reply.data) else { throw malformed(what) }
+        return response
+    }
+
+    public func reportCapabilities() throws(StorageCtlError) -> ReportCapabilitiesResponse {
+        let what = "PERSISTENT RESERVE IN (REPORT CAPABILITIES)"
+        let reply = try persistentReserveIn(.reportCapabilities, what: what)
+        guard reply.status == .good else { throw readFailure(what, reply) }
+        guard let response = ReportCapabilitiesResponse.decode(reply.data) else { throw malformed(what) }
+        return response
+    }
+
+    private func readFailure(_ what: String, _ reply: Reply) -> StorageCtlError {
+        if reply.status == .reservationConflict {
+            return StorageCtlError(.busy, "\(path): \(what) refused with RESERVATION CONFLICT")
+        }
+        return failure(what, reply)
+    }
+
+    private func malformed(_ what: String) -> StorageCtlError {
+        .device(path, "\(what) returned data too short or malformed to decode")
+    }
+
+    // MARK: - PERSISTENT RESERVE OUT
+
+    public enum OutResult: Equatable {
+        case good
+        case conflict
+        /// CHECK CONDITION; the caller decides (some are expected, e.g. LIO's 2/08/00).
+        case checkCondition(SenseData)
+    }
+
+    public func persistentReserveOut(_ action: PersistentReserveOut.ServiceAction, type: ReservationType,
+                                     key: ReservationKey, serviceActionKey: ReservationKey = ReservationKey(0),
+                                     aptpl: Bool = false) throws(StorageCtlError) -> OutResult {
+        let parameters = PersistentReserveOut.ParameterList(
+            reservationKey: key, serviceActionReservationKey: serviceActionKey,
+            specifyInitiatorPorts: false, allTargetPorts: false, activatePersistThroughPowerLoss: aptpl)
+        let bytes = parameters.encode()
+        let cdb = PersistentReserveOut.CDB(serviceAction: action, scope: 0, type: type,
+                                           parameterListLength: UInt32(bytes.count)).encode()
+        let reply = try send(cdb, dataOut: bytes, what: Self.name(action))
+        switch reply.status {
+        case .good: return .good
+        case .reservationConflict: return .conflict
+        default:
+            guard let sense = reply.sense else { throw failure(Self.name(action), reply) }
+            return .checkCondition(sense)
+        }
+    }
+
+    /// `PERSISTENT RESERVE OUT (RESERVE)`: the name used in messages and traces.
+    public static func name(_ action: PersistentReserveOut.ServiceAction) -> String {
+        "PERSISTENT RESERVE OUT (\(action.name))"
+    }
+}

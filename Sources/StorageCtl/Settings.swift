@@ -1,0 +1,172 @@
+import PRCore
+
+/// Everything a command needs to know about this host's configuration, after the file, the
+/// environment and the command-line options have been merged (options win).
+public struct Settings: Sendable, Equatable {
+    /// This host's reservation key; `nil` when none is configured (read-only commands still work).
+    public var key: ReservationKey?
+    public var type: ReservationType = .exclusiveAccess
+    /// Seconds `lock` may wait.
+    public var maxLockWait: Double = 1800
+    public var aptpl = false
+    /// Seconds one SCSI command may take.
+    public var commandTimeout: Double = 60
+    /// iSCSI-style initiator name for simulated LUs (`initiator=`), before the environment default.
+    public var initiator: String?
+    public var debugLog = false
+    public var debugFile = "/opt/bacula/working/storage-ctl.log"
+    /// `host_<KEY>=name`: names shown next to keys in every output.
+    public var hostNames: [ReservationKey: String] = [:]
+    /// First retry delay of `lock` (seconds) and the cap of its exponential backoff.
+    public var lockRetryInitial: Double = 0.05
+    public var lockRetryMax: Double = 1.0
+    /// Peripheral type a fresh (empty) simulated LU file takes.
+    public var simType: PeripheralDeviceType = .tape
+    /// The file the settings came from, if any (for messages).
+    public var configPath: String?
+    /// Whether the configuration file exists and was read.
+    public var configLoaded = false
+
+    public init() {}
+
+    /// The name configured for `key`, if any.
+    public func name(of key: ReservationKey) -> String? { hostNames[key] }
+
+    /// `0xbac999 (dir)` when named, else `0xbac999`: how every output shows a key.
+    public func label(_ key: ReservationKey) -> String {
+        if let name = hostNames[key] { return "\(key) (\(OutputText.escaped(name)))" }
+        return key.description
+    }
+
+    /// Every key named in the configuration (`key` and `host_*`), for `audit`.
+    public var knownKeys: Set<ReservationKey> {
+        var keys = Set(hostNames.keys)
+        if let key { keys.insert(key) }
+        return keys
+    }
+}
+
+/// The settings this version understands, with how to parse each. Unknown names get a warning,
+/// because a typo (`max_lock_wiat=60`) must not silently leave the default in place.
+enum SettingName: String, CaseIterable {
+    case key, type, aptpl, initiator
+    case debugLog = "debug_log"
+    case debugFile = "debug_file"
+    case maxLockWait = "max_lock_wait"
+    case commandTimeout = "command_timeout"
+    case lockRetryInitial = "lock_retry_initial"
+    case lockRetryMax = "lock_retry_max"
+    case simType = "sim_type"
+    /// The original script's path to sg_persist: accepted and ignored (we talk to the device ourselves).
+    case sgPersist = "SG_PERSIST"
+}
+
+/// Value parsers shared by the configuration file and the command-line options, so both accept
+/// exactly the same spellings and give the same messages.
+public enum SettingValue {
+    /// A key as the contract allows: 1-16 hex digits, optional 0x, not zero.
+    public static func key(_ text: String) -> Result<ReservationKey, StorageCtlError> {
+        do {
+            let key = try ReservationKey.parse(text)
+            if key.rawValue == 0 {
+                return .failure(.usage("invalid key '\(OutputText.escaped(text))': zero is not a reservation key (it means 'none' to the device)"))
+            }
+            return .success(key)
+        } catch {
+            return .failure(.usage("invalid key '\(OutputText.escaped(text))': \(error)"))
+        }
+    }
+
+    public static func type(_ text: String) -> Result<ReservationType, StorageCtlError> {
+        if let type = ReservationType.parse(text) { return .success(type) }
+        return .failure(.usage("invalid reservation type '\(OutputText.escaped(text))': use 1, 3, 5, 6, 7, 8 or wr-ex, ex-ac, wr-ex-ro, ex-ac-ro, wr-ex-ar, ex-ac-ar"))
+    }
+
+    /// A non-negative number of seconds (`1800`, `0.5`); no sign, no exponent, no inf/nan.
+    public static func seconds(_ text: String, what: String, allowZero: Bool = true) -> Result<Double, StorageCtlError> {
+        let scalars = Array(text.unicodeScalars)
+        var digitsBefore = 0, digitsAfter = 0, sawDot = false, ok = !scalars.isEmpty
+        for c in scalars {
+            if ("0"..."9").contains(c) { if sawDot { digitsAfter += 1 } else { digitsBefore += 1 } }
+            else if c == ".", !sawDot { sawDot = true }
+            else { ok = false; break }
+        }
+        if sawDot && digitsAfter == 0 { ok = false }
+        guard ok, digitsBefore > 0, let value = Double(text), value.isFinite, value <= 315_360_000 else {
+            return .failure(.usage("invalid \(what) '\(OutputText.escaped(text))': expected a number of seconds, 0 or more"))
+        }
+        if !allowZero && value == 0 {
+            return .failure(.usage("invalid \(what) '\(OutputText.escaped(text))': must be more than 0"))
+        }
+        return .success(value)
+    }
+
+    public static func flag(_ text: String, what: String) -> Result<Bool, StorageCtlError> {
+        switch text {
+        case "0", "no", "false", "off": return .success(false)
+        case "1", "yes", "true", "on": return .success(true)
+        default: return .failure(.usage("invalid \(what) '\(OutputText.escaped(text))': expected 0 or 1"))
+        }
+    }
+
+    public static func simType(_ text: String) -> Result<PeripheralDeviceType, StorageCtlError> {
+        switch text {
+        case "tape": return .success(.tape)
+        case "disk": return .success(.disk)
+        default: return .failure(.usage("invalid sim_type '\(OutputText.escaped(text))': expected tape or disk"))
+        }
+    }
+}
+
+extension Settings {
+    /// Applies a parsed file. Errors name `file:line`; warnings (unknown names) are returned.
+    public mutating func apply(_ file: ConfigFile) throws(StorageCtlError) -> [String] {
+        var warnings: [String] = []
+        func fail(_ entry: ConfigFile.Entry, _ error: StorageCtlError) -> StorageCtlError {
+            StorageCtlError(.usage, "\(file.path):\(entry.line): \(error.message)")
+        }
+        for entry in file.entries {
+            if entry.name.hasPrefix("host_") {
+                let keyText = String(entry.name.dropFirst(5))
+                switch SettingValue.key(keyText) {
+                case .success(let key):
+                    if entry.value.isEmpty { throw fail(entry, .usage("\(entry.name): empty name")) }
+                    hostNames[key] = entry.value
+                case .failure(let error): throw fail(entry, error)
+                }
+                continue
+            }
+            guard let name = SettingName(rawValue: entry.name) else {
+                warnings.append("\(file.path):\(entry.line): warning: unknown setting '\(OutputText.escaped(entry.name))' ignored")
+                continue
+            }
+            do throws(StorageCtlError) {
+                try apply(name, entry.value)
+            } catch {
+                throw fail(entry, error)
+            }
+        }
+        return warnings
+    }
+
+    mutating func apply(_ name: SettingName, _ value: String) throws(StorageCtlError) {
+        switch name {
+        case .key: key = try SettingValue.key(value).get()
+        case .type: type = try SettingValue.type(value).get()
+        case .aptpl: aptpl = try SettingValue.flag(value, what: "aptpl").get()
+        case .debugLog: debugLog = try SettingValue.flag(value, what: "debug_log").get()
+        case .debugFile:
+            if value.isEmpty { throw .usage("debug_file: empty path") }
+            debugFile = value
+        case .initiator:
+            if value.isEmpty { throw .usage("initiator: empty name") }
+            initiator = value
+        case .maxLockWait: maxLockWait = try SettingValue.seconds(value, what: "max_lock_wait").get()
+        case .commandTimeout: commandTimeout = try SettingValue.seconds(value, what: "command_timeout", allowZero: false).get()
+        case .lockRetryInitial: lockRetryInitial = try SettingValue.seconds(value, what: "lock_retry_initial", allowZero: false).get()
+        case .lockRetryMax: lockRetryMax = try SettingValue.seconds(value, what: "lock_retry_max", allowZero: false).get()
+        case .simType: simType = try SettingValue.simType(value).get()
+        case .sgPersist: break
+        }
+    }
+}

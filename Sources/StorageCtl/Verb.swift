@@ -1,0 +1,98 @@
+import PRCore
+
+/// One storage-ctl command: what it is called, what it needs, and the SCSI it sends.
+/// Adding a command is adding one type to `Verbs.all`.
+protocol Verb: Sendable {
+    static var name: String { get }
+    /// `preempt KEY [--abort]`, for usage lines.
+    static var synopsis: String { get }
+    static var summary: String { get }
+    /// Changes PR state, so it needs our key (and a configuration file that only root can change).
+    static var changesState: Bool { get }
+    static var supportsJSON: Bool { get }
+    /// How many arguments follow the command name.
+    static var argumentCount: ClosedRange<Int> { get }
+
+    init(arguments: [String], invocation: Invocation) throws(StorageCtlError)
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode
+}
+
+extension Verb {
+    static var changesState: Bool { false }
+    static var supportsJSON: Bool { false }
+    static var argumentCount: ClosedRange<Int> { 0...0 }
+}
+
+/// A verb that takes no arguments after its name.
+protocol NoArgumentVerb: Verb { init() }
+
+extension NoArgumentVerb {
+    init(arguments: [String], invocation: Invocation) throws(StorageCtlError) { self.init() }
+}
+
+enum Verbs {
+    /// Every command taking a DEVICE, in the order `--help` lists them.
+    static let all: [any Verb.Type] = [
+        RegisterVerb.self, UnregisterVerb.self, LockVerb.self, TryLockVerb.self, UnlockVerb.self,
+        QueryVerb.self, RegKeysVerb.self, WhoLockedVerb.self, ClearVerb.self,
+        StatusVerb.self, PreemptVerb.self, ReserveVerb.self, ReleaseVerb.self, CapsVerb.self, AuditVerb.self,
+    ]
+
+    static func named(_ name: String) -> (any Verb.Type)? {
+        all.first { $0.name == name }
+    }
+}
+
+/// What a running verb may use: the device, the merged settings, where output goes, and the
+/// clock/sleeper of `lock` (injectable for tests).
+final class VerbContext {
+    let device: PRDevice
+    let settings: Settings
+    let json: Bool
+    var stdout: String = ""
+    private let emitNote: (String) -> Void
+    let tracer: CommandTracer?
+    let sleeperFactory: () -> (Duration) -> Int32?
+
+    init(device: PRDevice, settings: Settings, json: Bool, tracer: CommandTracer?,
+         note: @escaping (String) -> Void, sleeperFactory: @escaping () -> (Duration) -> Int32?) {
+        self.device = device
+        self.settings = settings
+        self.json = json
+        self.tracer = tracer
+        self.emitNote = note
+        self.sleeperFactory = sleeperFactory
+    }
+
+    var path: String { device.path }
+
+    /// Our key; verbs with `changesState` are only run when it is set.
+    var key: ReservationKey {
+        guard let key = settings.key else { preconditionFailure("changesState verbs run only with a key") }
+        return key
+    }
+
+    func locker(type: ReservationType? = nil) -> Locker {
+        Locker(device: device, key: key, type: type ?? settings.type, aptpl: settings.aptpl, settings: settings)
+    }
+
+    func print(_ line: String) { stdout += line + "\n" }
+
+    /// A line on stderr, `storage-ctl: DEVICE: text`, that is not a failure (notes, progress).
+    func note(_ text: String) {
+        emitNote("\(path): \(text)")
+        tracer?.note(text)
+    }
+
+    func emit(_ json: JSON) { stdout += json.serialized() + "\n" }
+
+    /// `{"key": "0xbac999", "name": "dir"}`, the shape every JSON output uses for a key.
+    func keyJSON(_ key: ReservationKey) -> JSON {
+        .object([("key", .string(key.description)), ("name", .optional(settings.name(of: key)))])
+    }
+
+    /// Names a holder for a busy result.
+    func busy(_ holder: Holder, _ prefix: String = "locked by") -> StorageCtlError {
+        StorageCtlError(.busy, "\(path): \(prefix) \(locker().describe(holder))")
+    }
+}

@@ -1,0 +1,205 @@
+import PRCore
+
+/// `trylock`: one attempt; busy (exit 1) names the holder.
+struct TryLockVerb: NoArgumentVerb {
+    static let name = "trylock"
+    static let synopsis = "trylock"
+    static let summary = "take the lock now or exit 1 naming the holder"
+    static let changesState = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        switch try context.locker().attempt() {
+        case .acquired: return .ok
+        case .busy(let holder): throw context.busy(holder)
+        }
+    }
+}
+
+/// `lock`: as trylock, then waits (LockPolicy) until we hold it, `max_lock_wait` passes (exit 4)
+/// or SIGINT/SIGTERM arrives (exit 5).
+///
+/// A signal is only acted on between attempts: if the attempt that raced with it acquired the
+/// reservation we report success (exit 0 = we hold it) rather than release a lock we may have
+/// held before this call; so we never exit non-zero holding a reservation we took.
+struct LockVerb: NoArgumentVerb {
+    static let name = "lock"
+    static let synopsis = "lock"
+    static let summary = "take the lock, waiting up to max_lock_wait seconds (-w)"
+    static let changesState = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        let settings = context.settings
+        let locker = context.locker()
+        let policy = LockPolicy(initialDelay: Duration(seconds: settings.lockRetryInitial),
+                                maxDelay: Duration(seconds: settings.lockRetryMax),
+                                maxWait: Duration(seconds: settings.maxLockWait))
+        var random = SystemRandomNumberGenerator()
+        let sleep = context.sleeperFactory()
+        let limit = Self.seconds(policy.maxWait)
+        let outcome = try policy.run(
+            clock: ContinuousClock(), random: &random,
+            attempt: { () throws(StorageCtlError) -> LockPolicy.AttemptResult<Holder> in
+                switch try locker.attempt() {
+                case .acquired: return .acquired
+                case .busy(let holder): return .busy(holder)
+                }
+            },
+            sleep: sleep,
+            progress: { event in
+                switch event {
+                case .started(let holder):
+                    context.note("lock held by \(locker.describe(holder)); waiting up to \(limit) s")
+                case .stillWaiting(let holder, let waited):
+                    context.note("lock held by \(locker.describe(holder)); waited \(waited.wholeSeconds) s of \(limit) s")
+                }
+            })
+        switch outcome {
+        case .acquired(let waited):
+            if waited > .zero { context.tracer?.note("acquired after \(Self.seconds(waited)) s") }
+            return .ok
+        case .timedOut(let waited, let holder):
+            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(waited.wholeSeconds) s: lock held by \(locker.describe(holder))")
+        case .interrupted(let signal, let waited, let holder):
+            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(waited.wholeSeconds) s waiting; lock held by \(locker.describe(holder))")
+        }
+    }
+
+    static func seconds(_ d: Duration) -> String {
+        let ms = d.nanoseconds / 1_000_000
+        if ms % 1000 == 0 { return String(ms / 1000) }
+        let frac = String(ms % 1000)
+        var digits = String(repeating: "0", count: 3 - frac.count) + frac
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(ms / 1000).\(digits)"
+    }
+}
+
+/// `unlock`: afterwards we do not hold the reservation. It releases with the type the
+/// reservation actually has (READ RESERVATION first), so a lock taken with another `-t` is still
+/// released instead of failing with INVALID RELEASE; not holding is success, with a note naming
+/// the holder.
+struct UnlockVerb: NoArgumentVerb {
+    static let name = "unlock"
+    static let synopsis = "unlock"
+    static let summary = "release the lock if we hold it (not holding is success)"
+    static let changesState = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        let locker = context.locker()
+        guard let holder = try locker.holder() else {
+            context.note("not locked; nothing to release")
+            return .ok
+        }
+        guard holder.key == context.key || holder.isAllRegistrants else {
+            context.note("not holding the lock; it is held by \(locker.describe(holder))")
+            return .ok
+        }
+        let what = PRDevice.name(.release)
+        switch try context.device.persistentReserveOut(.release, type: holder.type, key: context.key) {
+        case .good:
+            return .ok
+        case .conflict:
+            // We are not registered: the holder is another initiator (with our key, or all registrants).
+            context.note("not holding the lock; it is held by \(locker.describe(holder.isAllRegistrants ? holder : Holder(key: holder.key, type: holder.type)))")
+            return .ok
+        case .checkCondition(let sense):
+            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+        }
+    }
+}
+
+/// `preempt KEY [--abort]`: breaks a stale lock held by KEY. Registers our key, then PREEMPT
+/// (or PREEMPT AND ABORT) with our type: KEY's registrations are gone and, if KEY held the
+/// reservation, we hold it now (SPC P3). If KEY held none, the LU is then locked as trylock does.
+struct PreemptVerb: Verb {
+    static let name = "preempt"
+    static let synopsis = "preempt KEY [--abort]"
+    static let summary = "break a stale lock held by KEY and take it (PREEMPT; --abort: PREEMPT AND ABORT)"
+    static let changesState = true
+    static let argumentCount: ClosedRange<Int> = 1...1
+
+    let victim: ReservationKey
+    let abort: Bool
+
+    init(arguments: [String], invocation: Invocation) throws(StorageCtlError) {
+        victim = try SettingValue.key(arguments[0]).get()
+        abort = invocation.abort
+    }
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        if victim == context.key {
+            throw .usage("\(context.path): refusing to preempt our own key \(context.settings.label(victim)); use unlock or unregister")
+        }
+        let locker = context.locker()
+        let before = try locker.holder()
+        try locker.register()
+        let action: PersistentReserveOut.ServiceAction = abort ? .preemptAndAbort : .preempt
+        let what = PRDevice.name(action)
+        switch try context.device.persistentReserveOut(action, type: context.settings.type, key: context.key,
+                                                        serviceActionKey: victim) {
+        case .good:
+            break
+        case .conflict:
+            if !(try context.device.readKeys().keys.contains(victim)) {
+                throw .usage("\(context.path): \(context.settings.label(victim)) is not registered; nothing to preempt")
+            }
+            throw StorageCtlError(.busy, "\(context.path): \(what) refused with RESERVATION CONFLICT")
+        case .checkCondition(let sense):
+            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+        }
+        let victimLabel = context.settings.label(victim)
+        if let before, before.key == victim, !before.isAllRegistrants {
+            context.note("preempted \(victimLabel): its registration is gone and we hold the lock")
+            return .ok
+        }
+        // KEY held no (single-holder) reservation: its registrations are gone; now take the lock.
+        switch try locker.attempt() {
+        case .acquired:
+            context.note("removed the registration of \(victimLabel); we hold the lock")
+            return .ok
+        case .busy(let holder):
+            throw StorageCtlError(.busy, "\(context.path): removed the registration of \(victimLabel), but the lock is held by \(locker.describe(holder))")
+        }
+    }
+}
+
+/// `reserve`: the raw RESERVE service action with our key and `--type` (no registration).
+struct ReserveVerb: NoArgumentVerb {
+    static let name = "reserve"
+    static let synopsis = "reserve"
+    static let summary = "raw RESERVE with our key and --type"
+    static let changesState = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        let what = PRDevice.name(.reserve)
+        switch try context.device.persistentReserveOut(.reserve, type: context.settings.type, key: context.key) {
+        case .good: return .ok
+        case .conflict:
+            if let holder = try context.locker().holder(), holder.key != context.key || holder.type != context.settings.type {
+                throw context.busy(holder, "RESERVE refused: locked by")
+            }
+            throw StorageCtlError(.busy, "\(context.path): \(what) refused with RESERVATION CONFLICT (is our key registered?)")
+        case .checkCondition(let sense):
+            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+        }
+    }
+}
+
+/// `release`: the raw RELEASE service action with our key and `--type`.
+struct ReleaseVerb: NoArgumentVerb {
+    static let name = "release"
+    static let synopsis = "release"
+    static let summary = "raw RELEASE with our key and --type"
+    static let changesState = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        let what = PRDevice.name(.release)
+        switch try context.device.persistentReserveOut(.release, type: context.settings.type, key: context.key) {
+        case .good: return .ok
+        case .conflict:
+            throw StorageCtlError(.busy, "\(context.path): \(what) refused with RESERVATION CONFLICT (our key is not registered through this initiator)")
+        case .checkCondition(let sense):
+            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import PRCore
+
+/// `regkeys`: READ KEYS, one key a line in device order (`0xbac999`, with ` (name)` when named).
+struct RegKeysVerb: NoArgumentVerb {
+    static let name = "regkeys"
+    static let synopsis = "regkeys"
+    static let summary = "list the registered keys (READ KEYS)"
+    static let supportsJSON = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        let response = try context.device.readKeys()
+        if context.json {
+            context.emit(.object([
+                ("device", .string(context.path)),
+                ("generation", .int(Int64(response.generation))),
+                ("keys", .array(response.keys.map(context.keyJSON))),
+            ]))
+        } else {
+            for key in response.keys { context.print(context.settings.label(key)) }
+        }
+        return .ok
+    }
+}
+
+/// `wholocked`: READ RESERVATION: the holder's key; nothing when unreserved; for the
+/// all-registrants types 7/8 (whose READ RESERVATION key is 0) every registered key.
+struct WhoLockedVerb: NoArgumentVerb {
+    static let name = "wholocked"
+    static let synopsis = "wholocked"
+    static let summary = "print the key holding the lock (READ RESERVATION)"
+    static let supportsJSON = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        let response = try context.device.readReservation()
+        var holders: [ReservationKey] = []
+        if let reservation = response.reservation {
+            holders = reservation.type.isAllRegistrants ? try context.device.readKeys().keys : [reservation.key]
+        }
+        if context.json {
+            let reservation = response.reservation
+            context.emit(.object([
+                ("device", .string(context.path)),
+                ("generation", .int(Int64(response.generation))),
+                ("locked", .bool(reservation != nil)),
+                ("type", reservation.map { .int(Int64($0.type.rawValue)) } ?? .null),
+                ("type_name", .optional(reservation?.type.name)),
+                ("holders", .array(holders.map(context.keyJSON))),
+            ]))
+        } else {
+            for key in holders { context.print(context.settings.label(key)) }
+        }
+        return .ok
+    }
+}
+
+/// `status`: one stable line for monitoring and the backup daemon's status report, in the form
+/// Bacula's shstore plugin prints: `key=0xbac001 registered=1 locked=0 blockedby=0xbac999`.
+/// Names, when configured, follow as `name=` and `blockedbyname=` so the first four fields
+/// never move.
+struct StatusVerb: NoArgumentVerb {
+    static let name = "status"
+    static let synopsis = "status"
+    static let summary = "one line: key=... registered=0|1 locked=0|1 blockedby=KEY|no"
+    static let supportsJSON = true
+    // Needs our key to say anything, though it changes nothing.
+    static let changesState = false
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        guard let key = context.settings.key else {
+            throw .usage("status needs our key: set key= in the configuration file or use --key")
+        }
+        let keys = try context.device.readKeys().keys
+        let reservation = try context.device.readReservation().reservation
+        let registered = keys.contains(key)
+        let locked = reservation.map { $0.type.isAllRegistrants ? registered : $0.key == key } ?? false
+        var blocker: ReservationKey? = nil
+        var blockedByAll = false
+        if let reservation, !locked {
+            if reservation.type.isAllRegistrants { blockedByAll = true } else { blocker = reservation.key }
+        }
+        if context.json {
+            context.emit(.object([
+                ("device", .string(context.path)),
+                ("key", .string(key.description)),
+                ("name", .optional(context.settings.name(of: key))),
+                ("registered", .bool(registered)),
+                ("locked", .bool(locked)),
+                ("blocked_by", blocker.map(context.keyJSON) ?? (blockedByAll ? .string("all-registrants") : .null)),
+            ]))
+            return .ok
+        }
+        var line = "key=\(key) registered=\(registered ? 1 : 0) locked=\(locked ? 1 : 0) blockedby="
+        line += blocker?.description ?? (blockedByAll ? "all-registrants" : "no")
+        if let name = context.settings.name(of: key) { line += " name=\(Self.field(name))" }
+        if let blocker, let name = context.settings.name(of: blocker) { line += " blockedbyname=\(Self.field(name))" }
+        context.print(line)
+        return .ok
+    }
+
+    /// A name as one `key=value` field: escaped, and spaces (which would split the field) too.
+    static func field(_ name: String) -> String {
+        OutputText.escaped(name).replacingSpaces()
+    }
+}
+
+extension String {
+    func replacingSpaces() -> String {
+        String(unicodeScalars.map { $0 == " " ? "_" : Character($0) })
+    }
+}
+
+/// `audit`: every registered key that is not named in the configuration (`key`, `host_*`):
+/// registrations made outside the cluster, to be understood before anyone runs `clear`.
+/// Exits 1 when there is any.
+struct AuditVerb: NoArgumentVerb {
+    static let name = "audit"
+    static let synopsis = "audit"
+    static let summary = "list registered keys not named in the configuration; exit 1 if any"
+    static let supportsJSON = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        let keys = try context.device.readKeys().keys
+        let reservation = try context.device.readReservation().reservation
+        let known = context.settings.knownKeys
+        var unknown: [ReservationKey] = []
+        for key in keys where !known.contains(key) && !unknown.contains(key) { unknown.append(key) }
+        func holds(_ key: ReservationKey) -> Bool {
+            guard let reservation else { return false }
+            return reservation.type.isAllRegistrants || reservation.key == key
+        }
+        if context.json {
+            context.emit(.object([
+                ("device", .string(context.path)),
+                ("registered", .array(keys.map(context.keyJSON))),
+                ("unknown", .array(unknown.map { .object([("key", .string($0.description)), ("holds_lock", .bool(holds($0)))]) })),
+            ]))
+        } else {
+            for key in unknown { context.print(holds(key) ? "\(key) holds the lock" : key.description) }
+        }
+        if !unknown.isEmpty {
+            context.note("\(unknown.count) registered key\(unknown.count == 1 ? " is" : "s are") not in the configuration")
+            return .busy
+        }
+        return .ok
+    }
+}

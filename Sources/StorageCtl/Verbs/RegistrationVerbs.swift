@@ -1,0 +1,68 @@
+import PRCore
+
+/// `register`: REGISTER AND IGNORE EXISTING KEY with our key, so it works whatever key this
+/// nexus had before (a changed `key=` must not need a manual clean-up).
+struct RegisterVerb: NoArgumentVerb {
+    static let name = "register"
+    static let synopsis = "register"
+    static let summary = "register our key (REGISTER AND IGNORE EXISTING KEY)"
+    static let changesState = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        try context.locker().register()
+        return .ok
+    }
+}
+
+/// `unregister`: REGISTER AND IGNORE EXISTING KEY with SARK 0. Unregistering the holder of a
+/// type 1/3/5/6 reservation releases it (SPC "Unregistering", pr-semantics.md §2.1.1).
+struct UnregisterVerb: NoArgumentVerb {
+    static let name = "unregister"
+    static let synopsis = "unregister"
+    static let summary = "remove our registration (releases the lock if we hold it)"
+    static let changesState = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        let what = PRDevice.name(.registerAndIgnoreExistingKey)
+        switch try context.device.persistentReserveOut(.registerAndIgnoreExistingKey, type: context.settings.type,
+                                                        key: ReservationKey(0), serviceActionKey: ReservationKey(0)) {
+        case .good: return .ok
+        case .conflict: throw StorageCtlError(.busy, "\(context.path): \(what) refused with RESERVATION CONFLICT")
+        case .checkCondition(let sense):
+            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+        }
+    }
+}
+
+/// `clear`: registers if needed, then CLEAR, which removes every registration and the
+/// reservation. What was removed goes to stderr so the admin keeps a record.
+struct ClearVerb: NoArgumentVerb {
+    static let name = "clear"
+    static let synopsis = "clear"
+    static let summary = "remove every registration and the lock (CLEAR); prints what was removed"
+    static let changesState = true
+
+    func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
+        let locker = context.locker()
+        let before = try context.device.readKeys()
+        let holder = try locker.holder()
+        try locker.register()
+        let what = PRDevice.name(.clear)
+        switch try context.device.persistentReserveOut(.clear, type: context.settings.type, key: context.key) {
+        case .good: break
+        case .conflict: throw StorageCtlError(.busy, "\(context.path): \(what) refused with RESERVATION CONFLICT")
+        case .checkCondition(let sense):
+            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+        }
+        let keys = before.keys.map { context.settings.label($0) }
+        var record = "cleared: removed "
+        record += keys.isEmpty ? "no registrations" : "registrations \(keys.joined(separator: ", "))"
+        if let holder {
+            record += "; removed the lock held by \(locker.describe(holder)) (\(holder.type.name))"
+        } else {
+            record += "; there was no lock"
+        }
+        context.note(record)
+        return .ok
+    }
+}

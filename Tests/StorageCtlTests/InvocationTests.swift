@@ -1,0 +1,39 @@
+import Testing
+@testable import StorageCtl
+
+@Suite("Command line")
+struct InvocationTests {
+    @Test("Bacula's form: DEVICE COMMAND, no options")
+    func bacula() throws {
+        let inv = try Invocation.parse(["/dev/sg0", "lock"])
+        #expect(inv.positionals == ["/dev/sg0", "lock"])
+        #expect(inv.configPath == nil && !inv.json && !inv.verbose)
+    }
+
+    @Test("options anywhere, every spelling")
+    func spellings() throws {
+        let inv = try Invocation.parse(["-c", "a.conf", "/dev/sg0", "--key=bac001", "lock", "-t", "wr-ex", "--wait", "5", "-v", "--json", "--initiator", "iqn.x:y"])
+        #expect(inv.configPath == "a.conf")
+        #expect(inv.key == "bac001")
+        #expect(inv.type == "wr-ex")
+        #expect(inv.wait == "5")
+        #expect(inv.verbose && inv.json)
+        #expect(inv.initiator == "iqn.x:y")
+        #expect(inv.positionals == ["/dev/sg0", "lock"])
+        let clustered = try Invocation.parse(["-vkbac002", "f", "status"])
+        #expect(clustered.verbose && clustered.key == "bac002")
+        let dashes = try Invocation.parse(["--", "-weird-file", "query"])
+        #expect(dashes.positionals == ["-weird-file", "query"])
+    }
+
+    @Test("unknown options and missing values are usage errors", arguments: [
+        (["--frobnicate"], "unknown option '--frobnicate' (try 'storage-ctl --help')"),
+        (["-x"], "unknown option '-x' (try 'storage-ctl --help')"),
+        (["-vx"], "unknown option '-x' (try 'storage-ctl --help')"),
+        (["--bogus=1"], "unknown option '--bogus' (try 'storage-ctl --help')"),
+        (["f", "lock", "-k"], "option -k needs a value (try 'storage-ctl --help')"),
+    ])
+    func errors(arguments: [String], message: String) {
+        #expect(throws: StorageCtlError(.usage, message)) { _ = try Invocation.parse(arguments) }
+    }
+}
