@@ -1,0 +1,105 @@
+import Glibc
+import PRCore
+
+/// errno values of open(2) and ioctl(SG_IO) turned into one line each that says what to do.
+///
+/// The lines omit the "storage-ctl: DEVICE:" prefix the CLI adds; they name the node actually opened
+/// when it differs from the one the user named (a tape node resolved to its sg node).
+enum SGIOErrors {
+    /// open(2) of `node` failed with `errno`.
+    static func openFailed(errno e: Int32, node: String, userPath: String,
+                           status: SGIOSyscall.FileStatus? = nil) -> TransportError {
+        let what = node == userPath ? node : "\(node) (the SCSI generic node of \(userPath))"
+        let fileStatus: SGIOSyscall.FileStatus?
+        if let status { fileStatus = status } else if case .success(let s) = SGIOSyscall.stat(node) { fileStatus = s } else { fileStatus = nil }
+        let message: String
+        switch e {
+        case EACCES:
+            message = "permission denied opening \(what): it must be opened read-write; \(accessAdvice(fileStatus))"
+        case EPERM:
+            message = "operation not permitted opening \(what): a device policy (container device cgroup, security module) forbids it; run as root on the host with the device allowed"
+        case ENOENT:
+            message = "cannot open \(what): no such device node (is the driver loaded and the node created by udev?)"
+        case ENXIO:
+            message = "cannot open \(what): no device behind the node (it is gone, not attached yet, or in error recovery)"
+        case EBUSY:
+            message = "cannot open \(what): busy, another program holds it open exclusively; the st driver allows one opener (the backup daemon), so name the drive's sg node (storage-ctl scan lists it)"
+        case ENODEV:
+            message = "cannot open \(what): no such device (the driver for this node is not loaded, or the device is being removed)"
+        case EIO:
+            message = "cannot open \(what): I/O error while opening the device"
+        case EROFS:
+            message = "cannot open \(what) read-write: read-only file system"
+        case ENOMEDIUM:
+            message = "cannot open \(what): no medium"
+        case EISDIR:
+            message = "cannot open \(what): is a directory, not a device"
+        default:
+            message = "cannot open \(what): \(SGIOSyscall.describe(e)) (\(SGIOSyscall.name(e)))"
+        }
+        return TransportError(.open(errno: e), message)
+    }
+
+    /// Who may open the node, read from its owner, group and mode.
+    static func accessAdvice(_ status: SGIOSyscall.FileStatus?) -> String {
+        guard let status else { return "run as root, or as a member of the group that owns the node (disk, tape)" }
+        let groupReadWrite = status.mode & 0o060 == 0o060
+        let group = SGIOSyscall.groupName(status.groupID) ?? "gid \(status.groupID)"
+        let mode = String(status.mode & 0o777, radix: 8)
+        if groupReadWrite {
+            return "run as root or as a member of group '\(group)' (the node is mode 0\(mode), group \(group))"
+        }
+        return "run as root (the node is mode 0\(mode), group \(group): not even its group may write it)"
+    }
+
+    /// ioctl(SG_IO) failed with `errno` before a SCSI outcome existed.
+    static func commandFailed(errno e: Int32, cdb: [UInt8], node: String, kind: SGIOTransport.NodeKind,
+                              timeoutMilliseconds: UInt32) -> TransportError {
+        let command = commandName(cdb)
+        switch e {
+        case ETIMEDOUT:
+            return timedOut(cdb: cdb, node: node, timeoutMilliseconds: timeoutMilliseconds)
+        case EPERM, EACCES:
+            let via = kind == .blockDevice ? "a block device" : "an sg node"
+            return TransportError(.io(errno: e),
+                                  "the kernel refused to pass \(command) to \(node): sending it through \(via) needs CAP_SYS_RAWIO; run as root")
+        case EINTR:
+            return TransportError(.io(errno: e),
+                                  "\(command) to \(node) was interrupted by a signal; whether the device executed it is unknown")
+        case ENXIO, ENODEV:
+            return TransportError(.io(errno: e),
+                                  "\(command) to \(node) failed: the device is gone or being removed (\(SGIOSyscall.name(e)))")
+        case EBUSY:
+            return TransportError(.io(errno: e), "\(command) to \(node) failed: device busy (EBUSY)")
+        case EIO:
+            return TransportError(.io(errno: e), "\(command) to \(node) failed: I/O error (EIO)")
+        case ENOMEM:
+            return TransportError(.io(errno: e),
+                                  "\(command) to \(node) failed: the kernel could not allocate the transfer buffer (ENOMEM)")
+        case ENOTTY, EINVAL, EOPNOTSUPP:
+            return TransportError(.notSCSIDevice,
+                                  "\(node) refused SG_IO for \(command) (\(SGIOSyscall.name(e))): not a SCSI pass-through node")
+        default:
+            return TransportError(.io(errno: e), "\(command) to \(node) failed: \(SGIOSyscall.describe(e)) (\(SGIOSyscall.name(e)))")
+        }
+    }
+
+    static func timedOut(cdb: [UInt8], node: String, timeoutMilliseconds: UInt32) -> TransportError {
+        let limit = timeoutMilliseconds == 0 ? "the kernel's default time" : "\(formatMilliseconds(timeoutMilliseconds))"
+        return TransportError(.timeout, "\(commandName(cdb)) to \(node) timed out: no answer within \(limit)")
+    }
+
+    /// "Persistent reserve out (5Fh)" (sg3_utils' names, from PRCore).
+    static func commandName(_ cdb: [UInt8]) -> String {
+        guard let first = cdb.first else { return "empty CDB" }
+        let hex = String(first, radix: 16, uppercase: true)
+        return "\(OperationCode(rawValue: first).name) (\(hex.count < 2 ? "0" + hex : hex)h)"
+    }
+
+    /// "60 s", "1.5 s", "250 ms".
+    static func formatMilliseconds(_ ms: UInt32) -> String {
+        if ms < 1000 { return "\(ms) ms" }
+        if ms % 1000 == 0 { return "\(ms / 1000) s" }
+        return "\(ms / 1000).\(String(ms % 1000 / 100)) s"
+    }
+}

@@ -1,0 +1,213 @@
+import CSGIO
+import Glibc
+import PRCore
+
+/// One I_T nexus through the Linux SCSI generic pass-through: `ioctl(SG_IO)` on an sg node
+/// (`/dev/sgN`) or on a SCSI block device (`/dev/sdX`).
+///
+/// What this layer does and does not do:
+/// - It delivers one CDB and reports what came back. SCSI-level outcomes (CHECK CONDITION, BUSY,
+///   RESERVATION CONFLICT, TASK SET FULL, ...) are results, never errors.
+/// - It never retries: not UNIT ATTENTION, not BUSY (the CLI retries; the sg_persist personality must
+///   not), and not an SG_IO interrupted by a signal (the command may already have run on the device).
+/// - Host status `DID_NEXUS_FAILURE` (0x11) is the mid-layer's word for a reservation conflict; when a
+///   path reports it with a GOOD status byte, the result's `status` is set to RESERVATION CONFLICT so
+///   the layers above need to look at `status` only. `hostStatus` keeps the raw value.
+/// - Other host statuses that the mid-layer derives from the target's own status or sense
+///   (`DID_TARGET_FAILURE` for ILLEGAL REQUEST, `DID_MEDIUM_ERROR`, `DID_ALLOC_FAILURE`) come back as
+///   results too: the status byte and sense tell what happened.
+/// - A timeout (`DID_TIME_OUT`, `DRIVER_TIMEOUT` or ETIMEDOUT) throws `.timeout`; any other host or
+///   driver failure throws: the command was not delivered, or its outcome is unknown.
+///
+/// Use `DeviceResolver.open` rather than this initializer directly: the resolver checks through
+/// sysfs that a character device is an sg node before anything opens it (opening an arbitrary
+/// character device can have side effects: a tape rewinds on close, a watchdog arms).
+public final class SGIOTransport: SCSITransport {
+    /// What the node is, as far as SG_IO is concerned.
+    public enum NodeKind: Sendable, Equatable {
+        /// A character device of the sg driver (`/dev/sgN`).
+        case scsiGeneric
+        /// A block device whose driver accepts SG_IO (`/dev/sdX`, a dm-multipath map).
+        case blockDevice
+    }
+
+    /// The path the user named (for messages): `/dev/nst0` even when `/dev/sg2` was opened.
+    public let path: String
+    /// The node actually opened.
+    public let nodePath: String
+    /// One line saying how `path` led to `nodePath`, for `-v` (nil when they are the same node).
+    public let resolutionNote: String?
+    public let nodeKind: NodeKind
+    /// The sg interface version the node reported through SG_GET_VERSION_NUM (30536 = 3.5.36).
+    public let sgVersion: Int32
+    /// Kernel-side details of the last command that reached the device, for tracing.
+    public private(set) var lastCommand: SGIOCommandRecord?
+
+    private let fd: Int32
+
+    /// Sense buffer offered to the kernel: the largest sense SPC allows (252 bytes).
+    static let senseCapacity = 252
+
+    /// Opens `nodePath` read-write, non-blocking (the sg driver then refuses rather than waits when
+    /// someone holds the node exclusively; a block device opens without a medium), close-on-exec, and
+    /// checks that it speaks SG_IO.
+    ///
+    /// - Parameters:
+    ///   - nodePath: the sg node or SCSI block device to open.
+    ///   - path: the path the user named, if different (a tape node, a by-id link); used in messages.
+    ///   - resolutionNote: how `path` led to `nodePath`, for `-v`.
+    public init(nodePath: String, path: String? = nil, resolutionNote: String? = nil) throws(TransportError) {
+        self.nodePath = nodePath
+        self.path = path ?? nodePath
+        self.resolutionNote = resolutionNote
+        let opened: Int32
+        switch SGIOSyscall.open(nodePath, flags: O_RDWR | O_NONBLOCK | O_CLOEXEC) {
+        case .success(let fd): opened = fd
+        case .failure(let e):
+            throw SGIOErrors.openFailed(errno: e.rawValue, node: nodePath, userPath: self.path)
+        }
+        let status: SGIOSyscall.FileStatus
+        switch SGIOSyscall.fstat(opened) {
+        case .success(let s): status = s
+        case .failure(let e):
+            SGIOSyscall.close(opened)
+            throw TransportError(.io(errno: e.rawValue), "cannot examine \(nodePath): \(SGIOSyscall.describe(e.rawValue))")
+        }
+        switch status.type {
+        case .characterDevice: nodeKind = .scsiGeneric
+        case .blockDevice: nodeKind = .blockDevice
+        default:
+            SGIOSyscall.close(opened)
+            throw TransportError(.notSCSIDevice, "\(nodePath) is not a device node, so it cannot take SCSI commands")
+        }
+        var version: Int32 = 0
+        let rc = csgio_version(opened, &version)
+        if rc != 0 {
+            SGIOSyscall.close(opened)
+            throw TransportError(.notSCSIDevice,
+                                 "\(nodePath) does not accept SCSI commands (SG_GET_VERSION_NUM: \(SGIOSyscall.name(rc))): not an sg node or SCSI disk")
+        }
+        sgVersion = version
+        fd = opened
+    }
+
+    deinit {
+        SGIOSyscall.close(fd)
+    }
+
+    /// Sends one CDB with ioctl(SG_IO).
+    ///
+    /// `timeout` is the per-command limit the kernel enforces (rounded up to milliseconds; zero or
+    /// negative means the kernel's default for the queue). Bidirectional commands are refused.
+    public func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult {
+        guard cdb.count >= 1, cdb.count <= Int(CSGIO_MAX_CDB_LEN) else {
+            throw TransportError(.other, "a CDB of \(cdb.count) bytes cannot be sent through SG_IO (1 to \(CSGIO_MAX_CDB_LEN) bytes)")
+        }
+        guard dataInLength >= 0, dataInLength <= Int(Int32.max), dataOut.count <= Int(Int32.max) else {
+            throw TransportError(.other, "data transfer of \(max(dataInLength, dataOut.count)) bytes is out of range for SG_IO")
+        }
+        guard dataOut.isEmpty || dataInLength == 0 else {
+            throw TransportError(.other, "bidirectional commands are not supported (\(dataOut.count) bytes out, \(dataInLength) in)")
+        }
+        let direction: csgio_direction
+        var buffer: [UInt8]
+        if !dataOut.isEmpty {
+            direction = CSGIO_DIR_TO_DEV
+            buffer = dataOut
+        } else if dataInLength > 0 {
+            direction = CSGIO_DIR_FROM_DEV
+            buffer = [UInt8](repeating: 0, count: dataInLength)
+        } else {
+            direction = CSGIO_DIR_NONE
+            buffer = []
+        }
+        var sense = [UInt8](repeating: 0, count: Self.senseCapacity)
+        var raw = csgio_result()
+        let timeoutMilliseconds = Self.milliseconds(timeout)
+        let fd = self.fd
+        let rc = cdb.withUnsafeBufferPointer { c in
+            buffer.withUnsafeMutableBytes { d in
+                sense.withUnsafeMutableBufferPointer { s in
+                    csgio_execute(fd, c.baseAddress, UInt8(c.count), Int32(direction.rawValue),
+                                  d.baseAddress, UInt32(d.count), s.baseAddress, UInt8(s.count),
+                                  timeoutMilliseconds, &raw)
+                }
+            }
+        }
+        if rc != 0 {
+            throw SGIOErrors.commandFailed(errno: rc, cdb: cdb, node: nodePath, kind: nodeKind,
+                                           timeoutMilliseconds: timeoutMilliseconds)
+        }
+
+        let deviceStatus = ScsiStatus(rawValue: raw.status)
+        let host = SGIOHostStatus(rawValue: raw.host_status)
+        let driver = SGIODriverStatus(rawValue: raw.driver_status)
+        let senseLength = min(Int(raw.sb_len_wr), sense.count)
+        lastCommand = SGIOCommandRecord(cdb: cdb, status: deviceStatus, hostStatus: host, driverStatus: driver,
+                                        senseLength: senseLength, residual: raw.resid,
+                                        kernelDurationMilliseconds: raw.duration, info: raw.info)
+
+        let status = try Self.interpret(status: deviceStatus, host: host, driver: driver, cdb: cdb,
+                                        node: nodePath, timeoutMilliseconds: timeoutMilliseconds)
+        var data: [UInt8] = []
+        if direction == CSGIO_DIR_FROM_DEV {
+            let residual = min(max(Int(raw.resid), 0), buffer.count)
+            data = Array(buffer[0..<(buffer.count - residual)])
+        }
+        return SCSICommandResult(status: status, sense: Array(sense[0..<senseLength]), data: data,
+                                 hostStatus: raw.host_status, driverStatus: raw.driver_status)
+    }
+
+    /// The rules of the type comment, as one pure function (tested without a device): the status to
+    /// report, or the error to throw.
+    static func interpret(status: ScsiStatus, host: SGIOHostStatus, driver: SGIODriverStatus, cdb: [UInt8],
+                          node: String, timeoutMilliseconds: UInt32) throws(TransportError) -> ScsiStatus {
+        if host == .timeOut || driver.code == .timeout {
+            throw SGIOErrors.timedOut(cdb: cdb, node: node, timeoutMilliseconds: timeoutMilliseconds)
+        }
+        if host == .nexusFailure {
+            return status == .good ? .reservationConflict : status
+        }
+        if host != .ok {
+            // A status the mid-layer derived from what the target said: the status byte is the answer.
+            if host.isDerivedFromTargetStatus && status != .good { return status }
+            throw TransportError(.other,
+                                 "\(SGIOErrors.commandName(cdb)) to \(node) failed below SCSI: host status \(host) (\(host.explanation))")
+        }
+        switch driver.code {
+        case .ok, .sense:
+            return status
+        default:
+            if status != .good { return status }
+            throw TransportError(.other, "\(SGIOErrors.commandName(cdb)) to \(node) failed below SCSI: driver status \(driver)")
+        }
+    }
+
+    /// A `Duration` as the `timeout` of `struct sg_io_hdr`: milliseconds rounded up, 0 (the kernel's
+    /// default) for zero or negative, and below UINT_MAX (which would mean "never").
+    static func milliseconds(_ timeout: Duration) -> UInt32 {
+        let (seconds, attoseconds) = timeout.components
+        if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return 0 }
+        let limit = Int64(UInt32.max - 1)
+        if seconds >= limit / 1000 { return UInt32(limit) }
+        let attosecondsPerMillisecond: Int64 = 1_000_000_000_000_000
+        let fraction = attoseconds > 0 ? (attoseconds + attosecondsPerMillisecond - 1) / attosecondsPerMillisecond : 0
+        return UInt32(min(limit, seconds * 1000 + fraction))
+    }
+}
+
+/// What the kernel reported for one command, beyond `SCSICommandResult`: for `-v` traces and for
+/// measuring (`kernelDurationMilliseconds` is the kernel's own timing of the command).
+public struct SGIOCommandRecord: Sendable, Equatable {
+    public var cdb: [UInt8]
+    /// The status byte as the device sent it (before the DID_NEXUS_FAILURE rule).
+    public var status: ScsiStatus
+    public var hostStatus: SGIOHostStatus
+    public var driverStatus: SGIODriverStatus
+    public var senseLength: Int
+    /// `resid`: requested minus transferred bytes.
+    public var residual: Int32
+    public var kernelDurationMilliseconds: UInt32
+    /// SG_INFO_* bits (bit 0: something abnormal happened).
+    public var info: UInt32
+}
