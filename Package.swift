@@ -18,6 +18,6 @@ let package = Package(
         .testTarget(name: "PRCoreTests", dependencies: ["PRCore"]),
         .testTarget(name: "TransportsTests", dependencies: ["Transports", "PRCore"]),
         .testTarget(name: "StorageCtlTests", dependencies: ["StorageCtl", "Transports", "PRCore"]),
-        .testTarget(name: "CLITests", dependencies: ["PRCore"]),
+        .testTarget(name: "CLITests", dependencies: ["PRCore", "Transports"]),
     ]
 )
