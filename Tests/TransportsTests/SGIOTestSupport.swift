@@ -65,3 +65,91 @@ final class SGIOTempDir {
         }
     }
 }
+
+/// A fake sysfs tree (and /dev directory) in a scratch directory, shaped like the real one for the
+/// parts DeviceResolver and SCSIScan read: bus/scsi/devices, class/*, dev/char, dev/block, and the
+/// LU directories with their attributes and upper-level driver entries.
+final class SGIOFakeSysfs {
+    let dir: SGIOTempDir
+    var root: String { dir.path + "/sys" }
+    var dev: String { dir.path + "/dev" }
+
+    /// Whether this process can create device nodes (root, and a file system that allows them).
+    static let canMakeDeviceNodes: Bool = {
+        guard let d = try? SGIOTempDir() else { return false }
+        return d.mknod(d.path + "/probe", major: 1, minor: 3)
+    }()
+
+    init() throws {
+        dir = try SGIOTempDir()
+        try dir.mkdir(root + "/bus/scsi/devices")
+        try dir.mkdir(root + "/dev/char")
+        try dir.mkdir(root + "/dev/block")
+        try dir.mkdir(dev)
+    }
+
+    /// A SCSI LU under devices/platform/hostH/targetH:C:T/H:C:T:L, linked from bus/scsi/devices.
+    @discardableResult
+    func addLU(_ hctl: String, type: Int?, vendor: String = "LIO-ORG ", model: String = "FILEIO          ",
+               rev: String = "4.0 ") throws -> String {
+        let parts = hctl.split(separator: ":")
+        let lu = root + "/devices/platform/host\(parts[0])/target\(parts[0]):\(parts[1]):\(parts[2])/\(hctl)"
+        try dir.mkdir(lu)
+        if let type { try dir.write(lu + "/type", "\(type)\n") }
+        try dir.write(lu + "/vendor", vendor + "\n")
+        try dir.write(lu + "/model", model + "\n")
+        try dir.write(lu + "/rev", rev + "\n")
+        try dir.symlink(lu, at: root + "/bus/scsi/devices/\(hctl)")
+        return lu
+    }
+
+    /// A class device of `subsystem` named `name` below `parent` (an LU dir, or a disk for a
+    /// partition), with dev, subsystem and (for LU children) device links, and dev/{char,block}/M:m.
+    @discardableResult
+    func addClassDevice(under parent: String, folder: String?, subsystem: String, name: String,
+                        char: Bool, major: UInt32, minor: UInt32, hasDeviceLink: Bool = true) throws -> String {
+        let d = parent + (folder.map { "/" + $0 } ?? "") + "/" + name
+        try dir.mkdir(d)
+        try dir.write(d + "/dev", "\(major):\(minor)\n")
+        try dir.mkdir(root + "/class/\(subsystem)")
+        try dir.symlink(root + "/class/\(subsystem)", at: d + "/subsystem")
+        if hasDeviceLink { try dir.symlink(parent, at: d + "/device") }
+        try dir.symlink(d, at: root + "/class/\(subsystem)/\(name)")
+        try dir.symlink(d, at: root + "/dev/\(char ? "char" : "block")/\(major):\(minor)")
+        return d
+    }
+
+    /// A device node in the fake /dev; false when nodes cannot be made here.
+    @discardableResult
+    func node(_ name: String, char: Bool = true, major: UInt32, minor: UInt32) -> Bool {
+        let p = dev + "/" + name
+        if let slash = p.lastIndex(of: "/") { try? dir.mkdir(String(p[..<slash])) }
+        return dir.mknod(p, char: char, major: major, minor: minor)
+    }
+
+    /// The LIO disk of the test bed seen through one initiator: sdX + sgN.
+    @discardableResult
+    func addDisk(_ hctl: String, block: String, blockMinor: UInt32, sg: String, sgMinor: UInt32) throws -> String {
+        let lu = try addLU(hctl, type: 0)
+        try addClassDevice(under: lu, folder: "block", subsystem: "block", name: block, char: false, major: 8, minor: blockMinor)
+        try addClassDevice(under: lu, folder: "scsi_generic", subsystem: "scsi_generic", name: sg, char: true, major: 21, minor: sgMinor)
+        return lu
+    }
+
+    /// A scsi_debug-like tape drive: st0 with its mode variants and nst0…, the `tape` link, sgN.
+    @discardableResult
+    func addTape(_ hctl: String, number: Int, sg: String?, sgMinor: UInt32) throws -> String {
+        let lu = try addLU(hctl, type: 1, vendor: "Linux   ", model: "scsi_debug      ", rev: "0191")
+        let modes = ["", "l", "m", "a"]
+        for (i, m) in modes.enumerated() {
+            let minor = UInt32(number) | UInt32(i << 5)
+            try addClassDevice(under: lu, folder: "scsi_tape", subsystem: "scsi_tape", name: "st\(number)\(m)", char: true, major: 9, minor: minor)
+            try addClassDevice(under: lu, folder: "scsi_tape", subsystem: "scsi_tape", name: "nst\(number)\(m)", char: true, major: 9, minor: minor | 128)
+        }
+        try dir.symlink(lu + "/scsi_tape/st\(number)", at: lu + "/tape")
+        if let sg {
+            try addClassDevice(under: lu, folder: "scsi_generic", subsystem: "scsi_generic", name: sg, char: true, major: 21, minor: sgMinor)
+        }
+        return lu
+    }
+}

@@ -1,0 +1,233 @@
+import Glibc
+import PRCore
+
+/// What the CLI knows when it opens a DEVICE.
+public struct DeviceOptions: Sendable {
+    /// The iSCSI-style initiator name of this I_T nexus (simulated LU only).
+    public var initiatorName: String
+    /// The peripheral device type a fresh simulated LU reports (an empty file becomes this).
+    public var simDeviceType: PeripheralDeviceType
+    /// `-v`: the caller will print `resolutionNote`.
+    public var verbose: Bool
+    /// Where sysfs is mounted (tests point this at a fake tree).
+    public var sysfsRoot: String
+    /// Where device nodes live (tests point this at a scratch directory).
+    public var devDirectory: String
+
+    public init(initiatorName: String, simDeviceType: PeripheralDeviceType = .tape, verbose: Bool = false,
+                sysfsRoot: String = "/sys", devDirectory: String = "/dev") {
+        self.initiatorName = initiatorName
+        self.simDeviceType = simDeviceType
+        self.verbose = verbose
+        self.sysfsRoot = sysfsRoot
+        self.devDirectory = devDirectory
+    }
+}
+
+/// Where a DEVICE argument leads: which node to open and through which transport.
+public struct DeviceResolution: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// A regular file: a simulated logical unit.
+        case simulatedLU
+        /// A character device of the sg driver.
+        case scsiGeneric
+        /// A SCSI disk (sd) or CD (sr) block device, the whole device.
+        case scsiBlockDevice
+        /// A block device sysfs does not show as SCSI (a dm-multipath map, ...): SG_IO is tried, and the
+        /// kernel decides.
+        case otherBlockDevice
+        /// A SCSI tape node (stN, nstN and their l/m/a mode variants), replaced by the drive's sg node:
+        /// the st driver allows a single opener, and that is the backup daemon.
+        case scsiTape(tapeNode: String)
+    }
+
+    /// The DEVICE argument as given.
+    public var path: String
+    /// The node to open (equal to `path` unless resolution replaced it).
+    public var nodePath: String
+    public var kind: Kind
+    /// The SCSI address, when sysfs told it.
+    public var address: SCSIAddress?
+    /// One line for `-v` saying how `path` led to `nodePath`; nil when there is nothing to say.
+    public var note: String?
+}
+
+/// Turns the DEVICE argument into a transport (cli-contract.md, "DEVICE"):
+///
+/// | DEVICE | result |
+/// |---|---|
+/// | `*None*` (Bacula's text for an unset Control Device), empty | error |
+/// | regular file | `SimulatedLU` on it |
+/// | sg character device | `SGIOTransport` on it |
+/// | SCSI block device, or a link to one (`/dev/disk/by-id/…`) | `SGIOTransport` on the whole device |
+/// | SCSI tape node (`/dev/nst0`, `/dev/st0`, `st0l`…) | `SGIOTransport` on the drive's sg node, found through sysfs |
+/// | directory, partition, other device, missing | error naming the path and why (exit 3 upstream) |
+///
+/// A character device is identified through sysfs before anything opens it: opening an arbitrary
+/// character device can have effects (a tape rewinds on close, a watchdog arms).
+public enum DeviceResolver {
+    /// The sg driver's character major (linux/major.h SCSI_GENERIC_MAJOR), used only without sysfs.
+    static let scsiGenericMajor: UInt32 = 21
+
+    public static func open(_ path: String, options: DeviceOptions) throws(TransportError) -> any SCSITransport {
+        let resolution = try resolve(path, sysfsRoot: options.sysfsRoot, devDirectory: options.devDirectory)
+        switch resolution.kind {
+        case .simulatedLU:
+            return try SimulatedLU(path: path, initiatorName: options.initiatorName,
+                                   deviceTypeForNewLU: options.simDeviceType)
+        case .scsiGeneric, .scsiBlockDevice, .otherBlockDevice, .scsiTape:
+            return try SGIOTransport(nodePath: resolution.nodePath, path: path, resolutionNote: resolution.note)
+        }
+    }
+
+    /// Classifies `path` without opening it.
+    public static func resolve(_ path: String, sysfsRoot: String = "/sys", devDirectory: String = "/dev") throws(TransportError) -> DeviceResolution {
+        if path == "*None*" {
+            throw TransportError(.other, "no Control Device configured (Bacula passed *None*): set Control Device to the drive's sg node (storage-ctl scan lists them)")
+        }
+        if path.isEmpty {
+            throw TransportError(.other, "no device given (empty path)")
+        }
+        if path.utf8.contains(0) {
+            throw TransportError(.other, "device path contains a NUL byte")
+        }
+        let status: SGIOSyscall.FileStatus
+        switch SGIOSyscall.stat(path) {
+        case .success(let s): status = s
+        case .failure(let e): throw lookupFailed(path, errno: e.rawValue)
+        }
+        let sysfs = SGIOSysfs(root: sysfsRoot)
+        var dev = devDirectory
+        while dev.count > 1 && dev.hasSuffix("/") { dev.removeLast() }
+
+        switch status.type {
+        case .regular:
+            return DeviceResolution(path: path, nodePath: path, kind: .simulatedLU, address: nil, note: nil)
+        case .directory:
+            throw TransportError(.notSCSIDevice, "is a directory, not a device or a simulated LU file")
+        case .characterDevice:
+            return try resolveCharacterDevice(path, status: status, sysfs: sysfs, dev: dev)
+        case .blockDevice:
+            return try resolveBlockDevice(path, status: status, sysfs: sysfs)
+        case .fifo:
+            throw TransportError(.notSCSIDevice, "is a FIFO, not a device or a simulated LU file")
+        case .socket:
+            throw TransportError(.notSCSIDevice, "is a socket, not a device or a simulated LU file")
+        case .symbolicLink, .unknown:
+            throw TransportError(.notSCSIDevice, "is not a device or a simulated LU file")
+        }
+    }
+
+    static func lookupFailed(_ path: String, errno e: Int32) -> TransportError {
+        switch e {
+        case ENOENT:
+            if case .success(let s) = SGIOSyscall.stat(path, followLinks: false), s.type == .symbolicLink {
+                let target = (try? SGIOSyscall.readlink(path).get()) ?? "?"
+                return TransportError(.open(errno: e), "dangling symbolic link: its target \(target) does not exist")
+            }
+            return TransportError(.open(errno: e), "no such file or device")
+        case EACCES:
+            return TransportError(.open(errno: e), "permission denied looking it up (a directory on the way is not searchable)")
+        case ENOTDIR:
+            return TransportError(.open(errno: e), "a component of the path is not a directory")
+        case ELOOP:
+            return TransportError(.open(errno: e), "too many levels of symbolic links")
+        case ENAMETOOLONG:
+            return TransportError(.open(errno: e), "path too long")
+        default:
+            return TransportError(.open(errno: e), "cannot examine it: \(SGIOSyscall.describe(e)) (\(SGIOSyscall.name(e)))")
+        }
+    }
+
+    static func resolveCharacterDevice(_ path: String, status: SGIOSyscall.FileStatus, sysfs: SGIOSysfs, dev: String) throws(TransportError) -> DeviceResolution {
+        let number = "\(status.deviceMajor):\(status.deviceMinor)"
+        guard let classDevice = sysfs.classDevice(character: true, major: status.deviceMajor, minor: status.deviceMinor) else {
+            if !sysfs.isDirectory(sysfs.path("dev/char")) {
+                // No sysfs (a minimal container): only the sg driver's fixed major can be trusted.
+                if status.deviceMajor == scsiGenericMajor {
+                    return DeviceResolution(path: path, nodePath: path, kind: .scsiGeneric, address: nil,
+                                            note: "no sysfs at \(sysfs.root); character major 21 is the sg driver")
+                }
+                throw TransportError(.notSCSIDevice, "cannot tell what character device \(number) is: no sysfs at \(sysfs.root)")
+            }
+            throw TransportError(.notSCSIDevice, "character device \(number) is not known to the kernel (a stale node?)")
+        }
+        let subsystem = sysfs.linkName(classDevice + "/subsystem") ?? SGIOSysfs.lastComponent(parentOf(classDevice))
+        let name = SGIOSysfs.lastComponent(classDevice)
+        let lu = sysfs.scsiDevice(ofClassDevice: classDevice)
+        switch subsystem {
+        case "scsi_generic":
+            return DeviceResolution(path: path, nodePath: path, kind: .scsiGeneric, address: lu?.address, note: nil)
+        case "scsi_tape":
+            guard let lu else {
+                throw TransportError(.notSCSIDevice, "tape node \(name) has no SCSI device in sysfs")
+            }
+            guard let sg = sysfs.genericName(ofSCSIDevice: lu.dir) else {
+                throw TransportError(.notSCSIDevice,
+                                     "tape drive [\(lu.address)] (\(name)) has no SCSI generic node: load the sg driver (modprobe sg); the st node itself cannot be shared with the backup daemon")
+            }
+            let node = dev + "/" + sg
+            try checkNode(node, matches: sysfs.attribute(lu.dir + "/scsi_generic/" + sg + "/dev"), tapeNode: path)
+            return DeviceResolution(path: path, nodePath: node, kind: .scsiTape(tapeNode: name), address: lu.address,
+                                    note: "tape node \(name) is drive [\(lu.address)]; using its SCSI generic node \(node) (the st driver allows one opener, the backup daemon)")
+        case "scsi_changer":
+            let sg = lu.flatMap { sysfs.genericName(ofSCSIDevice: $0.dir) }.map { "; the changer's own sg node is \(dev)/\($0)" } ?? ""
+            throw TransportError(.notSCSIDevice,
+                                 "is the medium changer node \(name), not a tape drive: name the drive's /dev/nstN or its sg node\(sg)")
+        default:
+            throw TransportError(.notSCSIDevice,
+                                 "is character device \(number) of the \(subsystem) class (\(name)), not a SCSI generic (sg) or tape node")
+        }
+    }
+
+    /// The sg node we are about to open must be the one sysfs named (same device number).
+    static func checkNode(_ node: String, matches number: String?, tapeNode: String) throws(TransportError) {
+        let status: SGIOSyscall.FileStatus
+        switch SGIOSyscall.stat(node) {
+        case .success(let s): status = s
+        case .failure(let e):
+            if e.rawValue == ENOENT {
+                throw TransportError(.open(errno: ENOENT), "the drive's SCSI generic node \(node) does not exist (udev did not create it?)")
+            }
+            throw TransportError(.open(errno: e.rawValue), "cannot examine the drive's SCSI generic node \(node): \(SGIOSyscall.describe(e.rawValue))")
+        }
+        guard status.type == .characterDevice else {
+            throw TransportError(.notSCSIDevice, "\(node), the drive's SCSI generic node by name, is not a character device")
+        }
+        if let number, number != "\(status.deviceMajor):\(status.deviceMinor)" {
+            throw TransportError(.notSCSIDevice,
+                                 "\(node) is device \(status.deviceMajor):\(status.deviceMinor), but the drive's sg device is \(number): stale /dev entry")
+        }
+    }
+
+    static func resolveBlockDevice(_ path: String, status: SGIOSyscall.FileStatus, sysfs: SGIOSysfs) throws(TransportError) -> DeviceResolution {
+        let node: String
+        switch SGIOSyscall.realpath(path) {
+        case .success(let r): node = r
+        case .failure: node = path
+        }
+        let via = node == path ? "" : "\(path) is \(node); "
+        guard let classDevice = sysfs.classDevice(character: false, major: status.deviceMajor, minor: status.deviceMinor) else {
+            return DeviceResolution(path: path, nodePath: node, kind: .otherBlockDevice, address: nil,
+                                    note: via.isEmpty ? nil : via + "trying SG_IO on it")
+        }
+        let name = SGIOSysfs.lastComponent(classDevice)
+        if sysfs.exists(classDevice + "/partition") {
+            let whole = SGIOSysfs.lastComponent(parentOf(classDevice))
+            let number = sysfs.attribute(classDevice + "/partition") ?? "?"
+            throw TransportError(.notSCSIDevice,
+                                 "is partition \(number) of \(whole): reservations belong to the whole device, name /dev/\(whole) (or its sg node)")
+        }
+        if let lu = sysfs.scsiDevice(ofClassDevice: classDevice) {
+            return DeviceResolution(path: path, nodePath: node, kind: .scsiBlockDevice, address: lu.address,
+                                    note: via.isEmpty ? nil : via + "SCSI device [\(lu.address)] (\(name))")
+        }
+        return DeviceResolution(path: path, nodePath: node, kind: .otherBlockDevice, address: nil,
+                                note: "\(via)block device \(name) is not a SCSI disk in sysfs; trying SG_IO on it")
+    }
+
+    static func parentOf(_ p: String) -> String {
+        guard let slash = p.lastIndex(of: "/"), slash != p.startIndex else { return "/" }
+        return String(p[..<slash])
+    }
+}
