@@ -7,7 +7,8 @@ import PRCore
 ///
 /// What this layer does and does not do:
 /// - It delivers one CDB and reports what came back. SCSI-level outcomes (CHECK CONDITION, BUSY,
-///   RESERVATION CONFLICT, TASK SET FULL, ...) are results, never errors.
+///   RESERVATION CONFLICT, TASK SET FULL, ...) are results, never errors. Data-in is trimmed by the
+///   residual count, and empty when the status says the command was not executed.
 /// - It never retries: not UNIT ATTENTION, not BUSY (the CLI retries; the sg_persist personality must
 ///   not), and not an SG_IO interrupted by a signal (the command may already have run on the device).
 /// - Host status `DID_NEXUS_FAILURE` (0x11) is the mid-layer's word for a reservation conflict; when a
@@ -149,11 +150,7 @@ public final class SGIOTransport: SCSITransport {
 
         let status = try Self.interpret(status: deviceStatus, host: host, driver: driver, cdb: cdb,
                                         node: nodePath, timeoutMilliseconds: timeoutMilliseconds)
-        var data: [UInt8] = []
-        if direction == CSGIO_DIR_FROM_DEV {
-            let residual = min(max(Int(raw.resid), 0), buffer.count)
-            data = Array(buffer[0..<(buffer.count - residual)])
-        }
+        let data = direction == CSGIO_DIR_FROM_DEV ? Self.transferredData(buffer, residual: raw.resid, status: status) : []
         return SCSICommandResult(status: status, sense: Array(sense[0..<senseLength]), data: data,
                                  hostStatus: raw.host_status, driverStatus: raw.driver_status)
     }
@@ -180,6 +177,20 @@ public final class SGIOTransport: SCSITransport {
         default:
             if status != .good { return status }
             throw TransportError(.other, "\(SGIOErrors.commandName(cdb)) to \(node) failed below SCSI: driver status \(driver)")
+        }
+    }
+
+    /// The data-in bytes to report: the buffer less the residual count, and nothing at all for the
+    /// statuses meaning the command was not executed. (On the test bed a READ refused with RESERVATION
+    /// CONFLICT comes back with resid 0, as if the whole zero-filled buffer had been transferred.)
+    /// CHECK CONDITION keeps what the residual says: a RECOVERED ERROR transfers valid data.
+    static func transferredData(_ buffer: [UInt8], residual: Int32, status: ScsiStatus) -> [UInt8] {
+        switch status {
+        case .reservationConflict, .busy, .taskSetFull, .acaActive, .taskAborted:
+            return []
+        default:
+            let resid = min(max(Int(residual), 0), buffer.count)
+            return Array(buffer[0..<(buffer.count - resid)])
         }
     }
 

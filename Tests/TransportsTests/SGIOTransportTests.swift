@@ -75,6 +75,27 @@ import Testing
         #expect(SGIODriverStatus(rawValue: 0x0f).name == "DRIVER_0x0f")
     }
 
+    // MARK: data-in
+
+    @Test func dataIsTrimmedByTheResidual() {
+        let buffer = [UInt8](1...10)
+        #expect(SGIOTransport.transferredData(buffer, residual: 0, status: .good) == buffer)
+        #expect(SGIOTransport.transferredData(buffer, residual: 4, status: .good) == [1, 2, 3, 4, 5, 6])
+        #expect(SGIOTransport.transferredData(buffer, residual: 10, status: .good) == [])
+        // Nonsense from a driver never traps.
+        #expect(SGIOTransport.transferredData(buffer, residual: -3, status: .good) == buffer)
+        #expect(SGIOTransport.transferredData(buffer, residual: 99, status: .good) == [])
+        #expect(SGIOTransport.transferredData([], residual: 5, status: .good) == [])
+    }
+
+    @Test func commandsNotExecutedTransferNothing() {
+        let buffer = [UInt8](repeating: 0, count: 512)
+        for status in [ScsiStatus.reservationConflict, .busy, .taskSetFull, .acaActive, .taskAborted] {
+            #expect(SGIOTransport.transferredData(buffer, residual: 0, status: status) == [], "\(status)")
+        }
+        #expect(SGIOTransport.transferredData(buffer, residual: 12, status: .checkCondition).count == 500)
+    }
+
     // MARK: timeout conversion
 
     @Test func timeoutIsRoundedUpToMilliseconds() {
