@@ -101,15 +101,7 @@ public final class SGIOTransport: SCSITransport {
     /// `timeout` is the per-command limit the kernel enforces (rounded up to milliseconds; zero or
     /// negative means the kernel's default for the queue). Bidirectional commands are refused.
     public func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult {
-        guard cdb.count >= 1, cdb.count <= Int(CSGIO_MAX_CDB_LEN) else {
-            throw TransportError(.other, "a CDB of \(cdb.count) bytes cannot be sent through SG_IO (1 to \(CSGIO_MAX_CDB_LEN) bytes)")
-        }
-        guard dataInLength >= 0, dataInLength <= Int(Int32.max), dataOut.count <= Int(Int32.max) else {
-            throw TransportError(.other, "data transfer of \(max(dataInLength, dataOut.count)) bytes is out of range for SG_IO")
-        }
-        guard dataOut.isEmpty || dataInLength == 0 else {
-            throw TransportError(.other, "bidirectional commands are not supported (\(dataOut.count) bytes out, \(dataInLength) in)")
-        }
+        try Self.validate(cdb: cdb, dataOutCount: dataOut.count, dataInLength: dataInLength)
         let direction: csgio_direction
         var buffer: [UInt8]
         if !dataOut.isEmpty {
@@ -153,6 +145,23 @@ public final class SGIOTransport: SCSITransport {
         let data = direction == CSGIO_DIR_FROM_DEV ? Self.transferredData(buffer, residual: raw.resid, status: status) : []
         return SCSICommandResult(status: status, sense: Array(sense[0..<senseLength]), data: data,
                                  hostStatus: raw.host_status, driverStatus: raw.driver_status)
+    }
+
+    /// The largest data transfer accepted (16 MiB): far above any PR or INQUIRY response, and small
+    /// enough that a wrong length cannot make the buffer allocation fail.
+    static let maxTransferLength = 16 << 20
+
+    /// Refuses what SG_IO cannot carry, before anything is allocated or sent.
+    static func validate(cdb: [UInt8], dataOutCount: Int, dataInLength: Int) throws(TransportError) {
+        guard cdb.count >= 1, cdb.count <= Int(CSGIO_MAX_CDB_LEN) else {
+            throw TransportError(.other, "a CDB of \(cdb.count) bytes cannot be sent through SG_IO (1 to \(CSGIO_MAX_CDB_LEN) bytes)")
+        }
+        guard dataInLength >= 0, dataInLength <= maxTransferLength, dataOutCount <= maxTransferLength else {
+            throw TransportError(.other, "a data transfer of \(dataInLength < 0 ? dataInLength : max(dataInLength, dataOutCount)) bytes is out of range for SG_IO (0 to \(maxTransferLength))")
+        }
+        guard dataOutCount == 0 || dataInLength == 0 else {
+            throw TransportError(.other, "bidirectional commands are not supported (\(dataOutCount) bytes out, \(dataInLength) in)")
+        }
     }
 
     /// The rules of the type comment, as one pure function (tested without a device): the status to

@@ -75,6 +75,25 @@ import Testing
         #expect(SGIODriverStatus(rawValue: 0x0f).name == "DRIVER_0x0f")
     }
 
+    // MARK: arguments
+
+    @Test func argumentsSGIOCannotCarryAreRefused() throws {
+        try SGIOTransport.validate(cdb: readKeys, dataOutCount: 0, dataInLength: 16)
+        try SGIOTransport.validate(cdb: [UInt8](repeating: 0, count: 16), dataOutCount: 24, dataInLength: 0)
+        let bad: [([UInt8], Int, Int, String)] = [
+            ([], 0, 0, "a CDB of 0 bytes cannot be sent through SG_IO (1 to 16 bytes)"),
+            ([UInt8](repeating: 0, count: 17), 0, 0, "a CDB of 17 bytes cannot be sent through SG_IO (1 to 16 bytes)"),
+            (readKeys, 0, -1, "a data transfer of -1 bytes is out of range for SG_IO (0 to 16777216)"),
+            (readKeys, 0, Int.max, "a data transfer of \(Int.max) bytes is out of range for SG_IO (0 to 16777216)"),
+            (readKeys, 24, 16, "bidirectional commands are not supported (24 bytes out, 16 in)"),
+        ]
+        for (cdb, out, inLength, message) in bad {
+            #expect(throws: TransportError(.other, message)) {
+                try SGIOTransport.validate(cdb: cdb, dataOutCount: out, dataInLength: inLength)
+            }
+        }
+    }
+
     // MARK: data-in
 
     @Test func dataIsTrimmedByTheResidual() {
