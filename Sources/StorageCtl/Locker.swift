@@ -47,10 +47,14 @@ struct Locker {
     /// reservation we can join by registering; in those cases we register and try once more.
     /// LIO answers RESERVE from an unregistered nexus on a free LU with CHECK CONDITION 2/08/00
     /// instead of the conflict (pr-semantics.md D15), which is handled the same way.
-    func attempt() throws(StorageCtlError) -> Attempt {
+    /// With `registerWhenBusy` (the first attempt of trylock and lock) we also register when
+    /// another key holds the drive, so a waiting host shows as registered (`status`), as Bacula's
+    /// storage daemons expect; later polls of a waiting lock skip that command.
+    func attempt(registerWhenBusy: Bool = true) throws(StorageCtlError) -> Attempt {
         if try reserve() { return .acquired }
         let current = try holder()
         if let current, current.key != key, !(current.isAllRegistrants && current.type == type) {
+            if registerWhenBusy { try register() }
             return .busy(current)
         }
         try register()

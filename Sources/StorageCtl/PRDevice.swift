@@ -213,6 +213,6 @@ public final class PRDevice {
 
     /// `PERSISTENT RESERVE OUT (RESERVE)`: the name used in messages and traces.
     public static func name(_ action: PersistentReserveOut.ServiceAction) -> String {
-        "PERSISTENT RESERVE OUT (\(action.name))"
+        "PERSISTENT RESERVE OUT (\(action.name.uppercased()))"
     }
 }

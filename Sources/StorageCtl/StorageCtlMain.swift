@@ -38,7 +38,8 @@ public enum StorageCtlMain {
         } else if arguments.first == "persist" {
             status = runPersist(Array(arguments.dropFirst()), stdout: &out, stderr: &err)
         } else {
-            status = run(arguments, environment: .live, stdout: &out, stderr: &err)
+            // stderr lines (progress while waiting, notes) leave at once; stdout in one write at the end
+            status = run(arguments, environment: .live, stdout: &out, stderrLine: { Posix.write(2, $0 + "\n") })
         }
         out.flush()
         err.flush()
@@ -49,20 +50,17 @@ public enum StorageCtlMain {
         PersistEntry.run(arguments, stdout: &stdout, stderr: &stderr)
     }
 
-    /// The CLI proper: arguments without argv[0].
+    /// The CLI proper: arguments without argv[0]. Each stderr line (without newline, already
+    /// prefixed `storage-ctl: `) goes to `stderrLine` as soon as it is known.
     public static func run(_ arguments: [String], environment: Environment,
-                           stdout: inout some TextOutputStream, stderr: inout some TextOutputStream) -> Int32 {
-        var errLines: [String] = []
-        let code: ExitCode
+                           stdout: inout some TextOutputStream, stderrLine: @escaping (String) -> Void) -> Int32 {
+        let line = { (text: String) in stderrLine("storage-ctl: " + text) }
         do {
-            code = try execute(arguments, environment: environment, stdout: &stdout, stderrLine: { errLines.append($0) })
+            return try execute(arguments, environment: environment, stdout: &stdout, stderrLine: line).rawValue
         } catch {
-            for line in errLines { stderr.write("storage-ctl: \(line)\n") }
-            stderr.write("storage-ctl: \(error.message)\n")
+            line(error.message)
             return error.exitCode.rawValue
         }
-        for line in errLines { stderr.write("storage-ctl: \(line)\n") }
-        return code.rawValue
     }
 
     static func execute(_ arguments: [String], environment: Environment, stdout: inout some TextOutputStream,
@@ -127,7 +125,7 @@ public enum StorageCtlMain {
             tracer.note("open failed: \(error.message)")
             throw .device(devicePath, error.message)
         }
-        if invocation.verbose, let note = (transport as? DescribesResolution)?.resolutionNote {
+        if invocation.verbose, let note = (transport as? SGIOTransport)?.resolutionNote {
             stderrLine("\(devicePath): \(note)")
         }
         let device = PRDevice(transport: transport, path: devicePath, commandTimeout: settings.commandTimeout,
@@ -195,9 +193,4 @@ public enum StorageCtlMain {
     static func pad(_ s: String, _ width: Int) -> String {
         s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
     }
-}
-
-/// A transport that can say how it got to the device (a tape node resolved to its sg node), for `-v`.
-public protocol DescribesResolution {
-    var resolutionNote: String? { get }
 }

@@ -33,7 +33,7 @@ struct BadInputTests {
         let site = try Site("usage")
         let args = arguments.map { $0 == "DRIVE" ? site.drive : $0 }
         let r = try CLI.run(args)
-        r.expectOneErrorLine(2, contains: message)
+        r.expectOneErrorLine(2, contains: message.replacingOccurrences(of: "'DRIVE'", with: "'\(site.drive)'"))
         #expect(r.stdout.isEmpty)
     }
 
@@ -91,6 +91,7 @@ struct BadInputTests {
         case "DIR": path = site.dir.path
         case "CORRUPT":
             path = site.path("corrupt")
+            FileManager.default.createFile(atPath: path, contents: Data())
             #expect(try CLI.run([path, "register", "-k", "bac001"]).status == 0)
             var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             for i in 0..<bytes.count where i >= 16 { bytes[i] ^= 0x5A }
@@ -104,7 +105,7 @@ struct BadInputTests {
         let r = try CLI.run([path, "regkeys"])
         r.expectOneErrorLine(3, contains: message.replacingOccurrences(of: device, with: path))
         if device == "CORRUPT" || device == "FOREIGN" {
-            #expect(try? Data(contentsOf: URL(fileURLWithPath: path)) == before, "a bad file must never be reset")
+            #expect((try? Data(contentsOf: URL(fileURLWithPath: path))) == before, "a bad file must never be reset")
         }
     }
 

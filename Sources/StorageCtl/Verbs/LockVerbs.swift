@@ -36,10 +36,12 @@ struct LockVerb: NoArgumentVerb {
         var random = SystemRandomNumberGenerator()
         let sleep = context.sleeperFactory()
         let limit = Self.seconds(policy.maxWait)
+        var first = true
         let outcome = try policy.run(
             clock: ContinuousClock(), random: &random,
             attempt: { () throws(StorageCtlError) -> LockPolicy.AttemptResult<Holder> in
-                switch try locker.attempt() {
+                defer { first = false }
+                switch try locker.attempt(registerWhenBusy: first) {
                 case .acquired: return .acquired
                 case .busy(let holder): return .busy(holder)
                 }
