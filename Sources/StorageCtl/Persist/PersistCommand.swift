@@ -61,9 +61,20 @@ public enum PersistCommand {
             ?? SettingsLoader.derivedInitiator()
         return run(arguments: arguments, programName: programName, environment: environment,
                    readTransportIDs: liveTransportIDReader(), stdout: &stdout, stderr: &stderr,
-                   openDevice: { (path, _) throws(TransportError) in
-                       try DeviceResolver.open(path, options: DeviceOptions(initiatorName: initiator))
+                   openDevice: { (path, readOnly) throws(TransportError) in
+                       try openLive(path, readOnly: readOnly, initiatorName: initiator)
                    })
+    }
+
+    /// `DeviceResolver.open`, except that a simulated LU honours the read-only open sg_persist asks for
+    /// (always for the INQUIRY, and with `-y`): its state file is then opened O_RDONLY and a command that
+    /// would change the state fails, as a PR OUT on a read-only sg descriptor does.
+    static func openLive(_ path: String, readOnly: Bool, initiatorName: String) throws(TransportError) -> any SCSITransport {
+        let resolution = try DeviceResolver.resolve(path)
+        if case .simulatedLU = resolution.kind {
+            return try SimulatedLU(path: path, initiatorName: initiatorName, readOnly: readOnly)
+        }
+        return try DeviceResolver.open(path, options: DeviceOptions(initiatorName: initiatorName))
     }
 
     /// Reads `file=NAME` files, and standard input once (later reads see end of file, as a second `-X -` does).
