@@ -520,6 +520,52 @@ def prout_cases():
         case("numeric-maxlen-%s" % label, ["-k", "-m", val, "-n", DEV], [ok(keys(1, []))])
 
 
+def edge_cases():
+    case("open-missing-verbose1", ["-v", MISSING])
+    case("srp-reads-past-argument", ["-o", "-G", "-X", "srp,0011223344556677", "-S", "1", "-n", "-v", DEV], [ok()])
+    case("srp-reads-past-long-argument", ["-o", "-G", "--transport-id=srp,8899aabbccddeeff", "-S", "1", "-n", "-v", DEV], [ok()])
+    case("transport-id-stale-bytes", ["-o", "-G", "-S", "1", "-X", "iqn.2026-11.org.testbed:initiator-aaaaaaaaaaaa",
+                                      "-X", "5,0,0,30", "-n", DEV], [ok()])
+    case("transport-id-alias", ["-o", "-G", "-S", "1", "--transport_id=sas,5000c50000000009", "-n", DEV], [ok()])
+    case("transport-id-stdin-twice", ["-o", "-G", "-S", "1", "-X", "-", "-X", "-", "-n", DEV], [ok()],
+         stdin="sas,5000c50000000001\n")
+    case("transport-id-file-split-line", ["-o", "-G", "-S", "1", "-X", "file=tids.txt", "-n", DEV], [ok()],
+         files={"tids.txt": "45 0 0 " + "41 " * 339 + "4\n2\nsas,5000c50000000003\n"})
+    case("transport-id-file-33-lines", ["-o", "-G", "-S", "1", "-X", "file=tids.txt", "-n", DEV], [ok()],
+         files={"tids.txt": "sas,5000c50000000001\n" * 33})
+    case("transport-id-file-blank-lines", ["-o", "-G", "-S", "1", "-X", "file=tids.txt", "-n", DEV], [ok()],
+         files={"tids.txt": "\n   \n\t\n# only a comment\n  sas,5000c50000000001   \n\n"})
+    case("transport-id-file-hash-after-value", ["-o", "-G", "-S", "1", "-X", "file=tids.txt", "-n", DEV], [ok()],
+         files={"tids.txt": "6,0,0,0,1#x\n6 0 0 0 2 #y\n"})
+    case("transport-id-file-bad-char-after-hex", ["-o", "-G", "-S", "1", "-X", "file=tids.txt", "-n", DEV], [ok()],
+         files={"tids.txt": "6,0,0,0,1 ,, ,\n"})
+    case("transport-id-hex-trailing-comma", ["-o", "-G", "-S", "1", "-X", "1,2,", DEV])
+    case("transport-id-hex-double-comma", ["-o", "-G", "-S", "1", "-X", "1,,2", DEV])
+    case("transport-id-hex-wraps-to-zero", ["-o", "-G", "-S", "1", "-X", "6,100000000,0,0,50", "-n", DEV], [ok()])
+    case("transport-id-spi-spaces", ["-o", "-G", "-S", "1", "-X", "spi, 7, 3", "-n", DEV], [ok()])
+    case("transport-id-spi-bad-sep", ["-o", "-G", "-S", "1", "-X", "spi,7 ,3", DEV])
+    case("transport-id-iqn-tab", ["-o", "-G", "-S", "1", "-X", "iqn.a\tb,i,0x1", "-n", DEV], [ok()])
+    case("transport-id-iqn-session-after-space", ["-o", "-G", "-S", "1", "-X", "iqn.a b,i,0x1", "-n", DEV], [ok()])
+    case("transport-id-empty", ["-o", "-G", "-S", "1", "-X", "", DEV])
+    case("transport-id-dash-word", ["-o", "-G", "-S", "1", "-X", "-foo", "-n", DEV], [ok()], stdin="sas,5000c50000000004\n")
+    case("short-arg-is-double-dash", ["-o", "-C", "-K", "--", "-n", DEV])
+    case("long-abbrev-with-value", ["-o", "-C", "--param-r=5", "-n", DEV], [ok()])
+    case("long-abbrev-dev", ["--dev", DEV, "-n", "-k"], [ok(keys(1, []))])
+    case("long-hex-with-value", ["--hex=1", DEV])
+    case("help-in-cluster", ["-hv"])
+    case("help-and-bad-arg", ["-h", "-K", "zz"])
+    case("verbose-version-and-missing", ["-vV", MISSING])
+    case("operand-between-options", ["-n", DEV, "-k"], [ok(keys(1, [5]))])
+    case("only-double-dash", ["--"])
+    case("readonly-long", ["--readonly", "-vv", "-k", DEV], [ok(TAPE), ok(keys(1, []))])
+    case("hex-read-keys-alloc-0", ["-k", "-l", "0", "-HH", "-n", DEV], [ok(keys(1, [1]))])
+    case("hex-read-keys-alloc-4", ["-k", "-l", "4", "-H", "-n", DEV], [ok(keys(1, [1]))])
+    case("read-keys-verbose2-short", ["-k", "-vv", "-n", DEV], [ok(keys(1, [1]))])
+    case("prout-all-flags", ["-o", "-G", "-K", "fedcba9876543210", "-S", "0123456789abcdef", "-Y", "-Z",
+                             "-X", "fcp,1122334455667788", "-n", DEV], [ok()])
+    case("prout-register-move-empty-file", ["-o", "-M", "-X", "file=tids.txt", DEV], files={"tids.txt": ""})
+
+
 def session_cases():
     case("hex-with-verbose3-response", ["-k", "-vvv", "-n", DEV], [ok(keys(2, [0xbac001, 0xbac999]))])
     case("hex-with-verbose4-response", ["-r", "-vvvv", "-n", DEV], [ok(resv(2, 0xbac001, typ=3))])
@@ -577,7 +623,7 @@ def main():
     for f in os.listdir(out):
         if f.endswith(".json"):
             os.remove(os.path.join(out, f))
-    for fn in (syntax_cases, open_cases, inquiry_cases, prin_cases, prin_error_cases, prout_cases, session_cases):
+    for fn in (syntax_cases, open_cases, inquiry_cases, prin_cases, prin_error_cases, prout_cases, edge_cases, session_cases):
         fn()
     names = set()
     tmp = tempfile.mkdtemp()
