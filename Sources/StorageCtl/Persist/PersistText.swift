@@ -373,7 +373,7 @@ enum PersistText {
                 } else if valid || info > 0 {
                     extra += "\n"
                 }
-                if length >= 14, sense[14] != 0 { extra += "\(lip)  Field replaceable unit code: \(sense[14])\n" }
+                if length >= 14, byte(sense, 14) != 0 { extra += "\(lip)  Field replaceable unit code: \(byte(sense, 14))\n" }
                 if length >= 18, sense[15] & 0x80 != 0 {
                     extra += fixedSenseKeySpecific(sense, key: header.key, leadIn: lip)
                 }
