@@ -1,30 +1,25 @@
 #!/usr/bin/env python3
 """Times storage-ctl on a simulated drive against sg_persist -V and /bin/true.
 
-Each command is run N times as a fresh process (as Bacula runs it); wall time comes from a
-monotonic clock around fork+exec+wait, peak RSS from wait4's rusage of that child. Medians only:
-these machines are noisy, so compare ratios taken in the same run.
+Each command is run N times as a fresh process (as Bacula runs it), interleaved so drift hits
+every column alike. A tiny C spawner (bench-spawn.c) forks, execs and wait4s each run: wall time
+from a monotonic clock, peak RSS from the child's rusage (a child forked from Python would inherit
+Python's ~10 MB high-water mark). Medians only: these machines are noisy, so compare ratios taken
+in the same run.
 """
-import os, statistics, sys, tempfile, time
+import os, statistics, subprocess, sys, tempfile
+
+SPAWN = None
 
 def run(argv):
-    t0 = time.perf_counter_ns()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            fd = os.open(os.devnull, os.O_RDWR)
-            os.dup2(fd, 0); os.dup2(fd, 1); os.dup2(fd, 2)
-            os.execv(argv[0], argv)
-        finally:
-            os._exit(127)
-    _, status, usage = os.wait4(pid, 0)
-    wall = (time.perf_counter_ns() - t0) / 1e6
-    code = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss, code
+    out = subprocess.run([SPAWN, "1", *argv], capture_output=True, text=True, check=True).stdout.split()
+    return int(out[0]) / 1e6, int(out[1]), int(out[2])
 
 def main():
+    global SPAWN
     binary = sys.argv[1]
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+    SPAWN = sys.argv[3]
     work = tempfile.mkdtemp(prefix="storage-ctl-bench.")
     drive = os.path.join(work, "drive0")
     open(drive, "w").close()

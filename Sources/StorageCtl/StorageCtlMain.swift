@@ -30,13 +30,12 @@ public enum StorageCtlMain {
     public static func run(_ argv: [String]) -> Int32 {
         var out = FDOutput(fd: 1)
         var err = FDOutput(fd: 2)
-        let program = argv.first.map { String($0.split(separator: "/").last ?? "") } ?? "storage-ctl"
         let arguments = Array(argv.dropFirst())
         let status: Int32
-        if program == "sg_persist" {
-            status = runPersist(arguments, stdout: &out, stderr: &err)
+        if PersistCommand.isInvokedAsSgPersist(argv.first ?? "") {
+            status = PersistCommand.run(arguments: arguments, programName: argv.first ?? "sg_persist", stdout: &out, stderr: &err)
         } else if arguments.first == "persist" {
-            status = runPersist(Array(arguments.dropFirst()), stdout: &out, stderr: &err)
+            status = PersistCommand.run(arguments: Array(arguments.dropFirst()), stdout: &out, stderr: &err)
         } else {
             // stderr lines (progress while waiting, notes) leave at once; stdout in one write at the end
             status = run(arguments, environment: .live, stdout: &out, stderrLine: { Posix.write(2, $0 + "\n") })
@@ -44,10 +43,6 @@ public enum StorageCtlMain {
         out.flush()
         err.flush()
         return status
-    }
-
-    static func runPersist(_ arguments: [String], stdout: inout FDOutput, stderr: inout FDOutput) -> Int32 {
-        PersistEntry.run(arguments, stdout: &stdout, stderr: &stderr)
     }
 
     /// The CLI proper: arguments without argv[0]. Each stderr line (without newline, already

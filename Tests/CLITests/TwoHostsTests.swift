@@ -51,6 +51,44 @@ struct TwoHostsTests {
         #expect(r.status == 0 && r.stderr.contains("held by 0xbac001 (cibou)"), "\(r)")
     }
 
+    @Test("query: sg_persist -s layout with names, empty and with a holder")
+    func queryLayout() throws {
+        let site = try Site("query")
+        let cibou = try site.host("cibou", key: "bac001")
+        let dir = try site.host("dir", key: "bac999")
+        var r = try cibou.run("query")
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r)")
+        #expect(r.stdout == """
+          STORCTL   SIM TAPE          1.0\u{20}
+          Peripheral device type: tape
+          PR generation=0x0
+          No full status descriptors
+
+        """, "\(r)")
+        #expect(try cibou.run("register").status == 0)
+        #expect(try dir.run("lock").status == 0)
+        r = try cibou.run("query")
+        #expect(r.stdout == """
+          STORCTL   SIM TAPE          1.0\u{20}
+          Peripheral device type: tape
+          PR generation=0x2
+            Key=0xbac001 (cibou)
+              All target ports bit clear
+              Relative port address: 0x1
+              not reservation holder
+              Transport Id of initiator:
+                iSCSI name: iqn.2024-01.com.example:cibou
+            Key=0xbac999 (dir)
+              All target ports bit clear
+              Relative port address: 0x1
+              << Reservation holder >>
+              scope: LU_SCOPE,  type: Exclusive Access
+              Transport Id of initiator:
+                iSCSI name: iqn.2024-01.com.example:dir
+
+        """, "\(r)")
+    }
+
     @Test("a waiting lock acquires after the holder unlocks; progress line on stderr")
     func waitingLock() throws {
         let site = try Site("wait")

@@ -105,12 +105,15 @@ public enum PersistOutput {
     }
 
     /// READ KEYS as sg_persist prints it.
-    public static func readKeys(_ response: ReadKeysResponse) -> String {
+    /// `keyLabel` lets `storage-ctl query` add ` (name)` after configured keys; sg_persist prints the key alone.
+    public static func readKeys(_ response: ReadKeysResponse, keyLabel: (ReservationKey) -> String = { $0.description }) -> String {
         let bytes = response.encode()
-        return readKeys(bytes, generation: response.generation, additionalLength: Int32(bitPattern: response.additionalLength))
+        return readKeys(bytes, generation: response.generation, additionalLength: Int32(bitPattern: response.additionalLength),
+                        keyLabel: keyLabel)
     }
 
-    static func readKeys(_ buffer: [UInt8], generation: UInt32, additionalLength: Int32) -> String {
+    static func readKeys(_ buffer: [UInt8], generation: UInt32, additionalLength: Int32,
+                         keyLabel: (ReservationKey) -> String = { $0.description }) -> String {
         var text = "  PR generation=0x\(PersistText.hex(generation)), "
         let count = Int(additionalLength / 8)
         guard count > 0 else { return text + "there are NO registered reservation keys\n" }
@@ -120,24 +123,27 @@ public enum PersistOutput {
         var reader = ByteReader(buffer + [UInt8](repeating: 0, count: 8), offset: 8)
         for _ in 0..<shown {
             let key = ReservationKey(rawValue: reader.readInteger(as: UInt64.self) ?? 0)
-            text += "    \(key)\n"
+            text += "    \(keyLabel(key))\n"
         }
         return text
     }
 
     /// READ RESERVATION as sg_persist prints it.
-    public static func readReservation(_ response: ReadReservationResponse) -> String {
+    public static func readReservation(_ response: ReadReservationResponse,
+                                       keyLabel: (ReservationKey) -> String = { $0.description }) -> String {
         var bytes = response.encode()
         if bytes.count < 24 { bytes += [UInt8](repeating: 0, count: 24 - bytes.count) }
-        return readReservation(bytes, generation: response.generation, additionalLength: Int32(bitPattern: response.additionalLength))
+        return readReservation(bytes, generation: response.generation, additionalLength: Int32(bitPattern: response.additionalLength),
+                               keyLabel: keyLabel)
     }
 
-    static func readReservation(_ buffer: [UInt8], generation: UInt32, additionalLength: Int32) -> String {
+    static func readReservation(_ buffer: [UInt8], generation: UInt32, additionalLength: Int32,
+                                keyLabel: (ReservationKey) -> String = { $0.description }) -> String {
         var text = "  PR generation=0x\(PersistText.hex(generation)), "
         guard additionalLength / 16 > 0 else { return text + "there is NO reservation held\n" }
         let key = ReservationKey(rawValue: PersistText.be64(buffer, 8))
         let scopeType = PersistText.byte(buffer, 21)
-        text += "Reservation follows:\n    Key=\(key)\n"
+        text += "Reservation follows:\n    Key=\(keyLabel(key))\n"
         text += scopeLine(scopeType, indent: "    ")
         return text
     }
@@ -149,13 +155,15 @@ public enum PersistOutput {
     }
 
     /// READ FULL STATUS as sg_persist prints it.
-    public static func readFullStatus(_ response: ReadFullStatusResponse, verbose: Int = 0) -> String {
+    public static func readFullStatus(_ response: ReadFullStatusResponse, verbose: Int = 0,
+                                      keyLabel: (ReservationKey) -> String = { $0.description }) -> String {
         let bytes = response.encode()
         return readFullStatus(bytes, generation: response.generation,
-                              additionalLength: Int32(bitPattern: response.additionalLength), verbose: verbose)
+                              additionalLength: Int32(bitPattern: response.additionalLength), verbose: verbose, keyLabel: keyLabel)
     }
 
-    static func readFullStatus(_ buffer: [UInt8], generation: UInt32, additionalLength: Int32, verbose: Int) -> String {
+    static func readFullStatus(_ buffer: [UInt8], generation: UInt32, additionalLength: Int32, verbose: Int,
+                               keyLabel: (ReservationKey) -> String = { $0.description }) -> String {
         var text = "  PR generation=0x\(PersistText.hex(generation))\n"
         if additionalLength == 0 {
             text += "  No full status descriptors\n"
@@ -176,7 +184,8 @@ public enum PersistOutput {
                 type: ReservationType(rawValue: header[13] & 0x0F),
                 relativeTargetPortIdentifier: PersistText.be16(header, 18),
                 transportID: TransportID(bytes: Array(buffer[(offset + 24)...])))
-            text += fullStatusDescriptor(descriptor, scopeType: header[13], transportIDLength: Int(descriptorLength))
+            text += fullStatusDescriptor(descriptor, scopeType: header[13], transportIDLength: Int(descriptorLength),
+                                         keyLabel: keyLabel)
             guard step > 0 else { break }
             k += step
             offset += Int(step)
@@ -185,8 +194,9 @@ public enum PersistOutput {
     }
 
     /// One READ FULL STATUS descriptor; `transportIDLength` is ADDITIONAL DESCRIPTOR LENGTH as received.
-    static func fullStatusDescriptor(_ d: FullStatusDescriptor, scopeType: UInt8, transportIDLength: Int) -> String {
-        var text = "    Key=\(d.key)\n"
+    static func fullStatusDescriptor(_ d: FullStatusDescriptor, scopeType: UInt8, transportIDLength: Int,
+                                     keyLabel: (ReservationKey) -> String = { $0.description }) -> String {
+        var text = "    Key=\(keyLabel(d.key))\n"
         if d.allTargetPorts {
             text += "      All target ports bit set\n"
         } else {

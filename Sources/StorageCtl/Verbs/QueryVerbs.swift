@@ -22,12 +22,12 @@ struct QueryVerb: NoArgumentVerb {
                                           keys: fallbackKeys, reservation: fallbackReservation, settings: context.settings))
             return .ok
         }
-        let name = { (key: ReservationKey) in context.settings.name(of: key).map(OutputText.escaped) }
+        let label = context.settings.label
         var text = QueryText.inquiryHeader(inquiry)
         if let status {
-            text += QueryText.fullStatus(status, name: name)
+            text += QueryText.fullStatus(status, label: label)
         } else if let keys = fallbackKeys, let reservation = fallbackReservation {
-            text += QueryText.keysAndReservation(keys, reservation, name: name)
+            text += QueryText.keysAndReservation(keys, reservation, label: label)
         }
         context.stdout += text
         return .ok
