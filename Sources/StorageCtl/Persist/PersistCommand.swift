@@ -61,20 +61,17 @@ public enum PersistCommand {
             ?? SettingsLoader.derivedInitiator()
         return run(arguments: arguments, programName: programName, environment: environment,
                    readTransportIDs: liveTransportIDReader(), stdout: &stdout, stderr: &stderr,
-                   openDevice: { (path, readOnly) throws(TransportError) in
-                       try openLive(path, readOnly: readOnly, initiatorName: initiator)
+                   openDevice: { (path, _) throws(TransportError) in
+                       try openLive(path, initiatorName: initiator)
                    })
     }
 
-    /// `DeviceResolver.open`, except that a simulated LU honours the read-only open sg_persist asks for
-    /// (always for the INQUIRY, and with `-y`): its state file is then opened O_RDONLY and a command that
-    /// would change the state fails, as a PR OUT on a read-only sg descriptor does.
-    static func openLive(_ path: String, readOnly: Bool, initiatorName: String) throws(TransportError) -> any SCSITransport {
-        let resolution = try DeviceResolver.resolve(path)
-        if case .simulatedLU = resolution.kind {
-            return try SimulatedLU(path: path, initiatorName: initiatorName, readOnly: readOnly)
-        }
-        return try DeviceResolver.open(path, options: DeviceOptions(initiatorName: initiatorName))
+    /// DEVICE through `DeviceResolver`. sg_persist's read-only opens (always for the INQUIRY, and with `-y`)
+    /// are not passed on: on the test bed the real sg_persist, run as root, sends PR OUT through an O_RDONLY
+    /// sg descriptor and the device executes it, and a simulated LU behaves the same way (a state file the
+    /// user cannot write is opened read-only by SimulatedLU itself).
+    static func openLive(_ path: String, initiatorName: String) throws(TransportError) -> any SCSITransport {
+        try DeviceResolver.open(path, options: DeviceOptions(initiatorName: initiatorName))
     }
 
     /// Reads `file=NAME` files, and standard input once (later reads see end of file, as a second `-X -` does).
