@@ -182,3 +182,29 @@ struct PersistTranscriptTests {
             """)
     }
 }
+
+/// The test-bed comparison (`tools/vm-sequence*.sh`): the same command sequence through two LIO initiators,
+/// once with the real sg_persist and once with this personality (each on a fresh LU), recorded in
+/// `Fixtures/sg_persist/testbed`. The recordings must agree except for the measured `-vvv` durations.
+@Suite("sg_persist test-bed comparison")
+struct PersistTestBedComparisonTests {
+    static func load(_ name: String) -> String {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/sg_persist/testbed/\(name)")
+        return (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    }
+
+    static func withoutDurations(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("      duration=") ? "      duration=N ms" : String($0) }
+            .joined(separator: "\n")
+    }
+
+    @Test("recordings agree", arguments: [("vm-sequence-sg_persist.txt", "vm-sequence-storage-ctl.txt"),
+                                          ("vm-sequence-iscsi-sg_persist.txt", "vm-sequence-iscsi-storage-ctl.txt")])
+    func agree(_ pair: (String, String)) {
+        let real = Self.load(pair.0), ours = Self.load(pair.1)
+        #expect(real.contains("### "))
+        #expect(Self.withoutDurations(real) == Self.withoutDurations(ours))
+    }
+}
