@@ -181,3 +181,26 @@ func simSleep(_ duration: Duration) {
     var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
     _ = nanosleep(&request, nil)
 }
+
+/// A pthread mutex: serialises the threads of one process that share one `SimulatedLU` object. (Between
+/// objects and processes the `flock(2)` lock does that; it cannot between threads using one open file
+/// description, which already holds it.)
+final class SimMutex: @unchecked Sendable {
+    // @unchecked: the mutex lives at a fixed heap address and is only touched through pthread calls.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deinitialize(count: 1)
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+}

@@ -1,0 +1,195 @@
+import Glibc
+import PRCore
+
+/// A simulated SCSI logical unit whose persistent-reservation state lives in a regular file.
+///
+/// Every command runs the same CDB and parameter bytes through the same PR engine (`LogicalUnitState.process`)
+/// that a test checks against the SPC rules; only the transport differs from a real device. Commands the engine
+/// lets through (`.proceed`) are executed by `SimLUCommands` (INQUIRY, READ, ...).
+///
+/// **The file.** An empty file (as `touch` makes) is a fresh LU: the first writable open writes its header, with
+/// `deviceTypeForNewLU`. The format (header + two checksummed state slots) is documented on `SimFormat`.
+/// A file that is not ours, is of a newer format version, or has no usable state slot is refused with
+/// `TransportError(.corruptState, ...)` and is never modified.
+///
+/// **Atomicity and isolation.** `execute` holds an exclusive `flock(2)` lock on the file for the whole
+/// read–process–write, so commands from any number of processes, and from several `SimulatedLU` objects in one
+/// process, are serialised and each sees the state the previous one left. The state is written (into the slot
+/// not holding the current state) only when the command changed it — a PR IN that reports a unit attention
+/// changes it too. A SIGKILL at any instant leaves the old state or the new one. The descriptor, opened once
+/// with O_CLOEXEC, stays open for the object's lifetime, and the lock is on that open file description.
+/// Threads sharing one object are serialised by a mutex.
+///
+/// **Read-only files.** When O_RDWR is refused (EACCES, EROFS, EPERM) or `readOnly` is asked for, the file is
+/// opened O_RDONLY and locked shared. Commands that leave the state unchanged work; one that would change it
+/// (a PR OUT, or any command reporting a pending unit attention) fails with
+/// `TransportError(.io(errno:), "read-only...: cannot record the new state")`, the file untouched.
+///
+/// **Limits.** A state must fit a slot (`SimFormat.slotCapacity`, 65504 bytes). The engine's registration limit
+/// (128) keeps registrations within about 31 KB even with 223-byte initiator names. Should a command still
+/// produce a state too large to store, it is not stored: a PR OUT gets CHECK CONDITION 5/55/04 INSUFFICIENT
+/// REGISTRATION RESOURCES; any other command gets its response without the state change being recorded.
+///
+/// **PREEMPT AND ABORT.** Commands run one at a time, so no other nexus ever has a command outstanding to abort;
+/// `SCSIResponse.abortedNexuses` needs no action and no 2F/00 unit attention is established (TAS = 0 applies
+/// only to commands actually aborted).
+public final class SimulatedLU: SCSITransport, Sendable {
+    /// The path the user named.
+    public let path: String
+    /// This object's I_T nexus: iSCSI initiator device name (TransportID format 00b) and target port.
+    public let nexus: Nexus
+    /// True when the file was opened read-only (asked for, or all the file allows).
+    public var isReadOnly: Bool { !file.isWritable }
+
+    private let file: SimStateFile
+    private let deviceTypeForNewLU: PeripheralDeviceType
+    private let serial = SimMutex()
+
+    /// How long `init` and `verify` wait for the file's lock (a live holder keeps it for microseconds).
+    static let openLockTimeout = Duration.seconds(60)
+
+    /// Opens the simulated LU in the regular file at `path` as the I_T nexus (`initiatorName`,
+    /// `relativeTargetPortIdentifier`).
+    ///
+    /// - Parameters:
+    ///   - initiatorName: 1 to 223 printable ASCII characters without spaces (an iSCSI name such as
+    ///     `iqn.2024-01.example:host1`). The PR engine compares names case-insensitively.
+    ///   - relativeTargetPortIdentifier: the target port, 1–65535 (0 is reserved in SPC).
+    ///   - deviceTypeForNewLU: the PERIPHERAL DEVICE TYPE given to an empty file; an initialised file keeps its own.
+    ///   - readOnly: open O_RDONLY even if the file is writable (sg_persist `--readonly`).
+    /// - Throws: `.other` for a bad initiator name or port; `.open(errno:)` when the path cannot be opened
+    ///   ("cannot open: No such file or directory", "is a directory"); `.notSCSIDevice` for a FIFO, device node
+    ///   or socket; `.corruptState` for a foreign, newer or corrupt file; `.io` for read errors; `.timeout` if a
+    ///   stopped process holds the lock for 60 s.
+    public init(path: String, initiatorName: String, relativeTargetPortIdentifier: UInt16 = 1,
+                deviceTypeForNewLU: PeripheralDeviceType = .tape, readOnly: Bool = false) throws(TransportError) {
+        try SimulatedLU.validate(initiatorName: initiatorName)
+        guard relativeTargetPortIdentifier != 0 else {
+            throw TransportError(.other, "relative target port identifier 0 is reserved (use 1 to 65535)")
+        }
+        let file = try SimStateFile.open(path: path, readOnly: readOnly)
+        self.path = path
+        self.nexus = Nexus(transportID: .iscsi(name: initiatorName),
+                           relativeTargetPortIdentifier: relativeTargetPortIdentifier)
+        self.file = file
+        self.deviceTypeForNewLU = deviceTypeForNewLU
+        // Check (and initialise an empty file) now, so a bad file is reported by the open, not the first command.
+        // On failure deinit closes the descriptor.
+        try file.lock(timeout: SimulatedLU.openLockTimeout)
+        defer { file.unlock() }
+        _ = try load()
+    }
+
+    deinit {
+        file.close()
+    }
+
+    /// Checks an initiator name: 1 to 223 bytes, each printable ASCII other than space (21h–7Eh).
+    static func validate(initiatorName name: String) throws(TransportError) {
+        let bytes = Array(name.utf8)
+        let rule = "must be 1 to 223 printable ASCII characters without spaces"
+        guard !bytes.isEmpty else { throw TransportError(.other, "invalid initiator name (empty): \(rule)") }
+        guard bytes.count <= 223 else {
+            throw TransportError(.other, "invalid initiator name (\(bytes.count) bytes): \(rule)")
+        }
+        guard bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            let shown = String(decoding: bytes.map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+            throw TransportError(.other, "invalid initiator name \"\(shown)\": \(rule)")
+        }
+    }
+
+    // MARK: SCSITransport
+
+    /// Runs one command atomically: lock, read the state, `process`, execute an allowed ordinary command, write
+    /// the state if it changed, unlock. `timeout` bounds the wait for the lock (non-positive: no limit).
+    ///
+    /// SCSI outcomes (CHECK CONDITION with fixed-format sense, RESERVATION CONFLICT) are in the result. Throws
+    /// only when the command's outcome cannot be delivered or recorded: `.other` for a CDB of 0 or more than
+    /// 260 bytes, `.timeout`, `.corruptState`, `.io` (read-only file, full file system, I/O error). After a
+    /// throw the file holds the state from before the command.
+    public func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult {
+        guard (1...260).contains(cdb.count) else {
+            throw TransportError(.other, "invalid CDB length \(cdb.count) (1 to 260 bytes)")
+        }
+        let dataInLength = max(0, dataInLength)
+        serial.lock()
+        defer { serial.unlock() }
+        try file.lock(timeout: timeout)
+        defer { file.unlock() }
+
+        let (snapshot, identity) = try load()
+        let before = try SimulatedLU.decodeState(snapshot)
+        var state = before
+        var response: SCSIResponse
+        switch state.process(cdb: cdb, dataOut: dataOut, dataInLength: dataInLength, from: nexus) {
+        case .response(let engineResponse):
+            response = engineResponse
+        case .proceed:
+            response = SimLUCommands.execute(cdb: cdb, dataInLength: dataInLength, identity: identity)
+        }
+        if state != before {
+            let payload = state.encode()
+            if payload.count <= SimFormat.slotCapacity {
+                try file.commit(payload, after: snapshot)
+            } else if cdb[0] == OperationCode.persistentReserveOut.rawValue {
+                response = .checkCondition(.illegalRequest, .insufficientRegistrationResources)
+            }
+        }
+        return SCSICommandResult(status: response.status, sense: response.sense?.encodeFixed() ?? [],
+                                 data: Array(response.data.prefix(dataInLength)))
+    }
+
+    // MARK: Testing hooks
+
+    /// Power-cycles the LU (`LogicalUnitState.powerOn()`): PRgeneration 0, registrations and reservation kept
+    /// only with APTPL, a 29/00 unit attention for every nexus. For tests of power loss; storage-ctl never does it.
+    public func powerCycle(timeout: Duration = .seconds(60)) throws(TransportError) {
+        serial.lock()
+        defer { serial.unlock() }
+        try file.lock(timeout: timeout)
+        defer { file.unlock() }
+        let (snapshot, _) = try load()
+        let before = try SimulatedLU.decodeState(snapshot)
+        var state = before
+        state.powerOn()
+        if state != before {
+            try file.commit(state.encode(), after: snapshot)
+        }
+    }
+
+    // MARK: Loading
+
+    /// Reads the current snapshot under the lock; an empty file is initialised (writable) or stands for a fresh
+    /// LU that cannot be stored (read-only). Returns the snapshot and the identity to report.
+    private func load() throws(TransportError) -> (SimSnapshot, SimLUIdentity) {
+        var snapshot = try file.readSnapshot()
+        if snapshot.header == nil, file.isWritable {
+            let header = SimLUHeader.new(deviceType: deviceTypeForNewLU.rawValue)
+            try file.initialise(header)
+            snapshot.header = header
+        }
+        let header = snapshot.header ?? SimulatedLU.unstoredHeader(deviceType: deviceTypeForNewLU, file: file.openStatus)
+        return (snapshot, SimLUIdentity(header: header, relativeTargetPortIdentifier: nexus.relativeTargetPortIdentifier))
+    }
+
+    /// The header of an empty file opened read-only: nothing can be stored, so the identifier is made from the
+    /// file's device and inode numbers, stable while the file exists.
+    static func unstoredHeader(deviceType: PeripheralDeviceType, file: SimFileStatus) -> SimLUHeader {
+        var identifier: [UInt8] = []
+        for word in [file.device, file.inode] {
+            for shift in stride(from: 56, through: 0, by: -8) { identifier.append(UInt8(truncatingIfNeeded: word >> shift)) }
+        }
+        return SimLUHeader(deviceType: deviceType.rawValue, identifier: identifier)
+    }
+
+    /// The snapshot's state, or a fresh LU's when nothing was ever committed.
+    static func decodeState(_ snapshot: SimSnapshot) throws(TransportError) -> LogicalUnitState {
+        guard let payload = snapshot.payload else { return LogicalUnitState() }
+        do {
+            return try LogicalUnitState(decoding: payload)
+        } catch {
+            throw TransportError(.corruptState,
+                                 "simulated LU state is corrupt (slot \(snapshot.currentSlot ?? 0): \(error))")
+        }
+    }
+}
