@@ -76,9 +76,9 @@ struct PersistRobustnessTests {
                                     ["-o", "-R", "-K", "1", "-T", "3", "-vv"],
                                     ["-o", "-M", "-X", "iqn.a,i,0x1", "-vvv"]]
         for _ in 0..<5_000 {
-            var responses: [ScriptedTransport.Response] = []
+            var responses: [PersistScriptedTransport.Response] = []
             for _ in 0..<2 {
-                var r = ScriptedTransport.Response()
+                var r = PersistScriptedTransport.Response()
                 switch g.next() % 8 {
                 case 0: r.status = UInt8(truncatingIfNeeded: g.next())
                 case 1: r.status = 2; r.sense = Self.randomBytes(&g, maximum: 80)
@@ -94,7 +94,7 @@ struct PersistRobustnessTests {
                 }
                 responses.append(r)
             }
-            let transport = ScriptedTransport(path: "dev", responses: responses)
+            let transport = PersistScriptedTransport(path: "dev", responses: responses)
             var out = "", err = ""
             let arguments = commands[Int(g.next() % UInt64(commands.count))] + ["dev"]
             let code = PersistCommand.run(arguments: arguments, environment: { _ in nil }, stdout: &out, stderr: &err,

@@ -50,7 +50,7 @@ struct PersistSimulatedLUTests {
     @Test("the demo-pr transcript sequence, block by block")
     func transcriptSequence() throws {
         let lu = LU()
-        let transcript = Transcript(named: "demo-pr.txt")
+        let transcript = PersistTranscript(named: "demo-pr.txt")
         let lioHeader = "  LIO-ORG   FILEIO            4.0 \n  Peripheral device type: disk\n"
         var compared = 0
         for block in transcript.sgPersistBlocks {

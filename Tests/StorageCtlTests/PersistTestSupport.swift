@@ -6,7 +6,7 @@ import Transports
 
 /// A device that answers from a script (the same script the sg_persist capture shim used) and records
 /// what was sent, shared by every open of the device as the shim's script was.
-final class ScriptedTransport: SCSITransport {
+final class PersistScriptedTransport: SCSITransport {
     struct Response {
         var status: UInt8 = 0
         var host: UInt16 = 0
@@ -97,20 +97,20 @@ struct PersistFixture: Decodable, CustomStringConvertible {
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
-    var scriptedResponses: [ScriptedTransport.Response] {
+    var scriptedResponses: [PersistScriptedTransport.Response] {
         responses.map {
-            ScriptedTransport.Response(status: UInt8($0.status ?? 0), host: UInt16($0.host ?? 0), driver: UInt16($0.driver ?? 0),
+            PersistScriptedTransport.Response(status: UInt8($0.status ?? 0), host: UInt16($0.host ?? 0), driver: UInt16($0.driver ?? 0),
                                        data: Self.bytes($0.data), sense: Self.bytes($0.sense), errno: $0.errno.map { Int32($0) })
         }
     }
 
-    var expectedSent: [ScriptedTransport.Sent] {
-        sent.map { ScriptedTransport.Sent(cdb: Self.bytes($0.cdb), dataOut: Self.bytes($0.dataOut), dataInLength: $0.dataInLength) }
+    var expectedSent: [PersistScriptedTransport.Sent] {
+        sent.map { PersistScriptedTransport.Sent(cdb: Self.bytes($0.cdb), dataOut: Self.bytes($0.dataOut), dataInLength: $0.dataInLength) }
     }
 
     /// Runs PersistCommand on this case's arguments and device script.
-    func replay() -> (stdout: String, stderr: String, exit: Int32, sent: [ScriptedTransport.Sent]) {
-        let transport = ScriptedTransport(path: "tape0", responses: scriptedResponses)
+    func replay() -> (stdout: String, stderr: String, exit: Int32, sent: [PersistScriptedTransport.Sent]) {
+        let transport = PersistScriptedTransport(path: "tape0", responses: scriptedResponses)
         var stdinUsed = false
         var clock: UInt64 = 1000
         var out = ""

@@ -7,7 +7,7 @@ import Transports
 
 /// A test-bed transcript (`Tests/Fixtures/sg_persist/transcripts`, copied from the shared test bed): real
 /// sg_persist runs against LIO through two initiators, stderr and stdout merged as a pipe shows them.
-struct Transcript {
+struct PersistTranscript {
     struct Block {
         var command: String
         var output: String
@@ -57,17 +57,17 @@ struct PersistTranscriptTests {
         persistThroughPowerLossCapable: true, typeMaskValid: true, allowCommands: 1, typeMask: 0xEA01)
 
     /// Runs the runner against a device answering INQUIRY with LIO's data, then `answer`.
-    static func run(_ command: String, answer: ScriptedTransport.Response) -> (text: String, exit: Int32, sent: [ScriptedTransport.Sent]) {
+    static func run(_ command: String, answer: PersistScriptedTransport.Response) -> (text: String, exit: Int32, sent: [PersistScriptedTransport.Sent]) {
         let arguments = command.split(separator: " ").dropFirst().map(String.init)
-        let transport = ScriptedTransport(path: "dev", responses: [.init(data: lio.encode()), answer])
+        let transport = PersistScriptedTransport(path: "dev", responses: [.init(data: lio.encode()), answer])
         var out = "", err = ""
         let code = PersistCommand.run(arguments: arguments, environment: { _ in nil }, stdout: &out, stderr: &err,
                                       openDevice: { (_, _) throws(TransportError) in transport })
         return (err + out, code, transport.sent)
     }
 
-    static func expectBlock(_ transcript: Transcript, _ command: String, occurrence: Int = 0,
-                            answer: ScriptedTransport.Response, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectBlock(_ transcript: PersistTranscript, _ command: String, occurrence: Int = 0,
+                            answer: PersistScriptedTransport.Response, sourceLocation: SourceLocation = #_sourceLocation) {
         guard let block = transcript.block(command, occurrence: occurrence) else {
             Issue.record("no block \(command)", sourceLocation: sourceLocation)
             return
@@ -86,7 +86,7 @@ struct PersistTranscriptTests {
 
     @Test("demo-pr (tcm_loop, SAS TransportIDs): every sg_persist block", arguments: ["demo-pr.txt", "demo-pr-iscsi.txt"])
     func demo(_ name: String) {
-        let t = Transcript(named: name)
+        let t = PersistTranscript(named: name)
         let (a, b) = name == "demo-pr.txt" ? (Self.loopA, Self.loopB) : (Self.iscsiA, Self.iscsiB)
         let bRTPI: UInt16 = name == "demo-pr.txt" ? 2 : 1
         let keys = ReadKeysResponse(generation: 2, keys: [0xBAC001, 0xBAC999]).encode()
@@ -119,7 +119,7 @@ struct PersistTranscriptTests {
 
     @Test("demo-fence-scsi: READ FULL STATUS with a registrants-only holder", arguments: ["demo-fence-scsi-loop.txt", "demo-fence-scsi-iscsi.txt"])
     func fence(_ name: String) {
-        let t = Transcript(named: name)
+        let t = PersistTranscript(named: name)
         let loop = name.contains("loop")
         let full = ReadFullStatusResponse(generation: 2, descriptors: [
             FullStatusDescriptor(key: 0xB1, isReservationHolder: true, type: .writeExclusiveRegistrantsOnly,
