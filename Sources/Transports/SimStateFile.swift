@@ -158,7 +158,8 @@ struct SimStateFile: Sendable {
 
     /// Reads the header and both slots and picks the current state. Caller holds the lock.
     func readSnapshot() throws(TransportError) -> SimSnapshot {
-        let page = try read(count: SimFormat.headerSize, at: 0)
+        // The header's fields: the rest of the header page is zero and carries nothing.
+        let page = try read(count: SimFormat.headerFieldsSize, at: 0)
         if page.isEmpty {
             return SimSnapshot(header: nil, slots: Array(repeating: .empty, count: SimFormat.slotCount),
                                currentSlot: nil, sequence: 0, payload: nil)
@@ -232,6 +233,10 @@ struct SimStateFile: Sendable {
         guard payload.count <= SimFormat.slotCapacity else {
             throw TransportError(.other, "simulated LU state of \(payload.count) bytes does not fit its slot "
                                  + "(\(SimFormat.slotCapacity) bytes)")
+        }
+        guard snapshot.sequence < UInt64.max else {
+            // Only a forged file gets here (2^64 commits do not happen); do not wrap to an older-looking number.
+            throw TransportError(.corruptState, "simulated LU state is corrupt (sequence number exhausted)")
         }
         let bytes = SimSlotContent.encode(sequence: snapshot.sequence + 1, payload: payload)
         let offset = SimFormat.slotOffset(snapshot.nextSlot)

@@ -175,6 +175,29 @@ let simHostB = "iqn.2026-01.org.example:host-b"
                              TransportError(.corruptState, "not a storage-ctl simulated LU (unrecognised format)"))
     }
 
+    @Test func aZeroFilledFileIsNotTakenForAFreshLU() throws {
+        let directory = SimTempDirectory()
+        let path = try simCreate(directory.file("zeros"))
+        #expect(truncate(path, 1 << 20) == 0)  // `truncate -s 1M`: not empty, so not a fresh LU
+        try simExpectRefused(path, content: [UInt8](repeating: 0, count: 1 << 20),
+                             TransportError(.corruptState, "not a storage-ctl simulated LU (unrecognised format)"))
+    }
+
+    @Test func anExhaustedSequenceNumberIsRefusedNotWrapped() throws {
+        let directory = SimTempDirectory()
+        let path = directory.emptyFile()
+        let lu = try SimulatedLU(path: path, initiatorName: simHostA)
+        try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
+        let state = try SimulatedLU.verify(path: path).state.encode()
+        SimFileBytes.patch(path, at: SimFormat.slotOffset(1), with: SimSlotContent.encode(sequence: .max, payload: state))
+        let content = SimFileBytes.read(path)
+        #expect(try lu.readKeys().keys == [0x1])  // reading is fine
+        #expect(throws: TransportError(.corruptState, "simulated LU state is corrupt (sequence number exhausted)")) {
+            try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x2)
+        }
+        #expect(SimFileBytes.read(path) == content)
+    }
+
     @Test func aNewerFormatVersionIsRefusedByName() throws {
         let directory = SimTempDirectory()
         let path = directory.emptyFile()
@@ -522,8 +545,9 @@ extension SimLUHeader {
     }
 }
 
-/// A real full file system: a two-page tmpfs (root only; skipped where mounting is not allowed).
-@Suite struct SimulatedLUFullFileSystemTests {
+/// Real file systems: a full one and a read-only one (tmpfs mounts: root only; skipped where mounting is not
+/// allowed).
+@Suite struct SimulatedLUMountTests {
     @Test(.enabled(if: simRunningAsRoot, "mounting a tmpfs needs root"))
     func aFullFileSystemIsOneClearErrorAndKeepsTheState() throws {
         let directory = SimTempDirectory()
@@ -546,5 +570,29 @@ extension SimLUHeader {
         let report = try SimulatedLU.verify(path: path)
         #expect(report.currentSlot == 0 && report.sequence == 1)
         #expect(SimFileBytes.read(path).prefix(SimFormat.slotOffset(1)) == content.prefix(SimFormat.slotOffset(1)))
+    }
+}
+
+extension SimulatedLUMountTests {
+    @Test(.enabled(if: simRunningAsRoot, "mounting a tmpfs needs root"))
+    func aReadOnlyFileSystemFallsBackToReadOnly() throws {
+        let directory = SimTempDirectory()
+        let mountPoint = directory.file("tmpfs")
+        #expect(mkdir(mountPoint, 0o700) == 0)
+        guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=1m") == 0 else { return }  // no CAP_SYS_ADMIN here
+        defer { umount2(mountPoint, Int32(MNT_DETACH)) }
+        let path = try simCreate(mountPoint + "/lu")
+        try SimulatedLU(path: path, initiatorName: simHostA).prOut(.registerAndIgnoreExistingKey, sark: 0x1)
+        #expect(mount("tmpfs", mountPoint, "tmpfs", UInt(MS_REMOUNT | MS_RDONLY), "size=1m") == 0)
+        let content = SimFileBytes.read(path)
+
+        // O_RDWR fails with EROFS even for root: the LU opens read-only by itself.
+        let lu = try SimulatedLU(path: path, initiatorName: simHostB)
+        #expect(lu.isReadOnly)
+        #expect(try lu.readKeys().keys == [0x1])
+        #expect(throws: TransportError(.io(errno: EROFS), "read-only: cannot record the new state")) {
+            try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x2)
+        }
+        #expect(SimFileBytes.read(path) == content)
     }
 }
