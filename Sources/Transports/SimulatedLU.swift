@@ -8,7 +8,8 @@ import PRCore
 /// lets through (`.proceed`) are executed by `SimLUCommands` (INQUIRY, READ, ...).
 ///
 /// **The file.** An empty file (as `touch` makes) is a fresh LU: the first writable open writes its header, with
-/// `deviceTypeForNewLU`. The format (header + two checksummed state slots) is documented on `SimFormat`.
+/// `deviceTypeForNewLU`; a file emptied while open (`: > file`) is a fresh LU again at the next command. The
+/// format (header + two checksummed state slots) is documented on `SimFormat`.
 /// A file that is not ours, is of a newer format version, or has no usable state slot is refused with
 /// `TransportError(.corruptState, ...)` and is never modified.
 ///
