@@ -164,8 +164,19 @@ public struct LogicalUnitState: Hashable, Sendable {
 
     mutating func setPTPLActive(_ value: Bool) { ptplActive = value }
 
+    /// Most unit attentions one nexus can have pending.
+    static let unitAttentionQueueLimit = 8
+
+    /// Queues a UA unless the same condition is already pending for that nexus: a UA says an event
+    /// happened, and a second copy says nothing more (SAM lets a device server coalesce them).
+    /// Without that, an idle registrant under an all-registrants reservation would collect one
+    /// 2A/04 per RELEASE of the others, until its queue no longer fit a state slot and every
+    /// PR OUT failed. Beyond the limit, new conditions are dropped (the oldest are reported first).
     mutating func queueUnitAttention(_ sense: AdditionalSense, for nexus: Nexus) {
-        unitAttentionQueues[nexus, default: []].append(sense)
+        var queue = unitAttentionQueues[nexus, default: []]
+        guard !queue.contains(sense), queue.count < LogicalUnitState.unitAttentionQueueLimit else { return }
+        queue.append(sense)
+        unitAttentionQueues[nexus] = queue
     }
 
     /// Appends a registration (caller checked N is unregistered and the limit).

@@ -244,3 +244,32 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Unit attention queues stay bounded")
+struct UnitAttentionBoundTests {
+    @Test("an idle registrant under type 7 keeps one 2A/04, however many RELEASEs the others make")
+    func coalesced() {
+        var lu = LogicalUnitState()
+        let a = Nexus(transportID: .iscsi(name: "iqn.1994-05.com.redhat:a"), relativeTargetPortIdentifier: 1)
+        let b = Nexus(transportID: .iscsi(name: "iqn.1994-05.com.redhat:b"), relativeTargetPortIdentifier: 2)
+        func out(_ sa: PersistentReserveOut.ServiceAction, _ type: ReservationType, rk: UInt64, sark: UInt64, from n: Nexus) -> ScsiStatus {
+            let params = PersistentReserveOut.ParameterList(reservationKey: ReservationKey(rk), serviceActionReservationKey: ReservationKey(sark),
+                                                            specifyInitiatorPorts: false, allTargetPorts: false,
+                                                            activatePersistThroughPowerLoss: false).encode()
+            let cdb = PersistentReserveOut.CDB(serviceAction: sa, scope: 0, type: type, parameterListLength: 24).encode()
+            guard case .response(let r) = lu.process(cdb: cdb, dataOut: params, dataInLength: 0, from: n) else { return .good }
+            return r.status
+        }
+        #expect(out(.registerAndIgnoreExistingKey, .writeExclusiveAllRegistrants, rk: 0, sark: 0xA1, from: a) == .good)
+        #expect(out(.registerAndIgnoreExistingKey, .writeExclusiveAllRegistrants, rk: 0, sark: 0xB1, from: b) == .good)
+        for _ in 0..<1000 {
+            #expect(out(.reserve, .writeExclusiveAllRegistrants, rk: 0xA1, sark: 0, from: a) == .good)
+            #expect(out(.release, .writeExclusiveAllRegistrants, rk: 0xA1, sark: 0, from: a) == .good)
+        }
+        #expect(lu.pendingUnitAttentions(for: b) == [.reservationsReleased])
+        #expect(lu.encode().count < 1024)
+        // distinct conditions still queue in order
+        #expect(out(.preempt, .exclusiveAccess, rk: 0xA1, sark: 0xB1, from: a) == .good)
+        #expect(lu.pendingUnitAttentions(for: b) == [.reservationsReleased, .registrationsPreempted])
+    }
+}
