@@ -24,13 +24,8 @@ struct Locker {
 
     /// REGISTER AND IGNORE EXISTING KEY with our key: idempotent, whatever this nexus had before.
     func register() throws(StorageCtlError) {
-        let what = PRDevice.name(.registerAndIgnoreExistingKey)
-        switch try device.persistentReserveOut(.registerAndIgnoreExistingKey, type: type, key: ReservationKey(0),
-                                                serviceActionKey: key, aptpl: aptpl) {
-        case .good: return
-        case .conflict: throw StorageCtlError(.busy, "\(device.path): \(what) refused with RESERVATION CONFLICT")
-        case .checkCondition(let sense): throw .device(device.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
-        }
+        try device.requirePersistentReserveOut(.registerAndIgnoreExistingKey, type: type, key: ReservationKey(0),
+                                               serviceActionKey: key, aptpl: aptpl)
     }
 
     /// The current holder, or nil when the LU is not reserved.
@@ -68,13 +63,12 @@ struct Locker {
 
     /// RESERVE with our key and type: true on GOOD, false on conflict.
     private func reserve() throws(StorageCtlError) -> Bool {
-        let what = PRDevice.name(.reserve)
         switch try device.persistentReserveOut(.reserve, type: type, key: key) {
         case .good: return true
         case .conflict: return false
         case .checkCondition(let sense):
             if sense.key == .notReady, sense.additionalSense == .logicalUnitCommunicationFailure { return false }
-            throw .device(device.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+            throw device.failure(.reserve, sense)
         }
     }
 

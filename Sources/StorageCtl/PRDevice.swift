@@ -211,6 +211,26 @@ public final class PRDevice {
         }
     }
 
+    /// A PR OUT that must complete: GOOD returns; RESERVATION CONFLICT is busy (exit 1) with
+    /// `conflict` as the explanation; CHECK CONDITION is a device error naming the sense.
+    public func requirePersistentReserveOut(_ action: PersistentReserveOut.ServiceAction, type: ReservationType,
+                                            key: ReservationKey, serviceActionKey: ReservationKey = ReservationKey(0),
+                                            aptpl: Bool = false, conflict: String = "") throws(StorageCtlError) {
+        switch try persistentReserveOut(action, type: type, key: key, serviceActionKey: serviceActionKey, aptpl: aptpl) {
+        case .good:
+            return
+        case .conflict:
+            throw StorageCtlError(.busy, "\(path): \(Self.name(action)) refused with RESERVATION CONFLICT\(conflict.isEmpty ? "" : " (\(conflict))")")
+        case .checkCondition(let sense):
+            throw failure(action, sense)
+        }
+    }
+
+    /// The device error for an unexpected CHECK CONDITION on a PR OUT.
+    public func failure(_ action: PersistentReserveOut.ServiceAction, _ sense: SenseData) -> StorageCtlError {
+        .device(path, "\(Self.name(action)) failed: \(sense.key.name): \(sense.additionalSense.description)")
+    }
+
     /// `PERSISTENT RESERVE OUT (RESERVE)`: the name used in messages and traces.
     public static func name(_ action: PersistentReserveOut.ServiceAction) -> String {
         "PERSISTENT RESERVE OUT (\(action.name.uppercased()))"

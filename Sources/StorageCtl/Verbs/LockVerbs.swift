@@ -96,16 +96,15 @@ struct UnlockVerb: NoArgumentVerb {
             context.note("not holding the lock; it is held by \(locker.describe(holder))")
             return .ok
         }
-        let what = PRDevice.name(.release)
         switch try context.device.persistentReserveOut(.release, type: holder.type, key: context.key) {
         case .good:
             return .ok
         case .conflict:
             // We are not registered: the holder is another initiator (with our key, or all registrants).
-            context.note("not holding the lock; it is held by \(locker.describe(holder.isAllRegistrants ? holder : Holder(key: holder.key, type: holder.type)))")
+            context.note("not holding the lock; it is held by \(locker.describe(holder))")
             return .ok
         case .checkCondition(let sense):
-            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+            throw context.device.failure(.release, sense)
         }
     }
 }
@@ -136,7 +135,6 @@ struct PreemptVerb: Verb {
         let before = try locker.holder()
         try locker.register()
         let action: PersistentReserveOut.ServiceAction = abort ? .preemptAndAbort : .preempt
-        let what = PRDevice.name(action)
         switch try context.device.persistentReserveOut(action, type: context.settings.type, key: context.key,
                                                         serviceActionKey: victim) {
         case .good:
@@ -145,9 +143,9 @@ struct PreemptVerb: Verb {
             if !(try context.device.readKeys().keys.contains(victim)) {
                 throw .usage("\(context.path): \(context.settings.label(victim)) is not registered; nothing to preempt")
             }
-            throw StorageCtlError(.busy, "\(context.path): \(what) refused with RESERVATION CONFLICT")
+            throw StorageCtlError(.busy, "\(context.path): \(PRDevice.name(action)) refused with RESERVATION CONFLICT")
         case .checkCondition(let sense):
-            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+            throw context.device.failure(action, sense)
         }
         let victimLabel = context.settings.label(victim)
         if let before, before.key == victim, !before.isAllRegistrants {
@@ -173,16 +171,15 @@ struct ReserveVerb: NoArgumentVerb {
     static let changesState = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
-        let what = PRDevice.name(.reserve)
         switch try context.device.persistentReserveOut(.reserve, type: context.settings.type, key: context.key) {
         case .good: return .ok
         case .conflict:
             if let holder = try context.locker().holder(), holder.key != context.key || holder.type != context.settings.type {
                 throw context.busy(holder, "RESERVE refused: locked by")
             }
-            throw StorageCtlError(.busy, "\(context.path): \(what) refused with RESERVATION CONFLICT (is our key registered?)")
+            throw StorageCtlError(.busy, "\(context.path): \(PRDevice.name(.reserve)) refused with RESERVATION CONFLICT (is our key registered?)")
         case .checkCondition(let sense):
-            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+            throw context.device.failure(.reserve, sense)
         }
     }
 }
@@ -195,13 +192,8 @@ struct ReleaseVerb: NoArgumentVerb {
     static let changesState = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
-        let what = PRDevice.name(.release)
-        switch try context.device.persistentReserveOut(.release, type: context.settings.type, key: context.key) {
-        case .good: return .ok
-        case .conflict:
-            throw StorageCtlError(.busy, "\(context.path): \(what) refused with RESERVATION CONFLICT (our key is not registered through this initiator)")
-        case .checkCondition(let sense):
-            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
-        }
+        try context.device.requirePersistentReserveOut(.release, type: context.settings.type, key: context.key,
+                                                       conflict: "our key is not registered through this initiator")
+        return .ok
     }
 }

@@ -23,14 +23,9 @@ struct UnregisterVerb: NoArgumentVerb {
     static let changesState = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
-        let what = PRDevice.name(.registerAndIgnoreExistingKey)
-        switch try context.device.persistentReserveOut(.registerAndIgnoreExistingKey, type: context.settings.type,
-                                                        key: ReservationKey(0), serviceActionKey: ReservationKey(0)) {
-        case .good: return .ok
-        case .conflict: throw StorageCtlError(.busy, "\(context.path): \(what) refused with RESERVATION CONFLICT")
-        case .checkCondition(let sense):
-            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
-        }
+        try context.device.requirePersistentReserveOut(.registerAndIgnoreExistingKey, type: context.settings.type,
+                                                       key: ReservationKey(0), serviceActionKey: ReservationKey(0))
+        return .ok
     }
 }
 
@@ -47,13 +42,7 @@ struct ClearVerb: NoArgumentVerb {
         let before = try context.device.readKeys()
         let holder = try locker.holder()
         try locker.register()
-        let what = PRDevice.name(.clear)
-        switch try context.device.persistentReserveOut(.clear, type: context.settings.type, key: context.key) {
-        case .good: break
-        case .conflict: throw StorageCtlError(.busy, "\(context.path): \(what) refused with RESERVATION CONFLICT")
-        case .checkCondition(let sense):
-            throw .device(context.path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
-        }
+        try context.device.requirePersistentReserveOut(.clear, type: context.settings.type, key: context.key)
         let keys = before.keys.map { context.settings.label($0) }
         var record = "cleared: removed "
         record += keys.isEmpty ? "no registrations" : "registrations \(keys.joined(separator: ", "))"
