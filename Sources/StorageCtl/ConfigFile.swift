@@ -22,11 +22,13 @@ public struct ConfigFile: Sendable, Equatable {
     public static func parse(_ text: String, path: String) throws(MalformedLine) -> ConfigFile {
         var entries: [Entry] = []
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on the scalar, not the Character: in Swift "\r\n" is one Character, so splitting on "\n"
+        // would keep a CRLF file in one piece.
+        for rawLine in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            var line = Substring.UnicodeScalarView(rawLine.unicodeScalars)
+            var line = rawLine
             if line.last == "\r" { line.removeLast() }
-            if let entry = try parseLine(String(line), number: lineNumber) {
+            if let entry = try parseLine(String(Substring(line)), number: lineNumber) {
                 entries.append(entry)
             }
         }
