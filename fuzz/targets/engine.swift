@@ -9,6 +9,9 @@
 // one byte (bits 2-0 the nexus, bits 7-3 the kind) and the kind's operands (see `nextCommand`).
 @testable import PRCore
 @testable import Transports
+#if canImport(Glibc)
+import Glibc
+#endif
 
 private let fixedNexuses: [Nexus] = [
     Nexus(transportID: .iscsi(name: "iqn.2024-01.example:host1"), relativeTargetPortIdentifier: 1),
@@ -144,11 +147,28 @@ public func fuzzEngine(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         case .command(let command):
             let outcome = state.process(cdb: command.cdb, dataOut: command.dataOut, dataInLength: command.dataInLength,
                                         from: command.nexus)
+            if tracing { trace(command, outcome, state) }
             checkOutcome(outcome, command: command, before: before, after: state)
         }
         checkState(state, nexuses: nexuses)
     }
     return 0
+}
+
+/// FUZZ_TRACE=1: print each command and its outcome (to read what a crash input does).
+private let tracing = getenv("FUZZ_TRACE") != nil
+
+private func trace(_ command: Command, _ outcome: EngineOutcome, _ state: LogicalUnitState) {
+    var line = "\(command.nexus): cdb \(fuzzHex(command.cdb)) out \(command.dataOut.count) in \(command.dataInLength) -> "
+    switch outcome {
+    case .proceed: line += "proceed"
+    case .response(let response):
+        line += "status \(response.status.name)"
+        if let sense = response.sense { line += " \(sense.key.name) \(sense.additionalSense)" }
+        if !response.data.isEmpty { line += " data \(fuzzHex(Array(response.data.prefix(24))))" }
+    }
+    line += " | gen \(state.generation) regs \(state.registrations.map { "\($0.key)" }) res \(String(describing: state.reservation?.type.rawValue))\n"
+    _ = line.withCString { fputs($0, stderr) }
 }
 
 private func checkOutcome(_ outcome: EngineOutcome, command: Command, before: LogicalUnitState, after: LogicalUnitState) {
