@@ -36,17 +36,29 @@ P=0 F=0 RC=0 CMD="" WHY=""
 : > "$W/out"; : > "$W/err"
 
 # ---- framework ------------------------------------------------------------------------------
+# Under TCG every process start costs ~50 ms (more on a busy host), so the framework itself uses
+# bash builtins on the success path; only the command under test (and timeout) are processes.
+OUTT="" ERRT=""
+slurp() { IFS= read -r -d '' "$2" < "$1"; return 0; }    # slurp FILE VAR: the whole file, no fork
+prefixed() {   # prefixed PREFIX TEXT: each line of TEXT behind PREFIX
+    local line
+    [ -n "$2" ] || return 0
+    while IFS= read -r line; do printf '%s%s\n' "$1" "$line"; done <<< "${2%$'\n'}"
+}
 # x CMD...: runs one command (bounded by timeout), keeps stdout, stderr and exit status
 x() {
     CMD="$*"
     timeout -k 5 "${TMO:-30}" "$@" > "$W/out" 2> "$W/err"
     RC=$?
-    { echo "\$ $CMD"; sed 's/^/  out| /' "$W/out"; sed 's/^/  err| /' "$W/err"; echo "  exit $RC"; } >> "$LOG"
+    slurp "$W/out" OUTT; slurp "$W/err" ERRT
+    { printf '$ %s\n' "$CMD"; prefixed "  out| " "$OUTT"; prefixed "  err| " "$ERRT"; printf '  exit %s\n' "$RC"; } >> "$LOG"
 }
 # check DESCRIPTION CONDITION: CONDITION is bash code over the last command's results
+# ($W/out and $W/err, re-read here so that a test may also fill them itself)
 check() {
     local d=$1 c=$2
     WHY=""
+    slurp "$W/out" OUTT; slurp "$W/err" ERRT
     if eval "$c"; then
         P=$((P + 1)); echo "ok $((P + F)) - $d"; echo "ok: $d" >> "$LOG"
     else
@@ -65,14 +77,23 @@ text() { [ -z "$1" ] || printf '%s\n' "$1"; }
 same() {   # same EXPECTED_FILE ACTUAL_FILE LABEL
     cmp -s "$1" "$2" || { WHY+="$3 differs (< expected, > actual):"$'\n'"$(diff "$1" "$2" | head -n 40)"$'\n'; return 1; }
 }
-out_is() { text "$1" > "$W/exp"; same "$W/exp" "$W/out" stdout; }
-err_is() { text "$1" > "$W/exp"; same "$W/exp" "$W/err" stderr; }
-out_has() { grep -qF -- "$1" "$W/out" || { WHY+="stdout lacks: $1"$'\n'; return 1; }; }
-err_has() { grep -qF -- "$1" "$W/err" || { WHY+="stderr lacks: $1"$'\n'; return 1; }; }
+is_text() {   # is_text EXPECTED ACTUAL FILE LABEL: ACTUAL is EXPECTED plus a newline (or both empty)
+    local want=""
+    [ -z "$1" ] || want=$1$'\n'
+    [[ "$2" == "$want" ]] && return 0
+    text "$1" > "$W/exp"; same "$W/exp" "$3" "$4"
+}
+out_is() { is_text "$1" "$OUTT" "$W/out" stdout; }
+err_is() { is_text "$1" "$ERRT" "$W/err" stderr; }
+out_has() { [[ "$OUTT" == *"$1"* ]] || { WHY+="stdout lacks: $1"$'\n'; return 1; }; }
+err_has() { [[ "$ERRT" == *"$1"* ]] || { WHY+="stderr lacks: $1"$'\n'; return 1; }; }
+any_has() { [[ "$OUTT$ERRT" == *"$1"* ]] || { WHY+="neither stdout nor stderr has: $1"$'\n'; return 1; }; }
 out_matches() { grep -qE -- "$1" "$W/out" || { WHY+="no stdout line matches: $1"$'\n'; return 1; }; }
-any_has() { grep -qF -- "$1" "$W/out" "$W/err" || { WHY+="neither stdout nor stderr has: $1"$'\n'; return 1; }; }
-err_lines() { local n; n=$(wc -l < "$W/err"); [ "$n" = "$1" ] || { WHY+="stderr has $n lines, expected $1"$'\n'; return 1; }; }
-keep() { cp "$W/out" "$W/$1"; }
+err_lines() {
+    local nl=${ERRT//[!$'\n']/}
+    [ "${#nl}" = "$1" ] || { WHY+="stderr has ${#nl} lines, expected $1"$'\n'; return 1; }
+}
+keep() { printf '%s' "$OUTT" > "$W/$1"; }
 report() { echo "$*" >> "$REPORT"; }
 PHASE="" PHASE_T=$EPOCHREALTIME
 phase() {   # phase NAME: reports how long the previous phase took
@@ -479,16 +500,18 @@ normalize() {   # $1 transcript, $2 A sg node, $3 B sg node: device names and -v
 }
 mkdir -p "$W/personality"; ln -sf "$BIN" "$W/personality/sg_persist"
 if [ "$LOOP_OK" = 1 ]; then
+    # Both runs at once, each on its own LU (the guest has two vCPUs); each with its own copy of
+    # vm-sequence.sh whose scratch files (/tmp/seq.*) are moved apart.
+    for run in real ours; do sed "s#/tmp/seq\.#$W/seq-$run-tmp.#g" "$SEQUENCE" > "$W/seq-$run.sh"; done
     t0=$EPOCHREALTIME
-    TB_A_SG=$seqreal_A_SG TB_B_SG=$seqreal_B_SG timeout -k 5 300 bash "$SEQUENCE" sg_persist > "$W/seq-real.txt" 2>&1
-    t1=$EPOCHREALTIME
-    TB_A_SG=$sequs_A_SG TB_B_SG=$sequs_B_SG timeout -k 5 300 bash "$SEQUENCE" "$W/personality/sg_persist" > "$W/seq-ours.txt" 2>&1
-    t2=$EPOCHREALTIME
+    TB_A_SG=$seqreal_A_SG TB_B_SG=$seqreal_B_SG timeout -k 5 300 bash "$W/seq-real.sh" sg_persist > "$W/seq-real.txt" 2>&1 & p1=$!
+    TB_A_SG=$sequs_A_SG TB_B_SG=$sequs_B_SG timeout -k 5 300 bash "$W/seq-ours.sh" "$W/personality/sg_persist" > "$W/seq-ours.txt" 2>&1 & p2=$!
+    wait "$p1" "$p2"; t2=$EPOCHREALTIME
     cp "$W/seq-real.txt" "$OUT/persist-sequence-sg_persist.txt"; cp "$W/seq-ours.txt" "$OUT/persist-sequence-storage-ctl.txt"
     normalize "$W/seq-real.txt" "$seqreal_A_SG" "$seqreal_B_SG" > "$W/seq-real.norm"
     normalize "$W/seq-ours.txt" "$sequs_A_SG" "$sequs_B_SG" > "$W/seq-ours.norm"
     steps=$(grep -c '^### ' "$W/seq-real.norm")
-    report "personality identity (tcm_loop): $steps steps; sg_persist $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s, storage-ctl $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.2f", b-a}') s"
+    report "personality identity (tcm_loop): $steps steps; sg_persist and the personality side by side, both done in $(awk -v a="$t0" -v b="$t2" 'BEGIN{printf "%.1f", b-a}') s"
     CMD="vm-sequence.sh with sg_persist and with the personality"; RC=0; : > "$W/out"; : > "$W/err"
     check "sg_persist personality = real sg_persist over the $steps-step two-initiator sequence (stdout, stderr, exit codes; tcm_loop)" \
         '[ "$steps" -ge 40 ] && same "$W/seq-real.norm" "$W/seq-ours.norm" "personality transcript"'
@@ -538,13 +561,13 @@ if [ "$ISCSI_OK" = 1 ]; then
     check "iSCSI: after B unlocks, trylock via A: exit 0" 'rc 0 && err_is ""'
 
     # identity over iSCSI, with PREEMPT AND ABORT and iSCSI TransportIDs (-X)
-    iseq() {   # $1 program $2 A $3 B
-        local p=$1 a=$2 b=$3
+    iseq() {   # $1 program $2 A $3 B $4 scratch prefix
+        local p=$1 a=$2 b=$3 tmp=$4
         st() {
             local dev=$1; shift
             echo "### $* $([ "$dev" = "$a" ] && echo A || echo B)"
-            timeout -k 5 20 "$p" "$@" "$dev" > "$W/s.out" 2> "$W/s.err"
-            echo "[exit $?]"; echo "--stdout"; cat "$W/s.out"; echo "--stderr"; cat "$W/s.err"
+            timeout -k 5 20 "$p" "$@" "$dev" > "$tmp.out" 2> "$tmp.err"
+            echo "[exit $?]"; echo "--stdout"; cat "$tmp.out"; echo "--stderr"; cat "$tmp.err"
         }
         st "$a" -o -G -S a1
         st "$b" -o -G -S b1
@@ -572,16 +595,15 @@ if [ "$ISCSI_OK" = 1 ]; then
         st "$b" -i -s
     }
     t0=$EPOCHREALTIME
-    iseq sg_persist "$seqireal_A_SG" "$seqireal_B_SG" > "$W/iseq-real.txt" 2>&1
-    t1=$EPOCHREALTIME
-    iseq "$W/personality/sg_persist" "$seqius_A_SG" "$seqius_B_SG" > "$W/iseq-ours.txt" 2>&1
-    t2=$EPOCHREALTIME
+    iseq sg_persist "$seqireal_A_SG" "$seqireal_B_SG" "$W/iseq-real-tmp" > "$W/iseq-real.txt" 2>&1 & p1=$!
+    iseq "$W/personality/sg_persist" "$seqius_A_SG" "$seqius_B_SG" "$W/iseq-ours-tmp" > "$W/iseq-ours.txt" 2>&1 & p2=$!
+    wait "$p1" "$p2"; t2=$EPOCHREALTIME
     cp "$W/iseq-real.txt" "$OUT/persist-sequence-iscsi-sg_persist.txt"; cp "$W/iseq-ours.txt" "$OUT/persist-sequence-iscsi-storage-ctl.txt"
     normalize "$W/iseq-real.txt" "$seqireal_A_SG" "$seqireal_B_SG" > "$W/iseq-real.norm"
     normalize "$W/iseq-ours.txt" "$seqius_A_SG" "$seqius_B_SG" > "$W/iseq-ours.norm"
     steps=$(grep -c '^### ' "$W/iseq-real.norm")
     pa=$(grep -c '^### .*-o -A ' "$W/iseq-real.norm")
-    report "personality identity (iSCSI): $steps steps ($pa PREEMPT AND ABORT); sg_persist $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s, storage-ctl $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.2f", b-a}') s"
+    report "personality identity (iSCSI): $steps steps ($pa PREEMPT AND ABORT); sg_persist and the personality side by side, both done in $(awk -v a="$t0" -v b="$t2" 'BEGIN{printf "%.1f", b-a}') s"
     CMD="iSCSI sequence with sg_persist and with the personality"; RC=0; : > "$W/out"; : > "$W/err"
     check "sg_persist personality = real sg_persist over a $steps-step iSCSI sequence with $pa PREEMPT AND ABORTs" \
         'same "$W/iseq-real.norm" "$W/iseq-ours.norm" "personality transcript (iSCSI)"'
