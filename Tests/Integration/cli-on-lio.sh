@@ -203,6 +203,8 @@ check "status via B: registered, blocked by A" \
     'rc 0 && out_is "key=0xbac999 registered=1 locked=0 blockedby=0xbac001 name=dir blockedbyname=cibou"'
 SA "$A" status
 check "status via A: registered and locked" 'rc 0 && out_is "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou"'
+SB "$B" audit
+check "audit via B: both registered keys are in the configuration, exit 0, silent" 'rc 0 && out_is "" && err_is ""'
 SG -s "$B"; cp "$W/out" "$W/s.txt"
 SB "$B" query
 check "query via B: the exact layout with LIO's TransportIDs (tcm_loop: SAS addresses)" 'rc 0 && err_is "" && out_is "$HDR
@@ -422,6 +424,11 @@ SB "$B" regkeys
 check "regkeys via B: no keys left" 'rc 0 && out_is ""'
 SB "$B" unregister
 check "unregister via B when not registered: exit 0" 'rc 0 && err_is ""'
+SA "$A" lock
+check "lock via A on a free LU, not registered: exit 0 at once, silent" 'rc 0 && out_is "" && err_is ""'
+SB "$B" wholocked
+check "wholocked via B: A's key" 'rc 0 && out_is "0xbac001 (cibou)"'
+SA "$A" unregister
 
 # ---- 9. tape node resolution (scsi_debug tape: no PR) ---------------------------------------
 phase "9. tape node resolution (scsi_debug tape: no PR)"
