@@ -1,10 +1,11 @@
 /* contention-run: N storage-ctl workers contend for one drive; prints timestamped events.
  *
- *   contention-run [-H HOLD_MS] [-T SECONDS] [-M HANDOFFS] [-r handoff|immediate] [-p]
+ *   contention-run [-H HOLD_MS] [-j] [-T SECONDS] [-M HANDOFFS] [-r handoff|immediate] [-p]
  *                  BIN DEV0 CONF0 [DEV1 CONF1 ...]
  *
  * Worker i runs, as separate processes (as Bacula does): `BIN -v -c CONFi DEVi lock`, holds for
- * HOLD_MS (default 50) from the moment its RESERVE returned GOOD, optionally (-p) runs the
+ * HOLD_MS (default 50; -j: uniformly random in [HOLD_MS/2, 3*HOLD_MS/2], so releases do not
+ * fall at one phase of the waiters' backoff) from the moment its RESERVE returned GOOD, optionally (-p) runs the
  * holder's probe commands while holding (`status`, which must say locked=1, and `lock`, which must
  * succeed at once as we already hold it), then `BIN -v -c CONFi DEVi unlock`. With `-r handoff`
  * (default) a worker that released queues again as soon as another worker has acquired, so every
@@ -72,6 +73,12 @@ static const char *bin;
 static struct worker W[MAXW];
 static int nw, any_failed, acquisitions, stopping;
 static long long last_acquire = -1, hold;
+static int hold_jitter;
+
+static long long hold_for(void) {
+    if (!hold_jitter) return hold;
+    return hold / 2 + (long long)((double)random() / ((double)RAND_MAX + 1.0) * (double)hold);
+}
 static int last_acquirer = -1;
 
 static void start(int w, const char *verb, const char *label) {
@@ -152,7 +159,7 @@ static void pump(int w, long long t) {
     if (k->st == LOCKING) {
         if (rc != 0) { if (stopping) k->st = DONE; else start(w, "lock", "lock"); return; }
         if (k->acquired < k->c.start) { k->acquired = te; }   /* held already: no RESERVE line */
-        k->hold_until = k->acquired + hold;                  /* from the RESERVE, whatever the probes cost */
+        k->hold_until = k->acquired + hold_for();                 /* from the RESERVE, whatever the probes cost */
         k->st = HOLDING;
         k->probe_step = 0;
     } else if (k->st == PROBING) {
@@ -168,9 +175,10 @@ int main(int argc, char **argv) {
     long hold_ms = 50, max_handoffs = -1;
     double seconds = 30;
     int immediate = 0, probe = 0, opt;
-    while ((opt = getopt(argc, argv, "H:T:M:r:p")) != -1) {
+    while ((opt = getopt(argc, argv, "H:jT:M:r:p")) != -1) {
         switch (opt) {
         case 'H': hold_ms = atol(optarg); break;
+        case 'j': hold_jitter = 1; break;
         case 'T': seconds = atof(optarg); break;
         case 'M': max_handoffs = atol(optarg); break;
         case 'r': immediate = strcmp(optarg, "immediate") == 0; break;
@@ -185,6 +193,7 @@ int main(int argc, char **argv) {
         W[nw].dev = argv[i]; W[nw].conf = argv[i + 1]; W[nw].c.fd = -1; nw++;
     }
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+    srandom((unsigned)getpid());
     signal(SIGPIPE, SIG_IGN);
     { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); t0 = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec; }
     long long deadline = (long long)(seconds * 1e9);
@@ -243,6 +252,6 @@ int main(int argc, char **argv) {
     fflush(stdout);
     return any_failed ? 1 : 0;
 usage:
-    fprintf(stderr, "usage: contention-run [-H HOLD_MS] [-T SECONDS] [-M HANDOFFS] [-r handoff|immediate] [-p] BIN DEV0 CONF0 [DEV1 CONF1 ...]\n");
+    fprintf(stderr, "usage: contention-run [-H HOLD_MS] [-j] [-T SECONDS] [-M HANDOFFS] [-r handoff|immediate] [-p] BIN DEV0 CONF0 [DEV1 CONF1 ...]\n");
     return 2;
 }

@@ -12,12 +12,14 @@ processes are waiting. Every SCSI command's -v trace line is timestamped on arri
 Per configuration and repetition:
   gap        idle time from a RELEASE (GOOD) to the next RESERVE (GOOD), over all handoffs
   cmds/s     SCSI commands a waiting `lock` process sends per second of waiting
-  wait       from starting `lock` to its RESERVE (GOOD); the longest one is the starvation figure
+  wait       from starting `lock` to its RESERVE (GOOD); the longest one is the starvation figure,
+             also counted in turns: acquisitions by the others while one `lock` waited (a FIFO
+             queue would make that at most N-1)
   failures   commands that exited non-zero (lock, unlock, and the holder's status/lock while
              holding), or a holder's `status` that did not say locked=1: must be 0
 The tables show the median over the repetitions of each figure (these machines are noisy).
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, bisect, json, os, statistics, subprocess, sys, tempfile, time
 
 
 def percentile(values, p):
@@ -91,6 +93,9 @@ def analyse(events):
         gaps.append(max(0.0, (acquires[i + 1][0] - rel) / 1e6))
         self_handoffs += acquires[i + 1][1] == w
     waits = [(a - s) / 1e9 for s, a, _ in locks if a is not None and s < stop]
+    # turns passed over: acquisitions by the others while one `lock` waited (N-1 in a FIFO queue)
+    times = [t for t, _ in acquires]
+    passed = [bisect.bisect_left(times, a) - bisect.bisect_right(times, s) for s, a, _ in locks if a is not None and s < stop]
     return {
         "handoffs": len(gaps),
         "gap_p50_ms": percentile(gaps, 50),
@@ -99,6 +104,7 @@ def analyse(events):
         "cmds_per_s_per_waiter": cmds_waiting / time_waiting if time_waiting else float("nan"),
         "wait_p50_s": percentile(waits, 50),
         "wait_max_s": max(waits) if waits else float("nan"),
+        "passed_over_max": max(passed) if passed else float("nan"),
         "run_s": stop / 1e9,
         "commands": commands,
         "failures": failures,
@@ -126,7 +132,7 @@ def run_config(args, n, initial, cap, work):
         drive = os.path.join(work, "drive")
         open(drive, "w").close()          # a fresh simulated drive, like `touch`
         devices = [drive] * n
-    argv = [args.helper, "-p", "-H", str(args.hold), "-T", str(args.seconds)]
+    argv = [args.helper, "-p", "-H", str(args.hold), "-T", str(args.seconds)] + (["-j"] if args.hold_jitter else [])
     if args.handoffs:
         argv += ["-M", str(args.handoffs)]
     argv.append(args.binary)
@@ -152,8 +158,8 @@ def fmt(x, digits):
 def table(results, title):
     out = [f"**{title}**", "",
            "| processes | lock_retry_initial s | lock_retry_max s | handoffs | idle gap p50 ms | idle gap p99 ms "
-           "| PR cmds/s per waiter | wait p50 s | longest wait s | failed commands |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| PR cmds/s per waiter | wait p50 s | longest wait s | most turns passed over | failed commands |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for (n, initial, cap), rows in results:
         failed = sum(r["failures"] for r in rows)
         total = sum(r["commands"] for r in rows)
@@ -161,6 +167,7 @@ def table(results, title):
                    f"| {fmt(median(rows, 'gap_p50_ms'), 1)} | {fmt(median(rows, 'gap_p99_ms'), 1)} "
                    f"| {fmt(median(rows, 'cmds_per_s_per_waiter'), 1)} "
                    f"| {fmt(median(rows, 'wait_p50_s'), 2)} | {fmt(median(rows, 'wait_max_s'), 2)} "
+                   f"| {fmt(median(rows, 'passed_over_max'), 0)} "
                    f"| {failed} of {total} |")
     return "\n".join(out)
 
@@ -176,6 +183,7 @@ def main():
     ap.add_argument("--initial-default", type=float, default=0.05)
     ap.add_argument("--cap-default", type=float, default=1.0)
     ap.add_argument("--hold", type=int, default=50, help="ms each process holds the drive")
+    ap.add_argument("--hold-jitter", action="store_true", help="hold uniformly in [HOLD/2, 3*HOLD/2] instead")
     ap.add_argument("--seconds", type=float, default=30, help="time bound of one run")
     ap.add_argument("--handoffs", type=int, default=200, help="handoff bound of one run (0: none)")
     ap.add_argument("--reps", type=int, default=3)
@@ -198,7 +206,8 @@ def main():
             runs[c].append(r)
             print(f"contention: rep {rep + 1}/{args.reps} n={c[0]} initial={c[1]:g} max={c[2]:g}: "
                   f"{r['handoffs']} handoffs, gap p50 {r['gap_p50_ms']:.1f} ms p99 {r['gap_p99_ms']:.1f} ms, "
-                  f"{r['cmds_per_s_per_waiter']:.1f} cmds/s/waiter, longest wait {r['wait_max_s']:.2f} s, "
+                  f"{r['cmds_per_s_per_waiter']:.1f} cmds/s/waiter, longest wait {r['wait_max_s']:.2f} s "
+                  f"({r['passed_over_max']} turns passed over), "
                   f"{r['failures']} failed of {r['commands']} ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
             for line in r["failure_lines"]:
                 print(f"contention:   {line}", file=sys.stderr)
@@ -212,11 +221,13 @@ def main():
     holder_failed = sum(r["holder_failures"] for rs in runs.values() for r in rs)
     total = sum(r["commands"] for rs in runs.values() for r in rs)
     failed = sum(r["failures"] for rs in runs.values() for r in rs)
-    print(f"_{args.label}; each process holds the drive {args.hold} ms; each run ends after "
+    held = f"{args.hold // 2}-{args.hold * 3 // 2} ms (uniformly random)" if args.hold_jitter else f"{args.hold} ms"
+    print(f"_{args.label}; each process holds the drive {held}; each run ends after "
           f"{args.handoffs or 'unbounded'} handoffs or {args.seconds:g} s; medians of {args.reps} runs._")
     print()
-    print(table(cap_rows, f"Backoff cap (lock_retry_max), lock_retry_initial {args.initial_default:g} s"))
-    print()
+    if len(caps) > 1 or not initials:
+        print(table(cap_rows, f"Backoff cap (lock_retry_max), lock_retry_initial {args.initial_default:g} s"))
+        print()
     if initials:
         print(table(init_rows, f"First retry (lock_retry_initial), lock_retry_max {args.cap_default:g} s"))
         print()
