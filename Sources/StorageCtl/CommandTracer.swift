@@ -45,6 +45,9 @@ public final class CommandTracer {
         log(text)
     }
 
+    /// A line already shown on stderr: only the debug file gets it.
+    public func record(_ text: String) { log(text) }
+
     static func format(_ ms: Double) -> String {
         let hundredths = Int((ms * 100).rounded())
         let frac = hundredths % 100

@@ -63,12 +63,11 @@ struct Locker {
 
     /// RESERVE with our key and type: true on GOOD, false on conflict.
     private func reserve() throws(StorageCtlError) -> Bool {
-        switch try device.persistentReserveOut(.reserve, type: type, key: key) {
+        switch try device.persistentReserveOut(.reserve, type: type, key: key)
+            .treatingAsConflict(.notReady, .logicalUnitCommunicationFailure) {
         case .good: return true
         case .conflict: return false
-        case .checkCondition(let sense):
-            if sense.key == .notReady, sense.additionalSense == .logicalUnitCommunicationFailure { return false }
-            throw device.failure(.reserve, sense)
+        case .checkCondition(let sense): throw device.failure(.reserve, sense)
         }
     }
 

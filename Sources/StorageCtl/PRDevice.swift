@@ -190,6 +190,15 @@ public final class PRDevice {
         case conflict
         /// CHECK CONDITION; the caller decides (some are expected, e.g. LIO's 2/08/00).
         case checkCondition(SenseData)
+
+        /// This result with one CHECK CONDITION (sense key + ASC/ASCQ) read as RESERVATION CONFLICT:
+        /// where a device signals the same situation differently (pr-semantics.md §5).
+        func treatingAsConflict(_ key: SenseKey, _ additionalSense: AdditionalSense) -> OutResult {
+            if case .checkCondition(let sense) = self, sense.key == key, sense.additionalSense == additionalSense {
+                return .conflict
+            }
+            return self
+        }
     }
 
     public func persistentReserveOut(_ action: PersistentReserveOut.ServiceAction, type: ReservationType,
@@ -228,7 +237,7 @@ public final class PRDevice {
 
     /// The device error for an unexpected CHECK CONDITION on a PR OUT.
     public func failure(_ action: PersistentReserveOut.ServiceAction, _ sense: SenseData) -> StorageCtlError {
-        .device(path, "\(Self.name(action)) failed: \(sense.key.name): \(sense.additionalSense.description)")
+        failure(Self.name(action), Reply(status: .checkCondition, sense: sense, data: []))
     }
 
     /// `PERSISTENT RESERVE OUT (RESERVE)`: the name used in messages and traces.

@@ -117,7 +117,7 @@ public enum StorageCtlMain {
         do {
             transport = try environment.openDevice(devicePath, options)
         } catch {
-            tracer.note("open failed: \(error.message)")
+            tracer.record("open failed: \(error.message)")
             throw .device(devicePath, error.message)
         }
         if invocation.verbose, let note = (transport as? SGIOTransport)?.resolutionNote {
@@ -131,11 +131,11 @@ public enum StorageCtlMain {
         do {
             let code = try verb.run(context)
             stdout.write(context.stdout)
-            tracer.note("exit \(code.rawValue)")
+            tracer.record("exit \(code.rawValue)")
             return code
         } catch {
             stdout.write(context.stdout)
-            tracer.note("exit \(error.exitCode.rawValue): \(error.message)")
+            tracer.record("exit \(error.exitCode.rawValue): \(error.message)")
             throw error
         }
     }

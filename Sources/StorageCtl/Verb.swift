@@ -81,7 +81,7 @@ final class VerbContext {
     /// A line on stderr, `storage-ctl: DEVICE: text`, that is not a failure (notes, progress).
     func note(_ text: String) {
         emitNote("\(path): \(text)")
-        tracer?.note(text)
+        tracer?.record(text)   // the debug file only: -v already shows this line
     }
 
     func emit(_ json: JSON) { stdout += json.serialized() + "\n" }

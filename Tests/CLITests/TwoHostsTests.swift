@@ -175,6 +175,17 @@ struct TwoHostsTests {
         #expect(r.stdout == "key=0xbac001 registered=0 locked=0 blockedby=no name=cibou\n", "\(r)")
     }
 
+    @Test("clear by the holder names it plainly; -v shows each note once")
+    func clearByHolder() throws {
+        let site = try Site("clearholder")
+        let dir = try site.host("dir", key: "bac999")
+        #expect(try dir.run("lock").status == 0)
+        let r = try dir.run("clear", "-v")
+        #expect(r.status == 0, "\(r)")
+        let notes = r.stderrLines.filter { !$0.contains("cdb [") }
+        #expect(notes == ["storage-ctl: \(site.drive): cleared: removed registrations 0xbac999 (dir); removed the lock held by 0xbac999 (dir) (Exclusive Access)"], "\(r)")
+    }
+
     @Test("audit lists registrations made outside the configuration and exits 1")
     func audit() throws {
         let site = try Site("audit")
@@ -211,7 +222,7 @@ struct TwoHostsTests {
         #expect(try cibou.run("register").status == 0)
         #expect(try cibou.run("reserve", "-t", "wr-ex").status == 0)
         r = try cibou.run("release", "-t", "3")
-        r.expectOneErrorLine(3, contains: "RELEASE) failed: Illegal Request")
+        r.expectOneErrorLine(2, contains: "the lock is held with type 1 (Write Exclusive), not 3; use -t 1, or unlock")
         #expect(try dir.run("wholocked").stdout == "0xbac001 (cibou)\n")
         r = try dir.run("trylock", "-t", "1")
         r.expectOneErrorLine(1, contains: "locked by 0xbac001 (cibou)")

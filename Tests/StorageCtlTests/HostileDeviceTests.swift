@@ -102,4 +102,25 @@ struct HostileDeviceTests {
         #expect(settings.label(ReservationKey(0xbac999)) == "0xbac999 (dir\\x0a0xdead01)")
         #expect(StatusVerb.field("two words\t") == "two_words\\x09")
     }
+
+    @Test("a device without persistent reservations: PR IN and PR OUT verbs both say so, exit 3")
+    func noPR() throws {
+        final class NoPR: SCSITransport {
+            var path: String { "/dev/st9" }
+            func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult {
+                let sense = SenseData(key: .illegalRequest, additionalSense: .invalidCommandOperationCode).encodeFixed()
+                return SCSICommandResult(status: .checkCondition, sense: sense)
+            }
+        }
+        let lu = NoPR()
+        for verb in ["trylock", "regkeys", "register"] {
+            var out = ""
+            var err: [String] = []
+            let env = StorageCtlMain.Environment(variable: { _ in nil }, openDevice: { (_, _) throws(TransportError) in lu },
+                                                 sleeper: { { _ in nil } })
+            let code = StorageCtlMain.run(["-k", "bac001", "/dev/st9", verb], environment: env, stdout: &out, stderrLine: { err.append($0) })
+            #expect(code == 3, "\(verb)")
+            #expect(err.count == 1 && err[0].hasPrefix("storage-ctl: /dev/st9: persistent reservations are not supported by this device ("), "\(verb): \(err)")
+        }
+    }
 }

@@ -171,7 +171,9 @@ struct ReserveVerb: NoArgumentVerb {
     static let changesState = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
-        switch try context.device.persistentReserveOut(.reserve, type: context.settings.type, key: context.key) {
+        let result = try context.device.persistentReserveOut(.reserve, type: context.settings.type, key: context.key)
+        // LIO answers an unregistered nexus's RESERVE on a free LU with 2/08/00 (pr-semantics D15)
+        switch result.treatingAsConflict(.notReady, .logicalUnitCommunicationFailure) {
         case .good: return .ok
         case .conflict:
             if let holder = try context.locker().holder(), holder.key != context.key || holder.type != context.settings.type {
@@ -192,8 +194,20 @@ struct ReleaseVerb: NoArgumentVerb {
     static let changesState = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
-        try context.device.requirePersistentReserveOut(.release, type: context.settings.type, key: context.key,
-                                                       conflict: "our key is not registered through this initiator")
-        return .ok
+        let type = context.settings.type
+        // SPC answers a RELEASE of the wrong type with 5/26/04, LIO with RESERVATION CONFLICT (D4):
+        // both lead to saying which type the lock has, rather than guessing.
+        let result = try context.device.persistentReserveOut(.release, type: type, key: context.key)
+        switch result.treatingAsConflict(.illegalRequest, .invalidReleaseOfPersistentReservation) {
+        case .good:
+            return .ok
+        case .conflict:
+            if let holder = try context.locker().holder(), holder.key == context.key, holder.type != type {
+                throw .usage("\(context.path): the lock is held with type \(holder.type.rawValue) (\(holder.type.name)), not \(type.rawValue); use -t \(holder.type.rawValue), or unlock")
+            }
+            throw StorageCtlError(.busy, "\(context.path): \(PRDevice.name(.release)) refused with RESERVATION CONFLICT (our key is not registered through this initiator)")
+        case .checkCondition(let sense):
+            throw context.device.failure(.release, sense)
+        }
     }
 }

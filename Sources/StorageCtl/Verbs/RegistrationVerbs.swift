@@ -47,7 +47,9 @@ struct ClearVerb: NoArgumentVerb {
         var record = "cleared: removed "
         record += keys.isEmpty ? "no registrations" : "registrations \(keys.joined(separator: ", "))"
         if let holder {
-            record += "; removed the lock held by \(locker.describe(holder)) (\(holder.type.name))"
+            // plain labels: here our own key as holder is just us (describe() is for busy messages)
+            let who = holder.isAllRegistrants && holder.key.rawValue == 0 ? "all registrants" : context.settings.label(holder.key)
+            record += "; removed the lock held by \(who) (\(holder.type.name))"
         } else {
             record += "; there was no lock"
         }
