@@ -393,7 +393,8 @@ check "reserve -t wr-ex via A: exit 0, silent" 'rc 0 && out_is "" && err_is ""'
 SG -n -i -r "$B"
 check "sg_persist -n -i -r via B: A holds Write Exclusive" 'rc 0 && out_has "    Key=0xbac001" && out_has "type: Write Exclusive"'
 SA -t 3 "$A" release
-check "release -t 3 of a type-1 reservation: LIO answers RESERVATION CONFLICT (pr-semantics D4), exit 1" 'rc 1 && err_lines 1'
+check "release -t 3 of a type-1 reservation: LIO answers RESERVATION CONFLICT (pr-semantics D4); storage-ctl names the type, exit 2" \
+    'rc 2 && err_lines 1 && err_is "storage-ctl: $A: the lock is held with type 1 (Write Exclusive), not 3; use -t 1, or unlock"'
 SG -n -i -r "$B"
 check "... and A still holds Write Exclusive" 'rc 0 && out_has "    Key=0xbac001" && out_has "type: Write Exclusive"'
 SA -t 1 "$A" release
@@ -640,6 +641,20 @@ if [ -n "$XCTEST" ]; then
         check "a LU for the SG_IO integration tests" 'false'
     fi
 fi
+
+# ---- 14. fault: the device goes away while lock waits (last: it deletes B's path to LU0) -------
+phase "14. the device goes away while lock waits"
+SA "$A" clear
+check "LU0 cleared for the fault check" 'rc 0'
+timeout -k 5 150 bash "$(dirname "${BASH_SOURCE[0]}")/device-gone.sh" "$BIN" "$W/gone" > "$W/gone.out" 2>&1
+while IFS= read -r line; do
+    case "$line" in
+        "ok "*) P=$((P + 1)); echo "ok $((P + F)) - ${line#ok * - }"; echo "ok: ${line#ok * - }" >> "$LOG" ;;
+        "not ok "*) F=$((F + 1)); echo "FAIL $((P + F)) - ${line#not ok * - }"; echo "FAIL: ${line#not ok * - }" >> "$LOG" ;;
+        "#"*) echo "$line" >> "$LOG" ;;
+    esac
+done < "$W/gone.out"
+grep -q '^6 passed, 0 failed$' "$W/gone.out" || { F=$((F + 1)); echo "FAIL $((P + F)) - device-gone.sh did not finish its 6 checks"; sed 's/^/    /' "$W/gone.out" | tail -n 20; }
 
 phase end
 echo "$P passed, $F failed"
