@@ -101,6 +101,15 @@ public enum SettingValue {
         return .success(value)
     }
 
+    /// A retry delay of `lock`: at least 1 ms, so a waiter can never poll the device in a tight loop
+    /// (a delay that rounds to 0 ns once sent thousands of PR commands a second).
+    public static func retryDelay(_ text: String, what: String) -> Result<Double, StorageCtlError> {
+        seconds(text, what: what).flatMap { value in
+            value >= 0.001 ? .success(value)
+                : .failure(.usage("invalid \(what) '\(OutputText.escaped(text))': must be at least 0.001 (1 ms)"))
+        }
+    }
+
     public static func flag(_ text: String, what: String) -> Result<Bool, StorageCtlError> {
         switch text {
         case "0", "no", "false", "off": return .success(false)
@@ -163,8 +172,8 @@ extension Settings {
             initiator = value
         case .maxLockWait: maxLockWait = try SettingValue.seconds(value, what: "max_lock_wait").get()
         case .commandTimeout: commandTimeout = try SettingValue.seconds(value, what: "command_timeout", allowZero: false).get()
-        case .lockRetryInitial: lockRetryInitial = try SettingValue.seconds(value, what: "lock_retry_initial", allowZero: false).get()
-        case .lockRetryMax: lockRetryMax = try SettingValue.seconds(value, what: "lock_retry_max", allowZero: false).get()
+        case .lockRetryInitial: lockRetryInitial = try SettingValue.retryDelay(value, what: "lock_retry_initial").get()
+        case .lockRetryMax: lockRetryMax = try SettingValue.retryDelay(value, what: "lock_retry_max").get()
         case .simType: simType = try SettingValue.simType(value).get()
         case .sgPersist: break
         }

@@ -100,6 +100,8 @@ struct ConfigFileTests {
         ("command_timeout=0", "s.conf:1: invalid command_timeout '0': must be more than 0"),
         ("aptpl=maybe", "s.conf:1: invalid aptpl 'maybe': expected 0 or 1"),
         ("host_xyz=dir", "s.conf:1: invalid key 'xyz'"),
+        ("lock_retry_initial=0.0000000001", "s.conf:1: invalid lock_retry_initial '0.0000000001': must be at least 0.001 (1 ms)"),
+        ("lock_retry_max=0", "s.conf:1: invalid lock_retry_max '0': must be at least 0.001 (1 ms)"),
     ])
     func badValues(line: String, prefix: String) throws {
         let file = try ConfigFile.parse(line, path: "s.conf")
