@@ -1,5 +1,6 @@
 import Testing
 @testable import StorageCtl
+import PRCore
 
 /// A clock that only moves when the policy sleeps: the wait is tested without waiting.
 final class ManualClock: Clock, @unchecked Sendable {
@@ -15,25 +16,13 @@ final class ManualClock: Clock, @unchecked Sendable {
     func advance(_ d: Duration) { now = now.advanced(by: d) }
 }
 
-/// Deterministic randomness (SplitMix64) so jitter is reproducible.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite("Lock policy")
 struct LockPolicyTests {
     let policy = LockPolicy(initialDelay: .milliseconds(50), maxDelay: .seconds(1), maxWait: .seconds(100))
 
     @Test("delays: first retry <= 50 ms, doubling, capped at 1 s, jittered within [step/2, step]")
     func delays() {
-        var random = SeededRandom(state: 1)
+        var random = SplitMix64(seed: 1)
         for retry in 0..<40 {
             let step = min(Duration.milliseconds(50) * (1 << min(retry, 30)), .seconds(1))
             for _ in 0..<20 {
@@ -46,7 +35,7 @@ struct LockPolicyTests {
     @Test("acquires at once without sleeping or progress")
     func immediate() throws {
         let clock = ManualClock()
-        var random = SeededRandom(state: 2)
+        var random = SplitMix64(seed: 2)
         var sleeps = 0, events = 0
         let outcome = policy.run(clock: clock, random: &random,
                                  attempt: { () -> LockPolicy.AttemptResult<String> in .acquired },
@@ -58,7 +47,7 @@ struct LockPolicyTests {
     @Test("waits, reports progress at start and at most every 30 s, acquires when free")
     func waitsThenAcquires() {
         let clock = ManualClock()
-        var random = SeededRandom(state: 3)
+        var random = SplitMix64(seed: 3)
         var attempts = 0
         var progress: [String] = []
         let outcome = policy.run(
@@ -84,7 +73,7 @@ struct LockPolicyTests {
     @Test("gives up exactly at max_lock_wait, never sleeping past it")
     func timesOut() {
         let clock = ManualClock()
-        var random = SeededRandom(state: 4)
+        var random = SplitMix64(seed: 4)
         let short = LockPolicy(initialDelay: .milliseconds(50), maxDelay: .seconds(1), maxWait: .milliseconds(2500))
         var lastAttemptAt = Duration.zero
         let outcome = short.run(clock: clock, random: &random,
@@ -99,7 +88,7 @@ struct LockPolicyTests {
     @Test("max_lock_wait 0: one attempt, then timed out")
     func zeroWait() {
         let clock = ManualClock()
-        var random = SeededRandom(state: 5)
+        var random = SplitMix64(seed: 5)
         let none = LockPolicy(initialDelay: .milliseconds(50), maxDelay: .seconds(1), maxWait: .zero)
         var attempts = 0
         let outcome = none.run(clock: clock, random: &random,
@@ -112,7 +101,7 @@ struct LockPolicyTests {
     @Test("a signal during a sleep ends the wait")
     func interrupted() {
         let clock = ManualClock()
-        var random = SeededRandom(state: 6)
+        var random = SplitMix64(seed: 6)
         var sleeps = 0
         let outcome = policy.run(clock: clock, random: &random,
                                  attempt: { () -> LockPolicy.AttemptResult<String> in .busy("h") },

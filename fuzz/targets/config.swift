@@ -80,7 +80,7 @@ private func check(_ text: String) {
     let policy = LockPolicy(initialDelay: Duration(seconds: settings.lockRetryInitial),
                             maxDelay: Duration(seconds: settings.lockRetryMax),
                             maxWait: Duration(seconds: settings.maxLockWait))
-    var random = SplitMix(seed: UInt64(truncatingIfNeeded: text.utf8.count))
+    var random = SplitMix64(seed: UInt64(truncatingIfNeeded: text.utf8.count))
     for retry in [0, 1, 2, 10, 31, 64, Int.max] {
         let delay = policy.delay(forRetry: retry, using: &random)
         fuzzCheck(delay > .zero, "lock_retry_initial=\(settings.lockRetryInitial) lock_retry_max=\(settings.lockRetryMax): retry \(retry) waits \(delay) (the waiter spins)")
@@ -97,15 +97,4 @@ private final class NoDevice: SCSITransport {
     }
 }
 
-/// A small deterministic generator, so a crash reproduces.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+
