@@ -32,12 +32,17 @@ public struct LockPolicy: Sendable {
     public enum AttemptResult<Holder> {
         case acquired
         case busy(Holder)
+        /// The drive is free, but we yield it to waiters for up to this long (the courtesy after our
+        /// own release, docs/DESIGN.md "Fairness"); the policy asks again after at most that.
+        case yielding(Duration)
     }
 
     public enum Outcome<Holder> {
         case acquired(waited: Duration)
         case timedOut(waited: Duration, holder: Holder)
         case interrupted(signal: Int32, waited: Duration, holder: Holder)
+        /// A signal came while we were yielding a free drive to waiters (nobody held it for us to name).
+        case interruptedWhileYielding(signal: Int32, waited: Duration)
     }
 
     public enum Progress<Holder> {
@@ -47,26 +52,40 @@ public struct LockPolicy: Sendable {
         case stillWaiting(holder: Holder, waited: Duration)
     }
 
-    /// Runs the wait. `attempt` tries once; `sleep` waits up to the given time and returns the
+    /// Runs the wait. `attempt` tries once (`mayYield` false once yielding would outlast `maxWait`:
+    /// a courtesy never makes us give up); `sleep` waits up to the given time and returns the
     /// number of a signal that interrupted it, or nil.
     public func run<Holder, C: Clock, E: Error>(
         clock: C,
         random: inout some RandomNumberGenerator,
-        attempt: () throws(E) -> AttemptResult<Holder>,
+        attempt: (_ mayYield: Bool) throws(E) -> AttemptResult<Holder>,
         sleep: (Duration) -> Int32?,
         progress: (Progress<Holder>) -> Void
     ) throws(E) -> Outcome<Holder> where C.Duration == Duration {
         let start = clock.now
         var retry = 0
         var lastProgress: C.Instant? = nil
+        var mayYield = true
+        var lastHolder: Holder? = nil
         while true {
             let holder: Holder
-            switch try attempt() {
+            switch try attempt(mayYield) {
             case .acquired:
                 return .acquired(waited: start.duration(to: clock.now))
             case .busy(let h):
                 holder = h
+            case .yielding(let left):
+                let remaining = maxWait - start.duration(to: clock.now)
+                if remaining <= .zero { mayYield = false; continue }
+                if let signal = sleep(min(left, remaining)) {
+                    if let lastHolder {
+                        return .interrupted(signal: signal, waited: start.duration(to: clock.now), holder: lastHolder)
+                    }
+                    return .interruptedWhileYielding(signal: signal, waited: start.duration(to: clock.now))
+                }
+                continue
             }
+            lastHolder = holder
             let now = clock.now
             let waited = start.duration(to: now)
             if waited >= maxWait {

@@ -20,6 +20,8 @@ public struct Settings: Sendable, Equatable {
     /// First retry delay of `lock` (seconds) and the cap of its exponential backoff.
     public var lockRetryInitial: Double = 0.05
     public var lockRetryMax: Double = 1.0
+    /// Where this host keeps its lock records (`run_dir`, LockRecordStore); nil: the default.
+    public var runDirectory: String?
     /// Peripheral type a fresh (empty) simulated LU file takes.
     public var simType: PeripheralDeviceType = .tape
     /// The file the settings came from, if any (for messages).
@@ -57,6 +59,7 @@ enum SettingName: String, CaseIterable {
     case lockRetryInitial = "lock_retry_initial"
     case lockRetryMax = "lock_retry_max"
     case simType = "sim_type"
+    case runDir = "run_dir"
     /// The original script's path to sg_persist: accepted and ignored (we talk to the device ourselves).
     case sgPersist = "SG_PERSIST"
 }
@@ -175,6 +178,9 @@ extension Settings {
         case .lockRetryInitial: lockRetryInitial = try SettingValue.retryDelay(value, what: "lock_retry_initial").get()
         case .lockRetryMax: lockRetryMax = try SettingValue.retryDelay(value, what: "lock_retry_max").get()
         case .simType: simType = try SettingValue.simType(value).get()
+        case .runDir:
+            guard value.hasPrefix("/") else { throw .usage("run_dir: must be an absolute path") }
+            runDirectory = value
         case .sgPersist: break
         }
     }

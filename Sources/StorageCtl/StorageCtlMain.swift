@@ -125,9 +125,13 @@ public enum StorageCtlMain {
         }
         let device = PRDevice(transport: transport, path: devicePath, commandTimeout: settings.commandTimeout,
                               tracer: tracer.isActive ? tracer : nil)
+        let records = settings.key.flatMap { key in
+            LockRecordStore(directory: settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable),
+                            devicePath: devicePath, key: key, trace: { tracer.note($0) })
+        }
         let context = VerbContext(device: device, settings: settings, json: invocation.json,
                                   tracer: tracer.isActive ? tracer : nil, note: stderrLine,
-                                  sleeperFactory: environment.sleeper)
+                                  sleeperFactory: environment.sleeper, lockRecords: records)
         do {
             let code = try verb.run(context)
             stdout.write(context.stdout)

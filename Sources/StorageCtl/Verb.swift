@@ -53,15 +53,20 @@ final class VerbContext {
     private let emitNote: (String) -> Void
     let tracer: CommandTracer?
     let sleeperFactory: () -> (Duration) -> Int32?
+    /// This host's memory of the drive under our key (fairness, LockRecord); nil when the drive's
+    /// path cannot be identified or no key is set.
+    let lockRecords: LockRecordStore?
 
     init(device: PRDevice, settings: Settings, json: Bool, tracer: CommandTracer?,
-         note: @escaping (String) -> Void, sleeperFactory: @escaping () -> (Duration) -> Int32?) {
+         note: @escaping (String) -> Void, sleeperFactory: @escaping () -> (Duration) -> Int32?,
+         lockRecords: LockRecordStore? = nil) {
         self.device = device
         self.settings = settings
         self.json = json
         self.tracer = tracer
         self.emitNote = note
         self.sleeperFactory = sleeperFactory
+        self.lockRecords = lockRecords
     }
 
     var path: String { device.path }

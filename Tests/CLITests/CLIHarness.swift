@@ -23,10 +23,17 @@ enum CLI {
         var description: String { "exit \(status)\n--- stdout:\n\(stdout)--- stderr:\n\(stderr)" }
     }
 
-    /// A clean environment: no configuration is picked up unless the test names one.
+    /// Lock records (fairness) of the test processes: never the host's /run/storage-ctl.
+    static let runDirectory: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storage-ctl-run-\(UUID().uuidString.prefix(8))").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return dir
+    }()
+
+    /// A clean environment: no configuration is picked up unless the test names one; lock records
+    /// go to a directory of this test run (a Site has its own).
     static func environment(_ extra: [String: String] = [:]) -> [String: String] {
-        var env: [String: String] = ["PATH": "/usr/bin:/bin", "STORAGE_CTL_CONF": "/nonexistent-storage-ctl.conf", "LANG": "C"]
-        env["STORAGE_CTL_CONF"] = nil
+        var env: [String: String] = ["PATH": "/usr/bin:/bin", "LANG": "C", "STORAGE_CTL_RUN_DIR": runDirectory]
         for (k, v) in extra { env[k] = v }
         return env
     }
@@ -69,6 +76,9 @@ final class Site {
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
+    /// This site's lock records (one host's memory of its drives; created 0700 by storage-ctl).
+    var runDirectory: String { path("run") }
+
     /// Writes `<host>.conf` with our key and the names of both storage daemons.
     @discardableResult
     func host(_ host: String, key: String, extra: String = "") throws -> Host {
@@ -95,11 +105,11 @@ struct Host {
 
     @discardableResult
     func run(_ args: String..., env: [String: String] = [:]) throws -> CLI.Result {
-        try CLI.run(["-c", conf, site.drive] + args, env: env)
+        try CLI.run(["-c", conf, site.drive] + args, env: ["STORAGE_CTL_RUN_DIR": site.runDirectory].merging(env) { $1 })
     }
 
     func start(_ args: String...) throws -> Background {
-        let (p, out, err) = CLI.process(["-c", conf, site.drive] + args)
+        let (p, out, err) = CLI.process(["-c", conf, site.drive] + args, env: ["STORAGE_CTL_RUN_DIR": site.runDirectory])
         let bg = Background(process: p, stdout: out, stderr: err)
         try p.run()
         bg.startReading()

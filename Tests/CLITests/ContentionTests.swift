@@ -9,7 +9,7 @@ struct ContentionTests {
     /// 1-10 ms) while the holder repeatedly takes it with `lock`, checks `status`, runs `lock`
     /// and `trylock` again while holding, and releases it with `unlock`. Every one of those
     /// commands must exit 0 (status saying locked=1), and so must every waiter's lock and unlock.
-    /// The debug log proves the waiters were polling: it records their RESERVATION CONFLICTs.
+    /// The debug log proves the waiters were polling: it records each poll's READ RESERVATION.
     @Test("16 polling waiters: every holder command exits 0")
     func holderNeverFails() throws {
         let env = ProcessInfo.processInfo.environment
@@ -52,7 +52,7 @@ struct ContentionTests {
             processes.append(p)
         }
         let started = Date()
-        // Hold while every waiter reaches its polling loop (their first RESERVATION CONFLICTs).
+        // Hold while every waiter reaches its polling loop (their first polls).
         let settle = Date().addingTimeInterval(20)
         while conflicts(in: log) < 2 * waiters && Date() < settle { usleep(10_000) }
 
@@ -86,7 +86,7 @@ struct ContentionTests {
         let polls = conflicts(in: log)
         print("contention: \(waiters) waiters, \(rounds) holder rounds: \(holderCommands) holder commands in "
               + "\(String(format: "%.1f", holderSeconds)) s, \(cycles) waiter lock/unlock cycles, "
-              + "\(polls) RESERVATION CONFLICTs, \(failures.count) failures")
+              + "\(polls) polls (READ RESERVATION of a lock), \(failures.count) failures")
         #expect(failures.isEmpty, "\(failures.prefix(5))")
         #expect(holderCommands == 2 + 5 * rounds)
         #expect(cycles >= waiters, "every waiter got the drive at least once")
@@ -94,11 +94,11 @@ struct ContentionTests {
         #expect(try CLI.run([site.drive, "wholocked"]).stdout.isEmpty)
     }
 
-    /// RESERVATION CONFLICTs in the debug log: one per refused RESERVE of a waiting `lock`.
+    /// Polls in the debug log: a `lock` looks with READ RESERVATION before each RESERVE it tries.
     private func conflicts(in log: String) -> Int {
         guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return 0 }
         var n = 0
-        for line in text.split(separator: "\n") where line.contains("(RESERVE): cdb") && line.contains("Reservation Conflict") {
+        for line in text.split(separator: "\n") where line.contains(" lock: PERSISTENT RESERVE IN (READ RESERVATION)") {
             n += 1
         }
         return n

@@ -104,7 +104,14 @@ struct TwoHostsTests {
         let result = waiter.finish()
         let handoff = Date().timeIntervalSince(unlockedAt)
         #expect(result.status == 0, "\(result)")
-        #expect(result.stderr == "storage-ctl: \(site.drive): lock held by 0xbac999 (dir); waiting up to 30 s\n", "\(result)")
+        let lines = result.stderrLines
+        #expect(lines.count == 2 && lines.first == "storage-ctl: \(site.drive): lock held by 0xbac999 (dir); waiting up to 30 s", "\(result)")
+        // one closing line: how long it waited (tenths of a second); nobody else took the drive meanwhile
+        let closing = lines.last ?? ""
+        let prefix = "storage-ctl: \(site.drive): lock acquired after waiting "
+        #expect(closing.hasPrefix(prefix) && closing.hasSuffix(" s"), "\(result)")
+        let seconds = closing.dropFirst(prefix.count).dropLast(2)
+        #expect(seconds.split(separator: ".").map(\.count) == [seconds.split(separator: ".")[0].count, 1], "\(result)")
         #expect(handoff < 5, "handoff took \(handoff) s")
         #expect(try dir.run("wholocked").stdout == "0xbac001 (cibou)\n")
     }
@@ -122,7 +129,7 @@ struct TwoHostsTests {
         let lines = r.stderrLines
         #expect(lines.count == 2, "\(r)")
         #expect(lines.first == "storage-ctl: \(site.drive): lock held by 0xbac999 (dir); waiting up to 0.5 s", "\(r)")
-        #expect(lines.last == "storage-ctl: \(site.drive): gave up after 0 s: lock held by 0xbac999 (dir)", "\(r)")
+        #expect(lines.last == "storage-ctl: \(site.drive): gave up after 0.5 s: lock held by 0xbac999 (dir); it did not change hands while we waited", "\(r)")
         #expect(took >= 0.5 && took < 5, "\(took)")
         #expect(try dir.run("wholocked").stdout == "0xbac999 (dir)\n")
     }

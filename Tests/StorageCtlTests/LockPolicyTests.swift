@@ -38,7 +38,7 @@ struct LockPolicyTests {
         var random = SplitMix64(seed: 2)
         var sleeps = 0, events = 0
         let outcome = policy.run(clock: clock, random: &random,
-                                 attempt: { () -> LockPolicy.AttemptResult<String> in .acquired },
+                                 attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in .acquired },
                                  sleep: { _ in sleeps += 1; return nil }, progress: { _ in events += 1 })
         guard case .acquired(let waited) = outcome else { Issue.record("\(outcome)"); return }
         #expect(waited == .zero && sleeps == 0 && events == 0)
@@ -52,7 +52,7 @@ struct LockPolicyTests {
         var progress: [String] = []
         let outcome = policy.run(
             clock: clock, random: &random,
-            attempt: { () -> LockPolicy.AttemptResult<String> in
+            attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in
                 attempts += 1
                 return clock.now.offset >= .seconds(75) ? .acquired : .busy("0xbac999")
             },
@@ -77,7 +77,7 @@ struct LockPolicyTests {
         let short = LockPolicy(initialDelay: .milliseconds(50), maxDelay: .seconds(1), maxWait: .milliseconds(2500))
         var lastAttemptAt = Duration.zero
         let outcome = short.run(clock: clock, random: &random,
-                                attempt: { () -> LockPolicy.AttemptResult<String> in lastAttemptAt = clock.now.offset; return .busy("h") },
+                                attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in lastAttemptAt = clock.now.offset; return .busy("h") },
                                 sleep: { d in clock.advance(d); return nil }, progress: { _ in })
         guard case .timedOut(let waited, let holder) = outcome else { Issue.record("\(outcome)"); return }
         #expect(waited == .milliseconds(2500))
@@ -92,7 +92,7 @@ struct LockPolicyTests {
         let none = LockPolicy(initialDelay: .milliseconds(50), maxDelay: .seconds(1), maxWait: .zero)
         var attempts = 0
         let outcome = none.run(clock: clock, random: &random,
-                               attempt: { () -> LockPolicy.AttemptResult<String> in attempts += 1; return .busy("h") },
+                               attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in attempts += 1; return .busy("h") },
                                sleep: { _ in Issue.record("must not sleep"); return nil }, progress: { _ in })
         guard case .timedOut = outcome else { Issue.record("\(outcome)"); return }
         #expect(attempts == 1)
@@ -104,11 +104,122 @@ struct LockPolicyTests {
         var random = SplitMix64(seed: 6)
         var sleeps = 0
         let outcome = policy.run(clock: clock, random: &random,
-                                 attempt: { () -> LockPolicy.AttemptResult<String> in .busy("h") },
+                                 attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in .busy("h") },
                                  sleep: { d in sleeps += 1; clock.advance(d); return sleeps == 3 ? 15 : nil },
                                  progress: { _ in })
         guard case .interrupted(let signal, _, let holder) = outcome else { Issue.record("\(outcome)"); return }
         #expect(signal == 15 && holder == "h" && sleeps == 3)
+    }
+}
+
+@Suite("Lock policy: the courtesy after our own release")
+struct LockPolicyYieldTests {
+    let policy = LockPolicy(initialDelay: .milliseconds(50), maxDelay: .seconds(1), maxWait: .seconds(100))
+
+    @Test("a free drive we owe the waiters is yielded for the window the attempt names, then taken; no progress line")
+    func yieldsThenAcquires() {
+        let clock = ManualClock()
+        var random = SplitMix64(seed: 7)
+        var sleeps: [Duration] = [], events = 0
+        let outcome = policy.run(
+            clock: clock, random: &random,
+            attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in
+                let left = Duration.milliseconds(1270) - clock.now.offset
+                return left > .zero ? .yielding(left) : .acquired
+            },
+            sleep: { d in sleeps.append(d); clock.advance(d); return nil }, progress: { _ in events += 1 })
+        guard case .acquired(let waited) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(sleeps == [.milliseconds(1270)] && waited == .milliseconds(1270) && events == 0)
+    }
+
+    @Test("a waiter that takes the drive while we yield makes us an ordinary waiter")
+    func yieldsThenWaits() {
+        let clock = ManualClock()
+        var random = SplitMix64(seed: 8)
+        var calls = 0
+        var progress: [String] = []
+        let outcome = policy.run(
+            clock: clock, random: &random,
+            attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in
+                calls += 1
+                if calls == 1 { return .yielding(.milliseconds(1270)) }
+                return clock.now.offset >= .seconds(10) ? .acquired : .busy("0xbac999")
+            },
+            sleep: { d in clock.advance(d); return nil },
+            progress: { event in if case .started(let h) = event { progress.append("start \(h) at \(clock.now.offset)") } })
+        guard case .acquired = outcome else { Issue.record("\(outcome)"); return }
+        #expect(progress == ["start 0xbac999 at 1.27 seconds"])
+    }
+
+    @Test("the courtesy never outlasts max_lock_wait: at the deadline the attempt is told not to yield")
+    func courtesyBoundedByWait() {
+        let clock = ManualClock()
+        var random = SplitMix64(seed: 9)
+        let short = LockPolicy(initialDelay: .milliseconds(50), maxDelay: .seconds(1), maxWait: .milliseconds(300))
+        var asked: [Bool] = []
+        let outcome = short.run(
+            clock: clock, random: &random,
+            attempt: { (mayYield: Bool) -> LockPolicy.AttemptResult<String> in
+                asked.append(mayYield)
+                return mayYield ? .yielding(.seconds(1)) : .acquired
+            },
+            sleep: { d in clock.advance(d); return nil }, progress: { _ in })
+        guard case .acquired(let waited) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(asked == [true, true, false] && waited == .milliseconds(300))
+    }
+
+    @Test("a signal while yielding ends the wait with nothing held")
+    func interruptedWhileYielding() {
+        let clock = ManualClock()
+        var random = SplitMix64(seed: 10)
+        let outcome = policy.run(
+            clock: clock, random: &random,
+            attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in .yielding(.seconds(1)) },
+            sleep: { d in clock.advance(d / 2); return 2 }, progress: { _ in })
+        guard case .interruptedWhileYielding(let signal, let waited) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(signal == 2 && waited == .milliseconds(500))
+    }
+}
+
+@Suite("Lock record")
+struct LockRecordTests {
+    @Test("encodes and decodes each state exactly", arguments: [
+        (LockRecord(state: .held(generation: 12), since: 123), "held gen=12 since=123\n"),
+        (LockRecord(state: .released(generation: 4294967295, waiters: true), since: 9), "released gen=4294967295 waiters=1 since=9\n"),
+        (LockRecord(state: .released(generation: 0, waiters: false), since: 0), "released gen=0 waiters=0 since=0\n"),
+        (LockRecord(state: .waiting(pid: 42), since: 77), "waiting pid=42 since=77\n"),
+    ])
+    func roundTrip(record: LockRecord, text: String) {
+        #expect(record.encoded == text)
+        #expect(LockRecord(decoding: text) == record)
+    }
+
+    @Test("anything else is no record", arguments: [
+        "", "held gen=12 since=123", "held gen=12 since=123\n\n", "held gen=-1 since=1\n", "held gen=4294967296 since=1\n",
+        "held gen=1 gen=2 since=1\n", "held since=1\n", "released gen=1 waiters=2 since=1\n", "waiting pid=0 since=1\n",
+        "waiting pid=1 since=1 extra=2\n", "HELD gen=1 since=1\n", "held gen=+1 since=1\n", "held gen= since=1\n",
+        "held  gen=1 since=1\n", String(repeating: "x", count: 300) + "\n",
+    ])
+    func rejects(text: String) {
+        #expect(LockRecord(decoding: text) == nil)
+    }
+
+    @Test("courtesy: only after a release that others waited for (or a generation that moved since), within the window")
+    func courtesy() {
+        let max = Duration.seconds(1)
+        let window = LockRecord.courtesyWindow(lockRetryMax: max)
+        #expect(window == .milliseconds(1270))
+        let waited = LockRecord(state: .released(generation: 7, waiters: true), since: 1_000_000_000)
+        #expect(waited.courtesyLeft(now: 1_000_000_000, generation: 7, lockRetryMax: max) == window)
+        #expect(waited.courtesyLeft(now: 1_270_000_000 + 1_000_000_000 - 1, generation: 7, lockRetryMax: max) == .nanoseconds(1))
+        #expect(waited.courtesyLeft(now: 2_270_000_000, generation: 7, lockRetryMax: max) == nil)
+        let alone = LockRecord(state: .released(generation: 7, waiters: false), since: 0)
+        #expect(alone.courtesyLeft(now: 10, generation: 7, lockRetryMax: max) == nil)
+        #expect(alone.courtesyLeft(now: 10, generation: 8, lockRetryMax: max) == window - .nanoseconds(10))
+        #expect(LockRecord(state: .held(generation: 7), since: 0).courtesyLeft(now: 1, generation: 8, lockRetryMax: max) == nil)
+        #expect(LockRecord(state: .waiting(pid: 1), since: 0).courtesyLeft(now: 1, generation: 8, lockRetryMax: max) == nil)
+        // a clock that went backwards (another boot's record) counts as no time elapsed, still bounded by the window
+        #expect(waited.courtesyLeft(now: 0, generation: 7, lockRetryMax: max) == window)
     }
 }
 

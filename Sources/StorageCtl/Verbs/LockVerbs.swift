@@ -1,6 +1,7 @@
 import PRCore
 
-/// `trylock`: one attempt; busy (exit 1) names the holder.
+/// `trylock`: one attempt; busy (exit 1) names the holder. No courtesy: an explicit one-shot
+/// takes a free drive at once.
 struct TryLockVerb: NoArgumentVerb {
     static let name = "trylock"
     static let synopsis = "trylock"
@@ -9,14 +10,21 @@ struct TryLockVerb: NoArgumentVerb {
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         switch try context.locker().attempt() {
-        case .acquired: return .ok
+        case .acquired(let generation, let wasHolding):
+            if !wasHolding { context.lockRecords?.save(LockRecord(state: .held(generation: generation), since: LockRecordStore.now())) }
+            return .ok
         case .busy(let holder): throw context.busy(holder)
+        case .yielding: preconditionFailure("trylock never yields")
         }
     }
 }
 
 /// `lock`: as trylock, then waits (LockPolicy) until we hold it, `max_lock_wait` passes (exit 4)
 /// or SIGINT/SIGTERM arrives (exit 5).
+///
+/// Fair hand-off (docs/DESIGN.md "Fairness"): every poll of a waiting lock re-registers our key (a
+/// heartbeat the holder sees as a moving PRgeneration), and a lock that follows our own release
+/// of a drive others were waiting for yields it for one courtesy window first (LockRecord).
 ///
 /// A signal is only acted on between attempts: if the attempt that raced with it acquired the
 /// reservation we report success (exit 0 = we hold it) rather than release a lock we may have
@@ -36,14 +44,39 @@ struct LockVerb: NoArgumentVerb {
         var random = SystemRandomNumberGenerator()
         let sleep = context.sleeperFactory()
         let limit = Self.seconds(policy.maxWait)
-        var first = true
+        let records = context.lockRecords
+        let previous = records?.load()
+        var waiting = false          // a holder kept us out at least once
+        var yielded = false
+        var taken = 0                // times we saw the drive pass to another holder while we waited
+        var lastSeen: Holder?? = nil // nil: not looked yet; .some(nil): free
+        var acquiredAt: (generation: UInt32, wasHolding: Bool)? = nil
         let outcome = try policy.run(
             clock: ContinuousClock(), random: &random,
-            attempt: { () throws(StorageCtlError) -> LockPolicy.AttemptResult<Holder> in
-                defer { first = false }
-                switch try locker.attempt(registerWhenBusy: first) {
-                case .acquired: return .acquired
-                case .busy(let holder): return .busy(holder)
+            attempt: { (mayYield: Bool) throws(StorageCtlError) -> LockPolicy.AttemptResult<Holder> in
+                let courtesy: ((UInt32) -> Duration?)? = (waiting || !mayYield) ? nil : { generation in
+                    previous?.courtesyLeft(now: LockRecordStore.now(), generation: generation,
+                                           lockRetryMax: policy.maxDelay)
+                }
+                switch try locker.attempt(registerWhenBusy: true, courtesy: courtesy) {
+                case .acquired(let generation, let wasHolding):
+                    acquiredAt = (generation, wasHolding)
+                    return .acquired
+                case .busy(let holder):
+                    if waiting, case .some(let seen) = lastSeen, seen != holder { taken += 1 }
+                    if !waiting {
+                        waiting = true
+                        records?.save(LockRecord.waitingNow())
+                    }
+                    lastSeen = .some(holder)
+                    return .busy(holder)
+                case .yielding(let left):
+                    if !yielded {
+                        yielded = true
+                        context.tracer?.note("yielding the drive for up to \(Self.tenths(left)) s: we released it while others waited")
+                    }
+                    lastSeen = .some(nil)
+                    return .yielding(left)
                 }
             },
             sleep: sleep,
@@ -55,15 +88,32 @@ struct LockVerb: NoArgumentVerb {
                     context.note("lock held by \(locker.describe(holder)); waited \(waited.wholeSeconds) s of \(limit) s")
                 }
             })
+        let hands = taken == 0 ? "it did not change hands" : taken == 1 ? "it changed hands once" : "it changed hands \(taken) times"
         switch outcome {
         case .acquired(let waited):
-            if waited > .zero { context.tracer?.note("acquired after \(Self.seconds(waited)) s") }
+            if let acquiredAt, !acquiredAt.wasHolding {
+                records?.save(LockRecord(state: .held(generation: acquiredAt.generation), since: LockRecordStore.now()))
+            }
+            if waiting {
+                context.note("lock acquired after waiting \(Self.tenths(waited)) s" + (taken == 0 ? "" : " (\(hands) meanwhile)"))
+            }
             return .ok
         case .timedOut(let waited, let holder):
-            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(waited.wholeSeconds) s: lock held by \(locker.describe(holder))")
+            records?.remove()
+            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(Self.tenths(waited)) s: lock held by \(locker.describe(holder)); \(hands) while we waited")
         case .interrupted(let signal, let waited, let holder):
-            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(waited.wholeSeconds) s waiting; lock held by \(locker.describe(holder))")
+            records?.remove()
+            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.tenths(waited)) s waiting; lock held by \(locker.describe(holder))")
+        case .interruptedWhileYielding(let signal, let waited):
+            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.tenths(waited)) s yielding the free drive to waiting hosts; not locked")
         }
+    }
+
+    /// A waited time for messages, to a tenth of a second (`0.3`, `12.0`): whole seconds said
+    /// "gave up after 0 s" of a 0.3 s wait.
+    static func tenths(_ d: Duration) -> String {
+        let tenths = (d.nanoseconds + 50_000_000) / 100_000_000
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     static func seconds(_ d: Duration) -> String {
@@ -88,7 +138,8 @@ struct UnlockVerb: NoArgumentVerb {
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let locker = context.locker()
-        guard let holder = try locker.holder() else {
+        let (current, generation) = try locker.readReservation()
+        guard let holder = current else {
             context.note("not locked; nothing to release")
             return .ok
         }
@@ -98,6 +149,7 @@ struct UnlockVerb: NoArgumentVerb {
         }
         switch try context.device.persistentReserveOut(.release, type: holder.type, key: context.key) {
         case .good:
+            Self.remember(releaseAt: generation, context)
             return .ok
         case .conflict:
             // We are not registered: the holder is another initiator (with our key, or all registrants).
@@ -106,6 +158,17 @@ struct UnlockVerb: NoArgumentVerb {
         case .checkCondition(let sense):
             throw context.device.failure(.release, sense)
         }
+    }
+}
+
+extension UnlockVerb {
+    /// Records the release for fairness (LockRecord): others were waiting if the PRgeneration moved
+    /// since we took the drive (their heartbeats); without a record of our taking it, we assume not.
+    static func remember(releaseAt generation: UInt32, _ context: VerbContext) {
+        guard let records = context.lockRecords else { return }
+        var waiters = false
+        if case .held(let taken)? = records.load()?.state { waiters = generation != taken }
+        records.save(LockRecord(state: .released(generation: generation, waiters: waiters), since: LockRecordStore.now()))
     }
 }
 
@@ -159,6 +222,7 @@ struct PreemptVerb: Verb {
             return .ok
         case .busy(let holder):
             throw StorageCtlError(.busy, "\(context.path): removed the registration of \(victimLabel), but the lock is held by \(locker.describe(holder))")
+        case .yielding: preconditionFailure("preempt never yields")
         }
     }
 }

@@ -75,6 +75,8 @@ struct StatusVerb: NoArgumentVerb {
         let locked = reservation.map { $0.type.isAllRegistrants ? registered : $0.key == key } ?? false
         var blocker: ReservationKey? = nil
         var blockedByAll = false
+        // Only this host can know that one of its `lock`s is waiting (LockRecord).
+        let waiting = !locked && (context.lockRecords?.isWaiting() ?? false)
         if let reservation, !locked {
             if reservation.type.isAllRegistrants { blockedByAll = true } else { blocker = reservation.key }
         }
@@ -86,6 +88,7 @@ struct StatusVerb: NoArgumentVerb {
                 ("registered", .bool(registered)),
                 ("locked", .bool(locked)),
                 ("blocked_by", blocker.map(context.keyJSON) ?? (blockedByAll ? .string("all-registrants") : .null)),
+                ("waiting", .bool(waiting)),
             ]))
             return .ok
         }
@@ -93,6 +96,7 @@ struct StatusVerb: NoArgumentVerb {
         line += blocker?.description ?? (blockedByAll ? "all-registrants" : "no")
         if let name = context.settings.name(of: key) { line += " name=\(Self.field(name))" }
         if let blocker, let name = context.settings.name(of: blocker) { line += " blockedbyname=\(Self.field(name))" }
+        if waiting { line += " waiting=1" }
         context.print(line)
         return .ok
     }

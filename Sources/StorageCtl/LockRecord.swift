@@ -1,0 +1,226 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PRCore
+
+/// This host's own memory of one drive under one key, kept between storage-ctl runs: whether we
+/// hold it (and the PRgeneration when we took it), whether we released it a moment ago while
+/// other hosts were waiting, or whether a `lock` of ours is waiting for it now.
+///
+/// It is what makes the hand-off fair (docs/DESIGN.md "Fairness"). SCSI-3 PR has no queue and no
+/// release notification, so a daemon with a queue of jobs that unlocks and locks again at once
+/// wins every race against a waiter asleep in its backoff. Our waiters re-register their key on
+/// every poll (a heartbeat: each REGISTER raises the PRgeneration, SPC-4 PRgeneration rule), so a
+/// holder that sees the generation move while it held the drive knows someone is waiting, and
+/// for `courtesyWindow` after its release its next `lock` yields to them. A lost, damaged or
+/// foreign record only ever costs fairness, never mutual exclusion: that lives on the device.
+public struct LockRecord: Equatable, Sendable {
+    public enum State: Equatable, Sendable {
+        /// We took the reservation; `generation` was the PRgeneration just after.
+        case held(generation: UInt32)
+        /// We released it; `waiters`: the generation had moved while we held it (someone heartbeated).
+        case released(generation: UInt32, waiters: Bool)
+        /// A `lock` (process `pid`) is waiting for the drive.
+        case waiting(pid: Int32)
+    }
+
+    public var state: State
+    /// CLOCK_BOOTTIME nanoseconds when the state began: one clock for every process of this boot,
+    /// immune to wall-clock jumps, counting suspend.
+    public var since: Int64
+
+    public init(state: State, since: Int64) {
+        self.state = state
+        self.since = since
+    }
+
+    /// "This process is waiting for the drive", as of now.
+    public static func waitingNow() -> LockRecord {
+        LockRecord(state: .waiting(pid: getpid()), since: LockRecordStore.now())
+    }
+
+    /// One text line: `held gen=12 since=123`, `released gen=15 waiters=1 since=123`,
+    /// `waiting pid=42 since=123`. Anything else decodes to nil (treated as no record).
+    public var encoded: String {
+        switch state {
+        case .held(let generation): return "held gen=\(generation) since=\(since)\n"
+        case .released(let generation, let waiters): return "released gen=\(generation) waiters=\(waiters ? 1 : 0) since=\(since)\n"
+        case .waiting(let pid): return "waiting pid=\(pid) since=\(since)\n"
+        }
+    }
+
+    public init?(decoding text: String) {
+        guard text.hasSuffix("\n"), text.utf8.count <= 200 else { return nil }
+        let words = text.dropLast().split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        var fields: [String: String] = [:]
+        for word in words.dropFirst() {
+            guard let eq = word.firstIndex(of: "="), fields[String(word[..<eq])] == nil else { return nil }
+            fields[String(word[..<eq])] = String(word[word.index(after: eq)...])
+        }
+        func number<T: FixedWidthInteger>(_ name: String, _: T.Type) -> T? {
+            guard let text = fields[name], !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            return T(text)
+        }
+        guard let since = number("since", Int64.self) else { return nil }
+        switch (words.first, fields.count) {
+        case ("held", 2):
+            guard let generation = number("gen", UInt32.self) else { return nil }
+            state = .held(generation: generation)
+        case ("released", 3):
+            guard let generation = number("gen", UInt32.self), let waiters = number("waiters", UInt8.self), waiters <= 1 else { return nil }
+            state = .released(generation: generation, waiters: waiters == 1)
+        case ("waiting", 2):
+            guard let pid = number("pid", Int32.self), pid > 0 else { return nil }
+            state = .waiting(pid: pid)
+        default:
+            return nil
+        }
+        self.since = since
+    }
+
+    /// How long, after a release that others were waiting for, our own next `lock` yields the drive:
+    /// longer than a waiter's longest poll interval (`lock_retry_max`, jittered down to half of
+    /// it) plus a command's round trip, so a waiting host's next poll finds it free.
+    public static func courtesyWindow(lockRetryMax: Duration) -> Duration {
+        lockRetryMax + lockRetryMax / 4 + .milliseconds(20)
+    }
+
+    /// The rest of the courtesy our next `lock` owes the waiters at `now` (boot-clock ns), or nil.
+    /// `generation` is the PRgeneration the drive shows now: if it moved since our release, a waiter
+    /// heartbeated after it, which also earns the courtesy.
+    public func courtesyLeft(now: Int64, generation: UInt32, lockRetryMax: Duration) -> Duration? {
+        guard case .released(let releasedAt, let waiters) = state else { return nil }
+        guard waiters || generation != releasedAt else { return nil }
+        let window = Self.courtesyWindow(lockRetryMax: lockRetryMax)
+        let elapsed = Duration.nanoseconds(max(0, now - since))
+        return elapsed < window ? window - elapsed : nil
+    }
+}
+
+/// Where the records live: one directory owned by us (`run_dir`, default `/run/storage-ctl` for
+/// root, `$XDG_RUNTIME_DIR/storage-ctl` or `/tmp/storage-ctl-UID` for others), one file per drive
+/// and key. The directory must be a real directory owned by our effective uid and writable by
+/// nobody else; files are opened relative to it without following symbolic links and replaced
+/// by rename, so a crash leaves the old record or the new one, never half of one.
+/// Every failure here is silent to the verb (the record is an optimisation of fairness); the
+/// tracer gets one line.
+public struct LockRecordStore {
+    let directory: String
+    /// `lu-<dev>-<ino>` or `lu-rdev-<major>-<minor>`, then `-key-<hex>`.
+    let name: String
+    let trace: (String) -> Void
+
+    /// The record file for `devicePath` under `key`; nil (no fairness memory) when the path cannot
+    /// be identified.
+    public init?(directory: String, devicePath: String, key: ReservationKey, trace: @escaping (String) -> Void) {
+        guard let identity = Self.identity(of: devicePath) else { return nil }
+        self.directory = directory
+        self.name = "\(identity)-key-\(String(key.rawValue, radix: 16))"
+        self.trace = trace
+    }
+
+    public static func defaultDirectory(environment: (String) -> String?) -> String {
+        if let dir = environment("STORAGE_CTL_RUN_DIR"), !dir.isEmpty { return dir }
+        if geteuid() == 0 { return "/run/storage-ctl" }
+        if let runtime = environment("XDG_RUNTIME_DIR"), runtime.hasPrefix("/") { return runtime + "/storage-ctl" }
+        return "/tmp/storage-ctl-\(geteuid())"
+    }
+
+    /// The LU as this host names it: a simulated LU by its file's device and inode, a device node
+    /// by its device number (the storage daemon always names a drive by the same Control Device).
+    static func identity(of path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return "lu-\(String(st.st_dev, radix: 16))-\(String(st.st_ino, radix: 16))"
+        case S_IFCHR, S_IFBLK: return "lu-rdev-\(String(st.st_rdev, radix: 16))"
+        default: return nil
+        }
+    }
+
+    /// Boot-clock nanoseconds (CLOCK_BOOTTIME): comparable between processes of one boot.
+    public static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    public func load() -> LockRecord? {
+        guard let dir = openDirectory(create: false) else { return nil }
+        defer { close(dir) }
+        let fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        var used = 0
+        while used < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + used, $0.count - used) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { break }
+            used += n
+        }
+        guard let text = String(validating: buffer[0..<used], as: UTF8.self) else { return nil }
+        return LockRecord(decoding: text)
+    }
+
+    public func save(_ record: LockRecord) {
+        guard let dir = openDirectory(create: true) else { return }
+        defer { close(dir) }
+        let temporary = ".\(name).\(getpid())"
+        unlinkat(dir, temporary, 0)
+        let fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { trace("lock record: cannot create \(directory)/\(temporary): \(Posix.errorText(errno))"); return }
+        let bytes = Array(record.encoded.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 { if errno == EINTR { continue }; break }
+            written += n
+        }
+        close(fd)
+        if written != bytes.count || renameat(dir, temporary, dir, name) != 0 {
+            trace("lock record: cannot write \(directory)/\(name): \(Posix.errorText(errno))")
+            unlinkat(dir, temporary, 0)
+        }
+    }
+
+    /// Forgets the drive (a lock that gave up waiting).
+    public func remove() {
+        guard let dir = openDirectory(create: false) else { return }
+        defer { close(dir) }
+        unlinkat(dir, name, 0)
+    }
+
+    /// Whether a `lock` of ours is waiting for the drive now (`status` says `waiting=1`): a waiting
+    /// record whose process is still alive (kill with signal 0; EPERM also means alive).
+    public func isWaiting() -> Bool {
+        guard case .waiting(let pid)? = load()?.state else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// Opens the directory, creating it (0700) when asked; refuses one that is a link, not ours, or
+    /// writable by group or others (someone could plant or swap records in it).
+    private func openDirectory(create: Bool) -> Int32? {
+        var fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 && errno == ENOENT && create {
+            if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+                trace("lock record: cannot create \(directory): \(Posix.errorText(errno))")
+                return nil
+            }
+            fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        }
+        guard fd >= 0 else {
+            if errno != ENOENT { trace("lock record: cannot open \(directory): \(Posix.errorText(errno))") }
+            return nil
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
+            trace("lock record: \(directory) is not a directory of ours writable only by us; fairness memory off")
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+}
