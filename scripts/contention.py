@@ -124,23 +124,25 @@ def write_conf(path, key, initiator, initial, cap):
     os.chmod(path, 0o600)
 
 
-def run_config(args, n, initial, cap, work):
-    """One run of contention-run; returns its figures."""
+def run_config(args, binary, n, initial, cap, work):
+    """One run of contention-run with `binary`; returns its figures."""
     if args.devices:
         devices = [args.devices[i % len(args.devices)] for i in range(n)]
     else:
         drive = os.path.join(work, "drive")
         open(drive, "w").close()          # a fresh simulated drive, like `touch`
         devices = [drive] * n
-    argv = [args.helper, "-p", "-H", str(args.hold), "-T", str(args.seconds)] + (["-j"] if args.hold_jitter else [])
+    argv = [args.helper, "-p", "-H", str(args.hold), "-T", str(args.seconds), "-r", args.relock] + (["-j"] if args.hold_jitter else [])
     if args.handoffs:
         argv += ["-M", str(args.handoffs)]
-    argv.append(args.binary)
+    argv.append(binary)
     for i in range(n):
         conf = os.path.join(work, f"host{i}.conf")
         write_conf(conf, f"c{i + 1:03x}", None if args.devices else f"iqn.2024-01.com.example:host{i}", initial, cap)
         argv += [devices[i], conf]
-    p = subprocess.run(argv, capture_output=True, text=True)
+    # each run its own lock records (fairness memory), as each host has its own
+    env = dict(os.environ, STORAGE_CTL_RUN_DIR=os.path.join(work, "run"))
+    p = subprocess.run(argv, capture_output=True, text=True, env=env)
     if p.returncode not in (0, 1):
         sys.exit(f"contention: {' '.join(argv[:6])} ... failed ({p.returncode}): {p.stderr.strip()}")
     return analyse(p.stdout.splitlines())
@@ -157,13 +159,13 @@ def fmt(x, digits):
 
 def table(results, title):
     out = [f"**{title}**", "",
-           "| processes | lock_retry_initial s | lock_retry_max s | handoffs | idle gap p50 ms | idle gap p99 ms "
+           "| binary | processes | lock_retry_initial s | lock_retry_max s | handoffs | idle gap p50 ms | idle gap p99 ms "
            "| PR cmds/s per waiter | wait p50 s | longest wait s | most turns passed over | failed commands |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for (n, initial, cap), rows in results:
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for (label, n, initial, cap), rows in results:
         failed = sum(r["failures"] for r in rows)
         total = sum(r["commands"] for r in rows)
-        out.append(f"| {n} | {initial:g} | {cap:g} | {int(median(rows, 'handoffs'))} "
+        out.append(f"| {label} | {n} | {initial:g} | {cap:g} | {int(median(rows, 'handoffs'))} "
                    f"| {fmt(median(rows, 'gap_p50_ms'), 1)} | {fmt(median(rows, 'gap_p99_ms'), 1)} "
                    f"| {fmt(median(rows, 'cmds_per_s_per_waiter'), 1)} "
                    f"| {fmt(median(rows, 'wait_p50_s'), 2)} | {fmt(median(rows, 'wait_max_s'), 2)} "
@@ -189,22 +191,32 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--label", default="simulated drive")
     ap.add_argument("--json", help="write every run's figures here")
+    ap.add_argument("--relock", choices=["handoff", "immediate"], default="handoff",
+                    help="handoff: a releaser queues again once the drive has passed on; immediate: at once (a queue of jobs)")
+    ap.add_argument("--baseline", help="LABEL=PATH of an earlier build: every configuration also runs with it, interleaved")
+    ap.add_argument("--binary-label", default="this build")
     args = ap.parse_args()
+    binaries = [(args.binary_label, args.binary)]
+    if args.baseline:
+        label, _, path = args.baseline.partition("=")
+        binaries.insert(0, (label, path))
     args.devices = [d for d in (args.devices or "").split(",") if d]
     processes = [int(x) for x in args.processes.split(",") if x]
     caps = [float(x) for x in args.caps.split(",") if x]
     initials = [float(x) for x in args.initials.split(",") if x and x != "none"]
 
-    configs = [(n, args.initial_default, c) for n in processes for c in caps]
-    configs += [(n, i, args.cap_default) for n in processes for i in initials if (n, i, args.cap_default) not in configs]
+    base = [(n, args.initial_default, c) for n in processes for c in caps]
+    base += [(n, i, args.cap_default) for n in processes for i in initials if (n, i, args.cap_default) not in base]
+    configs = [(label,) + c for c in base for label, _ in binaries]
+    paths = dict(binaries)
     runs = {c: [] for c in configs}
     started = time.time()
     for rep in range(args.reps):       # repetitions outermost: drift hits every configuration alike
         for c in configs:
             with tempfile.TemporaryDirectory(prefix="storage-ctl-contention.") as work:
-                r = run_config(args, *c, work)
+                r = run_config(args, paths[c[0]], *c[1:], work)
             runs[c].append(r)
-            print(f"contention: rep {rep + 1}/{args.reps} n={c[0]} initial={c[1]:g} max={c[2]:g}: "
+            print(f"contention: rep {rep + 1}/{args.reps} {c[0]} n={c[1]} initial={c[2]:g} max={c[3]:g}: "
                   f"{r['handoffs']} handoffs, gap p50 {r['gap_p50_ms']:.1f} ms p99 {r['gap_p99_ms']:.1f} ms, "
                   f"{r['cmds_per_s_per_waiter']:.1f} cmds/s/waiter, longest wait {r['wait_max_s']:.2f} s "
                   f"({r['passed_over_max']} turns passed over), "
@@ -213,16 +225,18 @@ def main():
                 print(f"contention:   {line}", file=sys.stderr)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump([{"processes": c[0], "initial": c[1], "cap": c[2], "runs": runs[c]} for c in configs], f, indent=1)
+            json.dump([{"binary": c[0], "processes": c[1], "initial": c[2], "cap": c[3], "runs": runs[c]} for c in configs], f, indent=1)
 
-    cap_rows = [(c, runs[c]) for c in configs if c[1] == args.initial_default]
-    init_rows = sorted([(c, runs[c]) for c in configs if c[2] == args.cap_default], key=lambda x: (x[0][0], x[0][1]))
+    order = {label: i for i, (label, _) in enumerate(binaries)}
+    cap_rows = sorted([(c, runs[c]) for c in configs if c[2] == args.initial_default], key=lambda x: (x[0][1], x[0][3], order[x[0][0]]))
+    init_rows = sorted([(c, runs[c]) for c in configs if c[3] == args.cap_default], key=lambda x: (x[0][1], x[0][2], order[x[0][0]]))
     holder = sum(r["holder_commands"] for rs in runs.values() for r in rs)
     holder_failed = sum(r["holder_failures"] for rs in runs.values() for r in rs)
     total = sum(r["commands"] for rs in runs.values() for r in rs)
     failed = sum(r["failures"] for rs in runs.values() for r in rs)
     held = f"{args.hold // 2}-{args.hold * 3 // 2} ms (uniformly random)" if args.hold_jitter else f"{args.hold} ms"
-    print(f"_{args.label}; each process holds the drive {held}; each run ends after "
+    relock = "re-locks at once after its release (a queue of jobs)" if args.relock == "immediate" else "queues again once the drive has passed on"
+    print(f"_{args.label}; each process holds the drive {held} and {relock}; each run ends after "
           f"{args.handoffs or 'unbounded'} handoffs or {args.seconds:g} s; medians of {args.reps} runs._")
     print()
     if len(caps) > 1 or not initials:
