@@ -298,6 +298,35 @@ check "SIGTERM while lock via B waits: exit 5, last line names the holder" \
 SB "$B" wholocked
 check "after the interrupted lock, A still holds it" 'rc 0 && out_is "0xbac001 (cibou)"'
 
+# ---- 4b. fairness: a queue of jobs through A does not starve B's lock ---------------------------
+phase "4b. fairness: A re-locks at once with 1 s holds, B waits"
+SA "$A" unlock
+passed_all=()
+for trial in 1 2 3; do
+    rm -f "$W/queue.stop" "$W/queue.held"
+    ( while [ ! -e "$W/queue.stop" ]; do
+          if "$BIN" -c "$W/a.conf" "$A" lock 2>> "$W/queue.err"; then
+              echo held >> "$W/queue.held"; sleep 1; "$BIN" -c "$W/a.conf" "$A" unlock 2>> "$W/queue.err"
+          fi
+      done ) & queue=$!
+    for ((i = 0; i < 500; i++)); do [ -s "$W/queue.held" ] && break; sleep 0.02; done
+    sleep 0.3
+    before=$(wc -l < "$W/queue.held")
+    timeout -k 5 60 "$BIN" -c "$W/b.conf" -w 20 "$B" lock > "$W/out" 2> "$W/err"; RC=$?
+    after=$(wc -l < "$W/queue.held")   # B holds the drive now: A cannot have taken it since
+    passed=$((after - before)); passed_all+=("$passed")
+    CMD="storage-ctl -w 20 $B lock while A re-locks at once (trial $trial)"
+    { echo "\$ $CMD"; sed 's/^/  err| /' "$W/err"; echo "  exit $RC"; } >> "$LOG"
+    check "fairness trial $trial: B's lock gets the drive within 3 of A's back-to-back holds (passed over $passed)" \
+        'rc 0 && [ "$passed" -le 2 ]'
+    SB "$B" unlock
+    touch "$W/queue.stop"; wait "$queue"
+done
+report "fairness on LIO: A's back-to-back 1 s holds passed over by B's lock, per trial: ${passed_all[*]}"
+SA "$A" unlock
+SA "$A" trylock
+check "after the fairness trials A holds the lock again" 'rc 0'
+
 # ---- 5. preempt, unit attention after PREEMPT -------------------------------------------------
 phase "5. preempt, unit attention after PREEMPT"
 SB "$B" preempt bac999
