@@ -5,8 +5,8 @@ import Testing
 
 /// The "Additional sense:" line for every ASC/ASCQ pair, against sg3_utils 1.46 (captured with
 /// `sg_decode_sense` into `Tests/Fixtures/sg_persist/asc-ascq-sg3_utils-1.46.json`: the 2038 pairs it has a
-/// text for). The texts come from PRCore's table, which holds the codes a PR tool meets; a pair PRCore lacks
-/// prints in sg3_utils' hex form, which is a known difference, not a wrong text.
+/// text for). PRCore's table is generated from that file (scripts/gen-asc-table), so every pair must match:
+/// the text for the 2038 named pairs, sg3_utils' hex forms for the rest.
 @Suite("sg_persist ASC/ASCQ texts")
 struct PersistSenseTableTests {
     static let sg3utils: [String: String] = {
@@ -42,13 +42,8 @@ struct PersistSenseTableTests {
                 }
             }
         }
-        // PRCore has 00/16 "Operation in progress", which sg3_utils 1.46 does not know (it prints the hex form).
-        let knownPRCoreExtra: Set<String> = ["0016: Additional sense: Operation in progress"]
-        #expect(wrong.filter { !knownPRCoreExtra.contains($0) }.isEmpty, "\(wrong.prefix(20))")
-        withKnownIssue("PRCore has texts sg3_utils 1.46 lacks: \(wrong)") { #expect(wrong.isEmpty) }
-        print("ASC/ASCQ pairs sg3_utils names but PRCore lacks: \(missing)")
-        // PRCore's table is the PR subset; sg_persist prints the hex form for the rest (reported to its owner).
-        #expect(missing < 2038)
+        #expect(wrong.isEmpty, "\(wrong.prefix(20))")
+        #expect(missing == 0, "pairs sg3_utils names but PRCore lacks: \(missing)")
     }
 
     @Test("the texts a PR exchange meets are all there", arguments: [
