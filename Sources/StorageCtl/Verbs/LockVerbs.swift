@@ -60,9 +60,12 @@ struct LockVerb: NoArgumentVerb {
             if waited > .zero { context.tracer?.note("acquired after \(Self.seconds(waited)) s") }
             return .ok
         case .timedOut(let waited, let holder):
-            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(waited.wholeSeconds) s: lock held by \(locker.describe(holder))")
+            // waited >= max_lock_wait: say the limit the admin set (-w 0.3 -> "0.3 s"), unless the last
+            // attempt overran it by a tenth of a second or more (a slow device): then the time it took
+            let shown = waited - policy.maxWait < .milliseconds(100) ? limit : Self.seconds(waited)
+            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(shown) s: lock held by \(locker.describe(holder))")
         case .interrupted(let signal, let waited, let holder):
-            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(waited.wholeSeconds) s waiting; lock held by \(locker.describe(holder))")
+            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.seconds(waited)) s waiting; lock held by \(locker.describe(holder))")
         }
     }
 
@@ -141,7 +144,8 @@ struct PreemptVerb: Verb {
             break
         case .conflict:
             if !(try context.device.readKeys().keys.contains(victim)) {
-                throw .usage("\(context.path): \(context.settings.label(victim)) is not registered; nothing to preempt")
+                // the device's state, not a mistake in the command line: exit 1, as for any conflict
+                throw StorageCtlError(.busy, "\(context.path): \(context.settings.label(victim)) is not registered; nothing to preempt")
             }
             throw StorageCtlError(.busy, "\(context.path): \(PRDevice.name(action)) refused with RESERVATION CONFLICT")
         case .checkCondition(let sense):
