@@ -90,6 +90,10 @@ public enum StorageCtlMain {
             if Verbs.named(devicePath) != nil {
                 throw .usage("\(devicePath): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(devicePath))")
             }
+            if let meant = suggestion(for: devicePath, among: Verbs.all.map { $0.name } + ["scan"]) {
+                let usage = meant == "scan" ? "storage-ctl scan" : "storage-ctl DEVICE \(meant)"
+                throw .usage("missing COMMAND after DEVICE \(OutputText.escaped(devicePath)) (did you mean \(usage)?)")
+            }
             throw .usage("missing COMMAND after DEVICE \(OutputText.escaped(devicePath)) (try 'storage-ctl --help')")
         }
         let commandName = positionals.removeFirst()
@@ -97,7 +101,10 @@ public enum StorageCtlMain {
             if Verbs.named(devicePath) != nil {
                 throw .usage("unknown command '\(OutputText.escaped(commandName))': DEVICE comes first (storage-ctl DEVICE \(devicePath))")
             }
-            if let meant = suggestion(for: commandName) {
+            if commandName == "scan" || commandName == "persist" {
+                throw .usage("\(commandName) takes no DEVICE before it (usage: storage-ctl \(commandName == "scan" ? "[OPTIONS] scan" : "persist [sg_persist OPTIONS] DEVICE"))")
+            }
+            if let meant = suggestion(for: commandName, among: Verbs.all.map { $0.name }) {
                 throw .usage("unknown command '\(OutputText.escaped(commandName))'; did you mean \(meant)? (try 'storage-ctl --help')")
             }
             throw .usage("unknown command '\(OutputText.escaped(commandName))' (try 'storage-ctl --help')")
@@ -205,11 +212,11 @@ public enum StorageCtlMain {
 
     /// The command `word` was probably meant to be (`lcok` -> `lock`): one typo away (a letter
     /// wrong, missing, extra, or two swapped), two for longer names; nil when nothing is that close.
-    static func suggestion(for word: String) -> String? {
+    static func suggestion(for word: String, among names: [String]) -> String? {
         let typed = Array(word.lowercased().unicodeScalars)
         guard typed.count <= 32 else { return nil }
         var best: (name: String, distance: Int)? = nil
-        for name in Verbs.all.map({ $0.name }) + ["scan"] {
+        for name in names {
             let d = editDistance(typed, Array(name.unicodeScalars))
             if d <= (name.count > 5 ? 2 : 1), d < (best?.distance ?? .max) { best = (name, d) }
         }
