@@ -175,6 +175,53 @@ struct DropInTests {
         #expect(seconds >= 0.4 && seconds < 20 && shown.contains("."), "\(r)")
     }
 
+    @Test("--help ends with what stdout and stderr carry and every exit code, 6 and 7 included")
+    func helpTail() throws {
+        let r = try CLI.run(["--help"])
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r)")
+        let tail = r.stdout.range(of: "\nOutput: ").map { String(r.stdout[$0.lowerBound...]) }
+        #expect(tail == """
+
+            Output: results go to stdout and nowhere else. stderr carries notes (unlock when
+            not holding; what clear and preempt removed; audit's count), a waiting lock's
+            progress lines (one when it starts waiting, then at most one every 30 s),
+            warnings (unknown settings; a debug_file that cannot be written: one line a run)
+            and -v traces. A failure adds exactly one line, always the last one:
+            storage-ctl: DEVICE: what happened.
+
+            Exit status:
+              0  done (lock, trylock: we hold the lock)
+              1  busy: another key holds the lock, or the device refused the command with
+                 RESERVATION CONFLICT (preempt: KEY is not registered); audit: unknown keys
+              2  usage or configuration error
+              3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout)
+              4  lock gave up after max_lock_wait
+              5  interrupted by a signal while waiting
+              6  our initiator is already registered under another key: two storage daemons
+                 share one initiator (set initiator=) or key= was changed
+              7  output could not be written (stdout: full disk, closed or broken pipe)
+
+            """, "\(r)")
+        #expect(r.stdout.contains("\n  clear                 remove every registration and the lock (CLEAR); stderr lists what was removed\n"), "\(r)")
+        #expect(r.stdout.contains("""
+
+            Options:
+              -c, --config FILE     configuration file (default: $STORAGE_CTL_CONF, storage-ctl.conf
+                                    beside the executable, /opt/bacula/scripts/storage-ctl.conf,
+                                    /etc/bacula/storage-ctl.conf)
+              -k, --key HEX         our reservation key (overrides key= in the file)
+              -t, --type T          reservation type 1,3,5,6,7,8 or wr-ex, ex-ac, wr-ex-ro,
+                                    ex-ac-ro, wr-ex-ar, ex-ac-ar (default 3, Exclusive Access)
+              -w, --wait SECONDS    how long lock may wait (overrides max_lock_wait)
+                  --json            machine output (query, regkeys, wholocked, status, caps, scan, audit)
+                  --initiator NAME  simulated LU only: this host's initiator name
+              -v, --verbose         trace each SCSI command on stderr
+              -h, --help            this text
+              -V, --version         print the version
+
+            """), "\(r)")
+    }
+
     @Test("a debug_file that cannot be written: one warning a run, before the one failure line, which stays last")
     func badDebugFile() throws {
         let site = try Site("baddebug")
