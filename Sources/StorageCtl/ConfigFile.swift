@@ -121,6 +121,9 @@ public struct ConfigFile: Sendable, Equatable {
             value.append(c)
         }
         while let last = value.last, isBlank(last) { value.removeLast() }
-        return "spaces around '=' are not allowed (shell syntax); write \(name)=\(String(value))"
+        // the value is the file's text: escaped (it may hold control characters) and kept short
+        var meant = OutputText.escaped(String(value))
+        if meant.count > 64 { meant = String(meant.prefix(60)) + "..." }
+        return "spaces around '=' are not allowed (shell syntax); write \(name)=\(meant)"
     }
 }

@@ -80,6 +80,8 @@ struct DropInTests {
         ("key= bac001", "key=bac001"),
         ("max_lock_wait = 60   # one minute", "max_lock_wait=60"),
         ("host_bac999 = 'dir one'", "host_bac999='dir one'"),
+        ("key = \u{1B}[2Jbac001\r", "key=\\x1b[2Jbac001"),
+        ("initiator = " + String(repeating: "x", count: 100), "initiator=" + String(repeating: "x", count: 60) + "..."),
     ])
     func spacesAroundEquals(line: String, meant: String) throws {
         let site = try Site("spaces")
