@@ -55,7 +55,8 @@ public final class CommandTracer {
     }
 
     private func log(_ text: String) {
-        guard let debugFile else { return }
+        // after one failed open this run logs nothing, so the warning below is true and said once
+        guard let debugFile, !warned else { return }
         if fd < 0 {
             repeat {
                 fd = open(debugFile, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0o640)
@@ -63,7 +64,7 @@ public final class CommandTracer {
             if fd < 0 {
                 if !warned {
                     warned = true
-                    warn("warning: cannot write debug_file \(debugFile): \(Posix.errorText(errno))")
+                    warn("warning: cannot write debug_file \(debugFile): \(Posix.errorText(errno)); no debug log for this run")
                 }
                 return
             }

@@ -56,10 +56,22 @@ public struct ConfigFile: Sendable, Equatable {
             throw malformed("expected NAME=VALUE")
         }
         let name = String(String.UnicodeScalarView(s[nameStart..<i]))
+        // `key = bac001`: what was meant is clear, and the shell would run `key` as a command
+        var j = i
+        while j < s.count, isBlank(s[j]) { j += 1 }
+        if j > i, j < s.count, s[j] == "=" {
+            throw malformed(spacesAroundEquals(name, s[(j + 1)...]))
+        }
         guard i < s.count, s[i] == "=" else {
             throw malformed("expected NAME=VALUE")
         }
         i += 1
+        // `key= bac001`: the shell would set key to nothing and run bac001
+        if i < s.count, isBlank(s[i]) {
+            var k = i
+            while k < s.count, isBlank(s[k]) { k += 1 }
+            if k < s.count, s[k] != "#" { throw malformed(spacesAroundEquals(name, s[i...])) }
+        }
         var value = String.UnicodeScalarView()
         // A value is a sequence of bare, single-quoted and double-quoted pieces up to white space.
         while i < s.count, !isBlank(s[i]) {
@@ -96,5 +108,22 @@ public struct ConfigFile: Sendable, Equatable {
             throw malformed("unexpected text after the value; quote values that contain spaces")
         }
         return Entry(name: name, value: String(value), line: number)
+    }
+
+    /// The message for `key = bac001`: what the line should have been (`key=bac001`), the value
+    /// as written, without the blanks around it or a trailing comment.
+    private static func spacesAroundEquals(_ name: String, _ rest: ArraySlice<Unicode.Scalar>) -> String {
+        var value = String.UnicodeScalarView()
+        var quote: Unicode.Scalar? = nil
+        for c in rest.drop(while: { isBlank($0) }) {
+            if quote == nil, c == "#", let last = value.last, isBlank(last) { break }
+            if c == "'" || c == "\"" { quote = quote == nil ? c : (quote == c ? nil : quote) }
+            value.append(c)
+        }
+        while let last = value.last, isBlank(last) { value.removeLast() }
+        // the value is the file's text: escaped (it may hold control characters) and kept short
+        var meant = OutputText.escaped(String(value))
+        if meant.count > 64 { meant = String(meant.prefix(60)) + "..." }
+        return "spaces around '=' are not allowed (shell syntax); write \(name)=\(meant)"
     }
 }

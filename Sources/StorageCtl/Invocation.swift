@@ -17,27 +17,106 @@ public struct Invocation: Sendable, Equatable {
 
     public init() {}
 
-    /// Options that take a value, by every spelling.
-    private static func valued(_ option: String) -> WritableKeyPath<Invocation, String?>? {
-        switch option {
-        case "-c", "--config": return \.configPath
-        case "-k", "--key": return \.key
-        case "-t", "--type": return \.type
-        case "-w", "--wait": return \.wait
-        case "--initiator": return \.initiator
-        default: return nil
+    /// Every option, declared once: parsing, `--help` and the test that keeps the README and the
+    /// man page in step all read this table.
+    public enum Option: CaseIterable, Sendable {
+        case config, key, type, wait, json, initiator, verbose, abort, help, version
+
+        /// `-c`; nil when there is only a long form.
+        public var short: Character? {
+            switch self {
+            case .config: "c"
+            case .key: "k"
+            case .type: "t"
+            case .wait: "w"
+            case .verbose: "v"
+            case .help: "h"
+            case .version: "V"
+            case .json, .initiator, .abort: nil
+            }
+        }
+
+        public var long: String {
+            switch self {
+            case .config: "config"
+            case .key: "key"
+            case .type: "type"
+            case .wait: "wait"
+            case .json: "json"
+            case .initiator: "initiator"
+            case .verbose: "verbose"
+            case .abort: "abort"
+            case .help: "help"
+            case .version: "version"
+            }
+        }
+
+        /// The value's name in usage text; nil for a flag.
+        public var valueName: String? {
+            switch self {
+            case .config: "FILE"
+            case .key: "HEX"
+            case .type: "T"
+            case .wait: "SECONDS"
+            case .initiator: "NAME"
+            case .json, .verbose, .abort, .help, .version: nil
+            }
+        }
+
+        /// `--help`'s text, one string a line; empty for an option that belongs to one command
+        /// (`--abort` is part of `preempt KEY [--abort]`).
+        public var help: [String] {
+            switch self {
+            case .config: ["configuration file (default: $STORAGE_CTL_CONF, storage-ctl.conf",
+                           "beside the executable, /opt/bacula/scripts/storage-ctl.conf,",
+                           "/etc/bacula/storage-ctl.conf)"]
+            case .key: ["our reservation key (overrides key= in the file)"]
+            case .type: ["reservation type 1,3,5,6,7,8 or wr-ex, ex-ac, wr-ex-ro,",
+                         "ex-ac-ro, wr-ex-ar, ex-ac-ar (default 3, Exclusive Access)"]
+            case .wait: ["how long lock may wait (overrides max_lock_wait)"]
+            case .json: ["machine output (query, regkeys, wholocked, status, caps, scan, audit)"]
+            case .initiator: ["simulated LU only: this host's initiator name"]
+            case .verbose: ["trace each SCSI command on stderr"]
+            case .abort: []
+            case .help: ["this text"]
+            case .version: ["print the version"]
+            }
+        }
+
+        /// `-c, --config FILE` or `    --json`, as `--help` lists it.
+        public var usage: String {
+            (short.map { "-\($0), " } ?? "    ") + "--" + long + (valueName.map { " " + $0 } ?? "")
+        }
+
+        static func named(_ spelling: String) -> Option? {
+            if spelling.hasPrefix("--") { return allCases.first { "--" + $0.long == spelling } }
+            return allCases.first { $0.short.map { "-\($0)" } == spelling }
         }
     }
 
-    private static func flag(_ option: String) -> WritableKeyPath<Invocation, Bool>? {
+    /// Sets an option; `value` is nil for a flag.
+    private mutating func set(_ option: Option, _ value: String?) {
         switch option {
-        case "--json": return \.json
-        case "-v", "--verbose": return \.verbose
-        case "--abort": return \.abort
-        case "-h", "--help": return \.help
-        case "-V", "--version": return \.version
-        default: return nil
+        case .config: configPath = value
+        case .key: key = value
+        case .type: type = value
+        case .wait: wait = value
+        case .initiator: initiator = value
+        case .json: json = true
+        case .verbose: verbose = true
+        case .abort: abort = true
+        case .help: help = true
+        case .version: version = true
         }
+    }
+
+    /// Options that take a value, by every spelling.
+    private static func valued(_ spelling: String) -> Option? {
+        Option.named(spelling).flatMap { $0.valueName == nil ? nil : $0 }
+    }
+
+    private static func flag(_ spelling: String) -> Option? {
+        Option.named(spelling).flatMap { $0.valueName == nil ? $0 : nil }
     }
 
     public static func parse(_ arguments: [String]) throws(StorageCtlError) -> Invocation {
@@ -52,22 +131,22 @@ public struct Invocation: Sendable, Equatable {
                 continue
             }
             if arg == "--" { optionsEnded = true; continue }
-            if let path = flag(arg) {
-                result[keyPath: path] = true
+            if let option = flag(arg) {
+                result.set(option, nil)
                 continue
             }
             // --name=value
             if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
                 let name = String(arg[..<eq])
-                guard let path = valued(name) else { throw unknownOption(name) }
-                result[keyPath: path] = String(arg[arg.index(after: eq)...])
+                guard let option = valued(name) else { throw unknownOption(name) }
+                result.set(option, String(arg[arg.index(after: eq)...]))
                 continue
             }
-            if let path = valued(arg) {
+            if let option = valued(arg) {
                 guard i < arguments.count else {
                     throw .usage("option \(arg) needs a value (try 'storage-ctl --help')")
                 }
-                result[keyPath: path] = arguments[i]
+                result.set(option, arguments[i])
                 i += 1
                 continue
             }
@@ -77,16 +156,16 @@ public struct Invocation: Sendable, Equatable {
                 while let c = rest.first {
                     let opt = "-\(c)"
                     rest = rest.dropFirst()
-                    if let path = flag(opt) { result[keyPath: path] = true; continue }
-                    if let path = valued(opt) {
+                    if let option = flag(opt) { result.set(option, nil); continue }
+                    if let option = valued(opt) {
                         if rest.isEmpty {
                             guard i < arguments.count else {
                                 throw .usage("option \(opt) needs a value (try 'storage-ctl --help')")
                             }
-                            result[keyPath: path] = arguments[i]
+                            result.set(option, arguments[i])
                             i += 1
                         } else {
-                            result[keyPath: path] = String(rest)
+                            result.set(option, String(rest))
                         }
                         rest = ""
                         continue

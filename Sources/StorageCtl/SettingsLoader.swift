@@ -76,6 +76,16 @@ enum SettingsLoader {
         return "iqn.2024-01.local.storage-ctl:" + (host.isEmpty ? "localhost" : String(host))
     }
 
+    /// A command that needs our key found none: say where it looked, so the admin knows which
+    /// file to create or fix.
+    static func missingKey(_ command: String, _ settings: Settings) -> StorageCtlError {
+        if let path = settings.configPath, settings.configLoaded {
+            return .usage("\(command) needs our reservation key: set key= in \(path) or use --key")
+        }
+        let searched = defaultCandidates().joined(separator: ", ")
+        return .usage("\(command) needs our reservation key: no configuration file found (looked for \(searched)); create one with key=, name one with -c or $STORAGE_CTL_CONF, or use --key")
+    }
+
     /// State-changing commands trust the key in this file, so, as ssh does with its files, refuse
     /// one that someone else could have written: writable by group or others, or owned by
     /// neither root nor the caller.
@@ -83,7 +93,8 @@ enum SettingsLoader {
         guard let path = settings.configPath, settings.configLoaded, let st = Posix.fileStatus(path) else { return }
         let uid = geteuid()
         if st.st_uid != 0 && st.st_uid != uid {
-            throw .usage("\(path): refusing a configuration owned by uid \(st.st_uid) (must be root or uid \(uid))")
+            let owners = uid == 0 ? "root" : "root or uid \(uid), which runs this command"
+            throw .usage("\(path): refusing a configuration owned by uid \(st.st_uid) (it must be owned by \(owners))")
         }
         if st.st_mode & 0o022 != 0 {
             throw .usage("\(path): refusing a configuration writable by group or others (chmod go-w \(path))")

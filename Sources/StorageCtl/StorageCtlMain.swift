@@ -68,6 +68,12 @@ public enum StorageCtlMain {
         guard !positionals.isEmpty else {
             throw .usage("missing DEVICE and COMMAND (usage: storage-ctl [OPTIONS] DEVICE COMMAND; try 'storage-ctl --help')")
         }
+        // `storage-ctl help`, `storage-ctl /dev/sg0 help`: the habit of git and friends (a
+        // DEVICE named help, followed by a command, still works)
+        let commandWord = positionals.count == 1 ? positionals[0] : positionals[1]
+        if commandWord == "help" || commandWord == "version" {
+            throw .usage("unknown command '\(commandWord)'; did you mean storage-ctl --\(commandWord)?")
+        }
         if positionals[0] == "scan" {
             if invocation.abort { throw .usage("--abort goes with preempt only") }
             if positionals.count > 1 { throw .usage("scan takes no arguments") }
@@ -75,9 +81,18 @@ public enum StorageCtlMain {
             return try ScanVerb.run(json: invocation.json, stdout: &stdout)
         }
         let devicePath = positionals.removeFirst()
+        // A usage error, not a device error: nothing was named, so there is nothing to open
+        // (Bacula's unset Control Device is *None*, refused as a device error when opened).
+        if devicePath.isEmpty {
+            throw .usage("DEVICE is empty (''): name /dev/sgN, a SCSI disk, a tape node or a simulated drive's file")
+        }
         guard !positionals.isEmpty else {
             if Verbs.named(devicePath) != nil {
                 throw .usage("\(devicePath): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(devicePath))")
+            }
+            if let meant = suggestion(for: devicePath, among: Verbs.all.map { $0.name } + ["scan"]) {
+                let usage = meant == "scan" ? "storage-ctl scan" : "storage-ctl DEVICE \(meant)"
+                throw .usage("missing COMMAND after DEVICE \(OutputText.escaped(devicePath)) (did you mean \(usage)?)")
             }
             throw .usage("missing COMMAND after DEVICE \(OutputText.escaped(devicePath)) (try 'storage-ctl --help')")
         }
@@ -85,6 +100,12 @@ public enum StorageCtlMain {
         guard let verbType = Verbs.named(commandName) else {
             if Verbs.named(devicePath) != nil {
                 throw .usage("unknown command '\(OutputText.escaped(commandName))': DEVICE comes first (storage-ctl DEVICE \(devicePath))")
+            }
+            if commandName == "scan" || commandName == "persist" {
+                throw .usage("\(commandName) takes no DEVICE before it (usage: storage-ctl \(commandName == "scan" ? "[OPTIONS] scan" : "persist [sg_persist OPTIONS] DEVICE"))")
+            }
+            if let meant = suggestion(for: commandName, among: Verbs.all.map { $0.name }) {
+                throw .usage("unknown command '\(OutputText.escaped(commandName))'; did you mean \(meant)? (try 'storage-ctl --help')")
             }
             throw .usage("unknown command '\(OutputText.escaped(commandName))' (try 'storage-ctl --help')")
         }
@@ -100,10 +121,7 @@ public enum StorageCtlMain {
 
         var settings = try SettingsLoader.load(invocation, environment: environment.variable, warn: stderrLine)
         if verbType.changesState {
-            guard settings.key != nil else {
-                let whereTo = settings.configPath.map { "set key= in \($0)" } ?? "set key= in the configuration file"
-                throw .usage("\(commandName) needs our reservation key: \(whereTo) or use --key")
-            }
+            guard settings.key != nil else { throw SettingsLoader.missingKey(commandName, settings) }
             try SettingsLoader.checkOwnership(settings)
         }
         if settings.initiator == nil { settings.initiator = SettingsLoader.derivedInitiator() }
@@ -165,28 +183,68 @@ public enum StorageCtlMain {
             text += "  " + pad(verb.synopsis, 22) + verb.summary + "\n"
         }
         text += "  " + pad("scan", 22) + "list SCSI generic devices like lsscsi -g (no DEVICE)\n"
+        text += "\nOptions:\n"
+        for option in Invocation.Option.allCases where !option.help.isEmpty {
+            for (i, line) in option.help.enumerated() {
+                text += "  " + pad(i == 0 ? option.usage : "", 22) + line + "\n"
+            }
+        }
         text += """
 
-        Options:
-          -c, --config FILE     configuration file (default: $STORAGE_CTL_CONF, storage-ctl.conf
-                                beside the executable, /opt/bacula/scripts/storage-ctl.conf,
-                                /etc/bacula/storage-ctl.conf)
-          -k, --key HEX         our reservation key (overrides key= in the file)
-          -t, --type T          reservation type 1,3,5,6,7,8 or wr-ex, ex-ac, wr-ex-ro,
-                                ex-ac-ro, wr-ex-ar, ex-ac-ar (default 3, Exclusive Access)
-          -w, --wait SECONDS    how long lock may wait (overrides max_lock_wait)
-              --json            machine output (query, regkeys, wholocked, status, caps, scan, audit)
-              --initiator NAME  simulated LU only: this host's initiator name
-          -v, --verbose         trace each SCSI command on stderr
-          -h, --help            this text
-          -V, --version         print the version
+        Output: results go to stdout and nowhere else. stderr carries notes (unlock when
+        not holding; what clear and preempt removed; audit's count), a waiting lock's
+        progress lines (one when it starts waiting, then at most one every 30 s),
+        warnings (unknown settings; a debug_file that cannot be written: one line a run)
+        and -v traces. A failure adds exactly one line, always the last one:
+        storage-ctl: DEVICE: what happened.
 
-        Exit status: 0 done (lock/trylock: we hold the lock), 1 busy (another key holds it),
-        2 usage or configuration error, 3 device error, 4 lock gave up after max_lock_wait,
-        5 interrupted by a signal while waiting.
+        Exit status:
+          0  done (lock, trylock: we hold the lock)
+          1  busy: another key holds the lock, or the device refused the command with
+             RESERVATION CONFLICT (preempt: KEY is not registered); audit: unknown keys
+          2  usage or configuration error
+          3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout)
+          4  lock gave up after max_lock_wait
+          5  interrupted by a signal while waiting
+          6  our initiator is already registered under another key: two storage daemons
+             share one initiator (set initiator=) or key= was changed
+          7  output could not be written (stdout: full disk, closed or broken pipe)
 
         """
         return text
+    }
+
+    /// The command `word` was probably meant to be (`lcok` -> `lock`): one typo away (a letter
+    /// wrong, missing, extra, or two swapped), two for longer names; nil when nothing is that close.
+    static func suggestion(for word: String, among names: [String]) -> String? {
+        let typed = Array(word.lowercased().unicodeScalars)
+        guard typed.count <= 32 else { return nil }
+        var best: (name: String, distance: Int)? = nil
+        for name in names {
+            let d = editDistance(typed, Array(name.unicodeScalars))
+            if d <= (name.count > 5 ? 2 : 1), d < (best?.distance ?? .max) { best = (name, d) }
+        }
+        return best?.name
+    }
+
+    /// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+    /// neighbours each cost 1.
+    static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+                }
+            }
+        }
+        return d[a.count][b.count]
     }
 
     static func pad(_ s: String, _ width: Int) -> String {

@@ -77,7 +77,6 @@ struct BadInputTests {
 
     @Test("device errors exit 3", arguments: [
         ("*None*", "*None*: no Control Device configured"),
-        ("", ": "),
         ("MISSING", "MISSING: "),
         ("DIR", "DIR: "),
         ("CORRUPT", "CORRUPT: "),
@@ -91,7 +90,7 @@ struct BadInputTests {
         case "DIR": path = site.dir.path
         case "CORRUPT":
             path = site.path("corrupt")
-            FileManager.default.createFile(atPath: path, contents: Data())
+            #expect(FileManager.default.createFile(atPath: path, contents: Data()))
             #expect(try CLI.run([path, "register", "-k", "bac001"]).status == 0)
             var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             for i in 0..<bytes.count where i >= 16 { bytes[i] ^= 0x5A }

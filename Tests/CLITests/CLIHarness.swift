@@ -69,7 +69,9 @@ final class Site {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("storage-ctl-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         drive = dir.appendingPathComponent("drive0").path
-        FileManager.default.createFile(atPath: drive, contents: Data())   // like `touch`
+        guard FileManager.default.createFile(atPath: drive, contents: Data()) else {   // like `touch`
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: drive])
+        }
     }
 
     deinit { try? FileManager.default.removeItem(at: dir) }

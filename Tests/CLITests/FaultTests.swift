@@ -30,7 +30,7 @@ struct FaultTests {
         #expect(waiter.waitForStderr(containing: "waiting up to"))
         kill(waiter.process.processIdentifier, SIGKILL)
         _ = waiter.finish()
-        #expect(try cibou.run("wholocked").stdout == "0xbac999 (dir)\n", "the lock stays")
+        #expect(try cibou.run("wholocked").stdout == "0xbac999\n", "the lock stays")
         #expect(try cibou.run("status").stdout == "key=0xbac001 registered=1 locked=0 blockedby=0xbac999 name=cibou blockedbyname=dir\n")
         // an admin on cibou whose configuration does not name dir sees it in audit
         let lone = try site.host("admin", key: "bac001", extra: "")
@@ -40,7 +40,7 @@ struct FaultTests {
         // and preempt recovers the drive
         let r = try cibou.run("preempt", "bac999")
         #expect(r.status == 0, "\(r)")
-        #expect(try cibou.run("wholocked").stdout == "0xbac001 (cibou)\n")
+        #expect(try cibou.run("wholocked").stdout == "0xbac001\n")
         #expect(try SimulatedLU.verify(path: site.drive).currentState != nil)
     }
 
@@ -57,7 +57,7 @@ struct FaultTests {
         // A drive reserves all its space when first set up (SimFormat), so one that exists keeps
         // working on a full file system; a new one cannot be set up, and says so in one line.
         let drive = mnt + "/drive0"
-        FileManager.default.createFile(atPath: drive, contents: Data())
+        #expect(FileManager.default.createFile(atPath: drive, contents: Data()))
         let conf = try site.host("cibou", key: "bac001").conf
         #expect(try CLI.run(["-c", conf, drive, "register"]).status == 0)
         _ = sh("dd if=/dev/zero of='\(mnt)/filler' bs=4k 2>/dev/null; sync")
@@ -65,7 +65,7 @@ struct FaultTests {
         #expect(try CLI.run(["-c", conf, drive, "unlock"]).status == 0)
 
         let fresh = mnt + "/drive1"
-        FileManager.default.createFile(atPath: fresh, contents: Data())
+        #expect(FileManager.default.createFile(atPath: fresh, contents: Data()))
         let r = try CLI.run(["-c", conf, fresh, "register"])
         r.expectOneErrorLine(3, contains: "\(fresh): ")
         // state unchanged: still a fresh LU with nothing registered
@@ -117,7 +117,7 @@ struct FaultTests {
                             executable: "/usr/bin/faketime")
         let took = Date().timeIntervalSince(started)
         #expect(r.status == 4, "\(r)")
-        #expect(r.stderrLines.last == "storage-ctl: \(site.drive): gave up after 2.0 s: lock held by 0xbac999 (dir); it did not change hands while we waited", "\(r)")
+        #expect(r.stderrLines.last == "storage-ctl: \(site.drive): gave up after 2 s: lock held by 0xbac999 (dir); it did not change hands while we waited", "\(r)")
         #expect(took >= 1.9 && took < 6, "gave up after \(took) s instead of ~2 s")
     }
 }

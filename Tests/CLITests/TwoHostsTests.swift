@@ -13,8 +13,8 @@ struct TwoHostsTests {
 
         var r = try cibou.run("register")
         #expect(r.status == 0 && r.stdout.isEmpty && r.stderr.isEmpty, "\(r)")
-        r = try dir.run("regkeys")
-        #expect(r.status == 0 && r.stdout == "0xbac001 (cibou)\n", "\(r)")
+        r = try dir.run("regkeys")   // bare keys, as the original printed them, names configured or not
+        #expect(r.status == 0 && r.stdout == "0xbac001\n" && r.stderr.isEmpty, "\(r)")
 
         r = try dir.run("lock")
         #expect(r.status == 0 && r.stdout.isEmpty && r.stderr.isEmpty, "\(r)")
@@ -25,9 +25,9 @@ struct TwoHostsTests {
         r.expectOneErrorLine(1, contains: "\(site.drive): locked by 0xbac999 (dir)")
 
         r = try cibou.run("wholocked")
-        #expect(r.status == 0 && r.stdout == "0xbac999 (dir)\n", "\(r)")
+        #expect(r.status == 0 && r.stdout == "0xbac999\n" && r.stderr.isEmpty, "\(r)")
         r = try cibou.run("regkeys")
-        #expect(r.stdout == "0xbac001 (cibou)\n0xbac999 (dir)\n", "\(r)")
+        #expect(r.status == 0 && r.stdout == "0xbac001\n0xbac999\n" && r.stderr.isEmpty, "\(r)")
 
         r = try cibou.run("status")
         #expect(r.status == 0 && r.stdout == "key=0xbac001 registered=1 locked=0 blockedby=0xbac999 name=cibou blockedbyname=dir\n", "\(r)")
@@ -113,7 +113,7 @@ struct TwoHostsTests {
         let seconds = closing.dropFirst(prefix.count).dropLast(2)
         #expect(seconds.split(separator: ".").map(\.count) == [seconds.split(separator: ".")[0].count, 1], "\(result)")
         #expect(handoff < 5, "handoff took \(handoff) s")
-        #expect(try dir.run("wholocked").stdout == "0xbac001 (cibou)\n")
+        #expect(try dir.run("wholocked").stdout == "0xbac001\n")
     }
 
     @Test("lock gives up after max_lock_wait with exit 4")
@@ -131,7 +131,7 @@ struct TwoHostsTests {
         #expect(lines.first == "storage-ctl: \(site.drive): lock held by 0xbac999 (dir); waiting up to 0.5 s", "\(r)")
         #expect(lines.last == "storage-ctl: \(site.drive): gave up after 0.5 s: lock held by 0xbac999 (dir); it did not change hands while we waited", "\(r)")
         #expect(took >= 0.5 && took < 5, "\(took)")
-        #expect(try dir.run("wholocked").stdout == "0xbac999 (dir)\n")
+        #expect(try dir.run("wholocked").stdout == "0xbac999\n")
     }
 
     @Test("SIGTERM during a wait: exit 5, nothing held")
@@ -147,7 +147,7 @@ struct TwoHostsTests {
         #expect(r.status == 5, "\(r)")
         #expect(r.stderrLines.last?.hasPrefix("storage-ctl: \(site.drive): interrupted by SIGTERM after ") == true, "\(r)")
         #expect(r.stderrLines.last?.hasSuffix("waiting; lock held by 0xbac999 (dir)") == true, "\(r)")
-        #expect(try dir.run("wholocked").stdout == "0xbac999 (dir)\n")
+        #expect(try dir.run("wholocked").stdout == "0xbac999\n")
         #expect(try cibou.run("status").stdout.hasPrefix("key=0xbac001 registered=1 locked=0 blockedby=0xbac999"))
     }
 
@@ -161,13 +161,13 @@ struct TwoHostsTests {
         var r = try cibou.run("preempt", "bac001")
         r.expectOneErrorLine(2, contains: "refusing to preempt our own key 0xbac001 (cibou)")
         r = try cibou.run("preempt", "dead")
-        r.expectOneErrorLine(2, contains: "0xdead is not registered; nothing to preempt")
+        #expect(r.status == 1 && r.stdout.isEmpty && r.stderr == "storage-ctl: \(site.drive): 0xdead is not registered; nothing to preempt\n", "\(r)")
 
         r = try cibou.run("preempt", "bac999")
         #expect(r.status == 0, "\(r)")
         #expect(r.stderr == "storage-ctl: \(site.drive): preempted 0xbac999 (dir): its registration is gone and we hold the lock\n", "\(r)")
-        #expect(try cibou.run("wholocked").stdout == "0xbac001 (cibou)\n")
-        #expect(try cibou.run("regkeys").stdout == "0xbac001 (cibou)\n")
+        #expect(try cibou.run("wholocked").stdout == "0xbac001\n")
+        #expect(try cibou.run("regkeys").stdout == "0xbac001\n")
         // dir's next command sees the unit attention (2A/05) and retries it transparently
         r = try dir.run("status")
         #expect(r.status == 0 && r.stdout == "key=0xbac999 registered=0 locked=0 blockedby=0xbac001 name=dir blockedbyname=cibou\n", "\(r)")
@@ -230,7 +230,7 @@ struct TwoHostsTests {
         #expect(try cibou.run("reserve", "-t", "wr-ex").status == 0)
         r = try cibou.run("release", "-t", "3")
         r.expectOneErrorLine(2, contains: "the lock is held with type 1 (Write Exclusive), not 3; use -t 1, or unlock")
-        #expect(try dir.run("wholocked").stdout == "0xbac001 (cibou)\n")
+        #expect(try dir.run("wholocked").stdout == "0xbac001\n")
         r = try dir.run("trylock", "-t", "1")
         r.expectOneErrorLine(1, contains: "locked by 0xbac001 (cibou)")
         // unlock uses the type the reservation has, so it works whatever -t says
@@ -245,7 +245,7 @@ struct TwoHostsTests {
         let dir = try site.host("dir", key: "bac999", extra: "type=7")
         #expect(try cibou.run("lock").status == 0)
         #expect(try dir.run("lock").status == 0)   // joins the all-registrants reservation
-        #expect(try dir.run("wholocked").stdout == "0xbac001 (cibou)\n0xbac999 (dir)\n")
+        #expect(try dir.run("wholocked").stdout == "0xbac001\n0xbac999\n")
         #expect(try dir.run("status").stdout == "key=0xbac999 registered=1 locked=1 blockedby=no name=dir\n")
     }
 }

@@ -26,6 +26,37 @@ struct InvocationTests {
         #expect(dashes.positionals == ["-weird-file", "query"])
     }
 
+    @Test("every option of the table parses by each of its spellings, and --help lists it from the table")
+    func table() throws {
+        for option in Invocation.Option.allCases {
+            var spellings = ["--\(option.long)"]
+            if let short = option.short { spellings.append("-\(short)") }
+            for spelling in spellings {
+                let arguments = option.valueName == nil ? [spelling, "f", "q"] : [spelling, "v1", "f", "q"]
+                let inv = try Invocation.parse(arguments)
+                #expect(inv.positionals == ["f", "q"], "\(spelling)")
+                var expected = Invocation()
+                expected.positionals = ["f", "q"]
+                switch option {
+                case .config: expected.configPath = "v1"
+                case .key: expected.key = "v1"
+                case .type: expected.type = "v1"
+                case .wait: expected.wait = "v1"
+                case .initiator: expected.initiator = "v1"
+                case .json: expected.json = true
+                case .verbose: expected.verbose = true
+                case .abort: expected.abort = true
+                case .help: expected.help = true
+                case .version: expected.version = true
+                }
+                #expect(inv == expected, "\(spelling)")
+            }
+            if !option.help.isEmpty {
+                #expect(StorageCtlMain.help().contains("\n  \(option.usage)"), "--help lacks \(option.usage)")
+            }
+        }
+    }
+
     @Test("unknown options and missing values are usage errors", arguments: [
         (["--frobnicate"], "unknown option '--frobnicate' (try 'storage-ctl --help')"),
         (["-x"], "unknown option '-x' (try 'storage-ctl --help')"),

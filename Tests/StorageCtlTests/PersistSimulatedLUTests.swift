@@ -17,7 +17,7 @@ struct PersistSimulatedLUTests {
         let path: String
         init() {
             path = NSTemporaryDirectory() + "persist-sim-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).lu"
-            FileManager.default.createFile(atPath: path, contents: Data())
+            precondition(FileManager.default.createFile(atPath: path, contents: Data()), "cannot create \(path)")
         }
         deinit { try? FileManager.default.removeItem(atPath: path) }
 

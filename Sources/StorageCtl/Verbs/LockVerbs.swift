@@ -100,7 +100,10 @@ struct LockVerb: NoArgumentVerb {
             return .ok
         case .timedOut(let waited, let holder):
             records?.remove()
-            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(Self.tenths(waited)) s: lock held by \(locker.describe(holder)); \(hands) while we waited")
+            // waited >= max_lock_wait: say the limit the admin set (-w 0.3 -> "0.3 s"), unless the last
+            // attempt overran it by a tenth of a second or more (a slow device): then the time it took
+            let shown = waited - policy.maxWait < .milliseconds(100) ? limit : Self.tenths(waited)
+            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(shown) s: lock held by \(locker.describe(holder)); \(hands) while we waited")
         case .interrupted(let signal, let waited, let holder):
             records?.remove()
             throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.tenths(waited)) s waiting; lock held by \(locker.describe(holder))")
@@ -204,7 +207,8 @@ struct PreemptVerb: Verb {
             break
         case .conflict:
             if !(try context.device.readKeys().keys.contains(victim)) {
-                throw .usage("\(context.path): \(context.settings.label(victim)) is not registered; nothing to preempt")
+                // the device's state, not a mistake in the command line: exit 1, as for any conflict
+                throw StorageCtlError(.busy, "\(context.path): \(context.settings.label(victim)) is not registered; nothing to preempt")
             }
             throw StorageCtlError(.busy, "\(context.path): \(PRDevice.name(action)) refused with RESERVATION CONFLICT")
         case .checkCondition(let sense):

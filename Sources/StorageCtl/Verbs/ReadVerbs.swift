@@ -1,6 +1,8 @@
 import PRCore
 
-/// `regkeys`: READ KEYS, one key a line in device order (`0xbac999`, with ` (name)` when named).
+/// `regkeys`: READ KEYS, one key a line in device order, bare (`0xbac999`): exactly the original
+/// script's output, which scripts and Bacula's shstore plugin parse, so names never appear here
+/// (they are in `query`, `status` and `--json`).
 struct RegKeysVerb: NoArgumentVerb {
     static let name = "regkeys"
     static let synopsis = "regkeys"
@@ -16,14 +18,15 @@ struct RegKeysVerb: NoArgumentVerb {
                 ("keys", .array(response.keys.map(context.keyJSON))),
             ]))
         } else {
-            for key in response.keys { context.print(context.settings.label(key)) }
+            for key in response.keys { context.print(key.description) }
         }
         return .ok
     }
 }
 
 /// `wholocked`: READ RESERVATION: the holder's key; nothing when unreserved; for the
-/// all-registrants types 7/8 (whose READ RESERVATION key is 0) every registered key.
+/// all-registrants types 7/8 (whose READ RESERVATION key is 0) every registered key. Bare keys, one
+/// a line, as the original printed them (`[ "$(storage-ctl /dev/sg0 wholocked)" = 0xbac999 ]`).
 struct WhoLockedVerb: NoArgumentVerb {
     static let name = "wholocked"
     static let synopsis = "wholocked"
@@ -47,7 +50,7 @@ struct WhoLockedVerb: NoArgumentVerb {
                 ("holders", .array(holders.map(context.keyJSON))),
             ]))
         } else {
-            for key in holders { context.print(context.settings.label(key)) }
+            for key in holders { context.print(key.description) }
         }
         return .ok
     }
@@ -66,9 +69,7 @@ struct StatusVerb: NoArgumentVerb {
     static let changesState = false
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
-        guard let key = context.settings.key else {
-            throw .usage("status needs our key: set key= in the configuration file or use --key")
-        }
+        guard let key = context.settings.key else { throw SettingsLoader.missingKey(Self.name, context.settings) }
         let keys = try context.device.readKeys().keys
         let reservation = try context.device.readReservation().reservation
         let registered = keys.contains(key)
@@ -136,7 +137,11 @@ struct AuditVerb: NoArgumentVerb {
             context.emit(.object([
                 ("device", .string(context.path)),
                 ("registered", .array(keys.map(context.keyJSON))),
-                ("unknown", .array(unknown.map { .object([("key", .string($0.description)), ("holds_lock", .bool(holds($0)))]) })),
+                // the key object every output uses ({"key", "name"}; an unknown key has no name) plus holds_lock
+                ("unknown", .array(unknown.map {
+                    .object([("key", .string($0.description)), ("name", .optional(context.settings.name(of: $0))),
+                             ("holds_lock", .bool(holds($0)))])
+                })),
             ]))
         } else {
             for key in unknown { context.print(holds(key) ? "\(key) holds the lock" : key.description) }

@@ -34,7 +34,7 @@ struct UnregisterVerb: NoArgumentVerb {
 struct ClearVerb: NoArgumentVerb {
     static let name = "clear"
     static let synopsis = "clear"
-    static let summary = "remove every registration and the lock (CLEAR); prints what was removed"
+    static let summary = "remove every registration and the lock (CLEAR); stderr lists what was removed"
     static let changesState = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
