@@ -179,7 +179,9 @@ public enum StorageCtlMain {
 
         Exit status: 0 done (lock/trylock: we hold the lock), 1 busy (another key holds it),
         2 usage or configuration error, 3 device error, 4 lock gave up after max_lock_wait,
-        5 interrupted by a signal while waiting.
+        5 interrupted by a signal while waiting, 6 our initiator is registered under another
+        key (two daemons sharing one initiator, or key= changed: 'storage-ctl -k OLDKEY DEVICE
+        unregister' moves over); nothing was changed.
 
         """
         return text
