@@ -313,7 +313,7 @@ SG -n -i -r "$B"
 check "sg_persist -n -i -r via B: B holds Exclusive Access" 'rc 0 && out_has "    Key=0xbac999" && out_has "type: Exclusive Access"'
 SA -v "$A" status
 check "A's next storage-ctl command after the PREEMPT exits 0: the unit attention (2A/05) was retried (-v trace)" \
-    'rc 0 && out_is "key=0xbac001 registered=0 locked=0 blockedby=0xbac999 name=cibou blockedbyname=dir" && err_has "-> Check Condition [Unit Attention: Registrations preempted]" && grep -A1 "Unit Attention" "$W/err" | tail -n 1 | grep -q "(READ FULL STATUS): cdb \[5e 03 .*-> Good"'
+    'rc 0 && out_is "key=0xbac001 registered=0 locked=0 blockedby=0xbac999 name=cibou blockedbyname=dir" && err_has "-> Check Condition [Unit Attention: Registrations preempted]" && grep -A1 "Unit Attention" "$W/err" | tail -n 1 | grep -q "(READ KEYS): cdb \[5e 00 .*-> Good"'
 x sg_raw -r 512 "$A" "${READ10[@]}"
 check "READ(10) via A (preempted) while B holds Exclusive Access: RESERVATION CONFLICT" 'rc 24 && any_has "Reservation Conflict"'
 # the same once more, showing the UA with the real sg_persist (it exits 6) before storage-ctl runs

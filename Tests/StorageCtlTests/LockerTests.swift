@@ -154,4 +154,32 @@ struct LockerTests {
         }
         #expect(lu.state.encode() == before)
     }
+
+    func cli(_ args: [String], lu: LoggingLU) -> (Int32, String, [String]) {
+        var out = ""
+        var err: [String] = []
+        let env = StorageCtlMain.Environment(variable: { _ in nil },
+                                             openDevice: { (_, _) throws(TransportError) in lu },
+                                             sleeper: { { _ in nil } })
+        let code = StorageCtlMain.run(args, environment: env, stdout: &out, stderrLine: { err.append($0) })
+        return (code, out, err)
+    }
+
+    @Test("SG_IO-like: our key registered through us and another initiator that holds: status says so from READ KEYS, unlock exits 1")
+    func keyOnTwoInitiatorsUnknownNexus() throws {
+        let lu = LoggingLU(exposesNexus: false)
+        lu.out(.register, rk: 0, sark: Self.b2, from: Self.elsewhere)
+        lu.out(.reserve, rk: Self.b2, sark: 0, from: Self.elsewhere)
+        lu.out(.register, rk: 0, sark: Self.b2)
+        var (code, out, err) = cli(["-k", "b2", "/dev/fake", "status"], lu: lu)
+        #expect(code == 0 && err.isEmpty, "\(err)")
+        #expect(out == "key=0xb2 registered=1 locked=0 blockedby=0xb2 keyinitiators=2\n")
+        #expect(lu.log == ["READ KEYS good", "READ RESERVATION good"], "as many commands as before, and no READ FULL STATUS")
+        lu.log = []
+        (code, out, err) = cli(["-k", "b2", "/dev/fake", "unlock"], lu: lu)
+        #expect(code == 1 && out.isEmpty)
+        #expect(err == ["storage-ctl: /dev/fake: nothing released: the lock is held by 0xb2 through another initiator (is this key configured on two hosts?)"])
+        #expect(lu.log == ["READ RESERVATION good", "RELEASE good", "READ RESERVATION good", "READ FULL STATUS good"])
+        #expect(lu.state.reservation != nil)
+    }
 }

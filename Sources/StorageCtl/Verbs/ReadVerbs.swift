@@ -77,7 +77,9 @@ struct StatusVerb: NoArgumentVerb {
             throw .usage("status needs our key: set key= in the configuration file or use --key")
         }
         let locker = context.locker()
-        let full = try context.device.readFullStatus()
+        // READ KEYS lists one key per registration, so it counts our key's registrations too; READ
+        // FULL STATUS is only worth it where we can pick out our own (the transport knows its nexus)
+        let full = context.device.transport.knownNexus != nil ? try context.device.readFullStatus() : nil
         var keys = full?.descriptors.map(\.key) ?? []
         if full == nil { keys = try context.device.readKeys().keys }
         let reservation = try context.device.readReservation().reservation
