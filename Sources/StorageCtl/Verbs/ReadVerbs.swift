@@ -142,7 +142,7 @@ extension String {
 struct AuditVerb: NoArgumentVerb {
     static let name = "audit"
     static let synopsis = "audit"
-    static let summary = "list registered keys not named in the configuration, or registered through several initiators; exit 1 if any"
+    static let summary = "list keys not in the configuration or on several initiators; exit 1 if any"
     static let supportsJSON = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {

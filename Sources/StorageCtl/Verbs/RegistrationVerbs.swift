@@ -22,7 +22,7 @@ struct RegisterVerb: NoArgumentVerb {
 struct UnregisterVerb: NoArgumentVerb {
     static let name = "unregister"
     static let synopsis = "unregister"
-    static let summary = "remove our registration (releases the lock if we hold it)"
+    static let summary = "remove our key's registration (releases the lock if we hold it)"
     static let changesState = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
