@@ -14,6 +14,9 @@ public enum ExitCode: Int32, Sendable, CaseIterable {
     case timedOut = 4
     /// Interrupted by a signal while waiting; nothing was left half-done.
     case interrupted = 5
+    /// Our initiator (I_T nexus) is registered under another key: two storage daemons sharing one
+    /// initiator, or `key=` changed on this host. Refused, the other key's registration left alone.
+    case initiatorShared = 6
 }
 
 /// A failure that ends the command: one line for stderr and the exit code that goes with it.

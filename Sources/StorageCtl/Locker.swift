@@ -26,10 +26,133 @@ struct Locker {
         case yielding(Duration)
     }
 
-    /// REGISTER AND IGNORE EXISTING KEY with our key: idempotent, whatever this nexus had before.
-    func register() throws(StorageCtlError) {
-        try device.requirePersistentReserveOut(.registerAndIgnoreExistingKey, type: type, key: ReservationKey(0),
-                                               serviceActionKey: key, aptpl: aptpl)
+    /// Registers our key on this nexus, or finds it already is; never replaces another key.
+    ///
+    /// REGISTER AND IGNORE EXISTING KEY would overwrite whatever key this I_T nexus holds, and
+    /// two storage daemons can share one nexus (one HBA port; a simulated drive's initiator derived
+    /// from the host name): the second would silently take over the first one's registration and
+    /// lock. So plain REGISTER (pr-semantics.md §2.1), which says which case we are in:
+    /// - RK = our key, SARK = our key: GOOD iff the nexus is registered with our key (R5: the key
+    ///   stays, PRgeneration + 1, as RAIEK did); RESERVATION CONFLICT if unregistered (R1) or
+    ///   registered with another key (R4);
+    /// - RK = 0, SARK = our key: GOOD iff the nexus was unregistered (R3, now registered, gen + 1);
+    ///   CONFLICT if it is registered with any key (R4).
+    /// A conflict on both means another key holds this nexus: refused with exit 6
+    /// (`initiatorShared`) naming it, the LU unchanged. Neither REGISTER establishes a unit
+    /// attention (§2.10); a conflict changes nothing, not even PRgeneration.
+    ///
+    /// Cheap enough to repeat (a waiting `lock` may use it as a heartbeat): one command when
+    /// `likelyRegistered` guessed right, two otherwise. Pass `likelyRegistered: false` where we
+    /// know we are not registered with our key (RESERVE just failed on a free LU), so RK = 0 goes
+    /// first. A conflict on both may also be another process on this same nexus registering or
+    /// unregistering our key between the two commands: tried up to three times.
+    func register(likelyRegistered: Bool = true) throws(StorageCtlError) {
+        let order = likelyRegistered ? [key, ReservationKey(0)] : [ReservationKey(0), key]
+        var other: NexusRegistration = .unknown
+        for _ in 0..<3 {
+            for reservationKey in order where try registerOnce(reservationKey: reservationKey, serviceActionKey: key) {
+                return
+            }
+            other = try nexusRegistration()
+            if case .other = other { break }
+        }
+        throw initiatorShared(other, refusing: "refusing to register \(settings.label(key)): ")
+    }
+
+    /// Removes our key's registration from this nexus (releasing a type 1/3/5/6 lock it holds,
+    /// pr-semantics.md §2.1.1); never another key's. REGISTER RK = our key, SARK = 0: GOOD iff the
+    /// nexus was registered with our key (R6). On conflict, REGISTER RK = 0, SARK = 0: GOOD iff
+    /// the nexus is not registered (R2, a no-op; PRgeneration + 1 on SPC devices, not on LIO, D1):
+    /// nothing to do, success. Conflict on both: another key holds this nexus, exit 6.
+    func unregister() throws(StorageCtlError) {
+        var other: NexusRegistration = .unknown
+        for _ in 0..<3 {
+            if try registerOnce(reservationKey: key, serviceActionKey: ReservationKey(0)) { return }
+            if try registerOnce(reservationKey: ReservationKey(0), serviceActionKey: ReservationKey(0)) { return }
+            other = try nexusRegistration()
+            if case .other = other { break }
+        }
+        throw initiatorShared(other, refusing: "nothing unregistered: ")
+    }
+
+    /// One REGISTER (not RAIEK): true on GOOD, false on RESERVATION CONFLICT.
+    func registerOnce(reservationKey: ReservationKey, serviceActionKey: ReservationKey) throws(StorageCtlError) -> Bool {
+        switch try device.persistentReserveOut(.register, type: type, key: reservationKey,
+                                               serviceActionKey: serviceActionKey, aptpl: aptpl) {
+        case .good: return true
+        case .conflict: return false
+        case .checkCondition(let sense): throw device.failure(.register, sense)
+        }
+    }
+
+    /// What this nexus is registered with, as far as the LU tells without changing anything.
+    enum NexusRegistration: Equatable {
+        case ours
+        case unregistered
+        case other(ReservationKey)
+        /// The transport does not know its own nexus (SG_IO) or the device lacks READ FULL STATUS.
+        case unknown
+    }
+
+    /// READ FULL STATUS, and our own registration in it where the transport knows its nexus.
+    func nexusRegistration() throws(StorageCtlError) -> NexusRegistration {
+        guard device.transport.knownNexus != nil, let status = try device.readFullStatus() else { return .unknown }
+        return nexusRegistration(in: status)
+    }
+
+    func nexusRegistration(in status: ReadFullStatusResponse) -> NexusRegistration {
+        guard device.transport.knownNexus != nil else { return .unknown }
+        guard let d = ownDescriptor(in: status) else { return .unregistered }
+        return d.key == key ? .ours : .other(d.key)
+    }
+
+    /// Our nexus's registration in READ FULL STATUS; nil when unregistered or not known.
+    func ownDescriptor(in status: ReadFullStatusResponse) -> FullStatusDescriptor? {
+        guard let own = device.transport.knownNexus?.normalized else { return nil }
+        return status.descriptors.first {
+            Nexus(transportID: $0.transportID, relativeTargetPortIdentifier: $0.relativeTargetPortIdentifier).normalized == own
+        }
+    }
+
+    /// After a RELEASE answered GOOD, the reservation still held under our key: RELEASE from a
+    /// registered non-holder is GOOD and does nothing (SPC), so is the holder another initiator
+    /// registered with our key (a configuration copied to two hosts)? READ FULL STATUS tells:
+    /// the holder's nexus is not ours (where we know ours), or our key is registered more than
+    /// once (SG_IO). Otherwise another process on this nexus took it again meanwhile.
+    func heldUnderOurKeyElsewhere() throws(StorageCtlError) -> Bool {
+        guard let status = try device.readFullStatus() else {
+            return try device.readKeys().keys.filter { $0 == key }.count > 1
+        }
+        if device.transport.knownNexus != nil {
+            let own = ownDescriptor(in: status)
+            return status.descriptors.contains { $0.key == key && $0.isReservationHolder } && own?.isReservationHolder != true
+        }
+        return status.descriptors.filter { $0.key == key }.count > 1
+    }
+
+    /// Exit 6: this nexus holds another key's registration, which we leave alone. One line naming
+    /// that key (or the candidates, where we cannot tell which registration is ours) and the two
+    /// likely causes, with the way to move over after a changed `key=`.
+    func initiatorShared(_ registration: NexusRegistration, refusing prefix: String) -> StorageCtlError {
+        var other = "another key"
+        var oldKey = "OLD"
+        if case .other(let k) = registration {
+            other = "another key, \(settings.label(k))"
+            oldKey = k.description
+        } else if let keys = try? device.readKeys().keys {
+            var candidates: [ReservationKey] = []
+            for k in keys where k != key && !candidates.contains(k) { candidates.append(k) }
+            if candidates.count == 1 {
+                other = "another key, \(settings.label(candidates[0]))"
+                oldKey = candidates[0].description
+            } else if !candidates.isEmpty {
+                other = "another key (one of \(candidates.map(settings.label).joined(separator: ", ")))"
+            }
+        }
+        return StorageCtlError(.initiatorShared, "\(device.path): \(prefix)this initiator is registered under \(other), "
+            + "left as it is. Two storage daemons sharing one initiator (one HBA port; on a simulated drive, the one "
+            + "derived from the host name)? give each its own (initiator= or --initiator on a simulated drive). "
+            + "Changed key= on this host? move over with: storage-ctl -k \(oldKey) \(device.path) unregister")
     }
 
     /// The current holder, or nil when the LU is not reserved.
@@ -74,11 +197,13 @@ struct Locker {
         let wasHolding = before.holder != nil
         if try reserve() { return .acquired(generation: before.generation, wasHolding: wasHolding) }
         // Not registered, or someone reserved it since we looked.
-        if let current = try holder(), blocks(current) {
+        let current = try holder()
+        if let current, blocks(current) {
             if registerWhenBusy { try register() }
             return .busy(current)
         }
-        try register()
+        // RESERVE failed with nobody (or our key) holding it: we are most likely not registered
+        try register(likelyRegistered: current?.key == key)
         if try reserve() {
             return .acquired(generation: try readReservation().generation, wasHolding: false)
         }

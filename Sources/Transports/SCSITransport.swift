@@ -63,4 +63,12 @@ public protocol SCSITransport: AnyObject {
     /// size of the data-in buffer (0 for none). SCSI-level errors (CHECK CONDITION, RESERVATION
     /// CONFLICT, ...) are returned in the result, never thrown.
     func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult
+    /// This I_T nexus as the LU's READ FULL STATUS shows it (initiator TransportID + relative target
+    /// port), when the transport knows it: the simulated LU does (its configured initiator); SG_IO
+    /// does not (the kernel does not say which TransportID the target sees), so `nil`.
+    var knownNexus: Nexus? { get }
+}
+
+extension SCSITransport {
+    public var knownNexus: Nexus? { nil }
 }

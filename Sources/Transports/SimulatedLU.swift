@@ -39,6 +39,8 @@ public final class SimulatedLU: SCSITransport, Sendable {
     public let path: String
     /// This object's I_T nexus: iSCSI initiator device name (TransportID format 00b) and target port.
     public let nexus: Nexus
+    /// The nexus is known exactly: READ FULL STATUS shows it (`SCSITransport.knownNexus`).
+    public var knownNexus: Nexus? { nexus }
     /// True when the file was opened read-only (asked for, or all the file allows).
     public var isReadOnly: Bool { !file.isWritable }
 

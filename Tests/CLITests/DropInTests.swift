@@ -42,7 +42,7 @@ struct DropInTests {
         #expect(try stranger.run("lock").status == 0)
         let r = try cibou.run("audit", "--json")
         #expect(r.status == 1, "\(r)")
-        #expect(r.stdout == "{\"device\":\"\(site.drive)\",\"registered\":[{\"key\":\"0xbac001\",\"name\":\"cibou\"},{\"key\":\"0xdead01\",\"name\":null}],\"unknown\":[{\"key\":\"0xdead01\",\"name\":null,\"holds_lock\":true}]}\n", "\(r)")
+        #expect(r.stdout == "{\"device\":\"\(site.drive)\",\"registered\":[{\"key\":\"0xbac001\",\"name\":\"cibou\"},{\"key\":\"0xdead01\",\"name\":null}],\"unknown\":[{\"key\":\"0xdead01\",\"name\":null,\"holds_lock\":true}],\"shared\":[]}\n", "\(r)")
         #expect(r.stderr == "storage-ctl: \(site.drive): 1 registered key is not in the configuration\n", "\(r)")
     }
 
@@ -186,15 +186,16 @@ struct DropInTests {
 
             Output: results go to stdout and nowhere else. stderr carries notes (unlock when
             not holding; what clear and preempt removed; audit's count), a waiting lock's
-            progress lines (one when it starts waiting, then at most one every 30 s),
-            warnings (unknown settings; a debug_file that cannot be written: one line a run)
-            and -v traces. A failure adds exactly one line, always the last one:
-            storage-ctl: DEVICE: what happened.
+            progress lines (one when it starts waiting, at most one every 30 s, one saying
+            how long it waited when it gets the drive), warnings (unknown settings; a
+            debug_file that cannot be written: one line a run) and -v traces. A failure
+            adds exactly one line, always the last one: storage-ctl: DEVICE: what happened.
 
             Exit status:
               0  done (lock, trylock: we hold the lock)
               1  busy: another key holds the lock, or the device refused the command with
-                 RESERVATION CONFLICT (preempt: KEY is not registered); audit: unknown keys
+                 RESERVATION CONFLICT (preempt: KEY is not registered); audit: unknown keys,
+                 or our key registered through more than one initiator
               2  usage or configuration error
               3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout)
               4  lock gave up after max_lock_wait

@@ -41,7 +41,7 @@ struct FairnessTests {
     }
 
     private func stopQueue(_ site: Site, _ p: Process) {
-        FileManager.default.createFile(atPath: site.path("stop"), contents: Data())
+        _ = FileManager.default.createFile(atPath: site.path("stop"), contents: Data())
         p.waitUntilExit()
     }
 

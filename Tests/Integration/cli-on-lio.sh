@@ -460,6 +460,51 @@ SB "$B" wholocked
 check "wholocked via B: A's key" 'rc 0 && out_is "0xbac001"'
 SA "$A" unregister
 
+# ---- 8b. two keys on one initiator; one key on two initiators (issue 8 items 4, 6) -----------
+phase "8b. two keys on one initiator; one key on two initiators"
+# dir's configuration used through A's nexus: a second storage daemon sharing A's initiator
+SHARED="storage-ctl: $A: refusing to register 0xbac999 (dir): this initiator is registered under another key, 0xbac001 (cibou), left as it is. Two storage daemons sharing one initiator (one HBA port; on a simulated drive, the one derived from the host name)? give each its own (initiator= or --initiator on a simulated drive). Changed key= on this host? move over with: storage-ctl -k 0xbac001 $A unregister"
+UNSHARED="storage-ctl: $A: nothing unregistered: ${SHARED#*(dir): }"
+SA "$A" lock
+check "lock via A (cibou) on a free LU" 'rc 0 && err_is ""'
+SG -s "$B"; cp "$W/out" "$W/shared-before.txt"
+for verb in trylock lock register clear "preempt bac001"; do
+    SB "$A" $verb
+    check "$verb with dir's key through A's initiator: exit 6, one line naming cibou's key (LIO: REGISTER RK=ours and RK=0 both conflict)" 'rc 6 && out_is "" && err_is "$SHARED"'
+done
+SB "$A" unregister
+check "unregister with dir's key through A's initiator: exit 6, cibou's registration left alone" 'rc 6 && err_is "$UNSHARED"'
+SG -s "$B"
+check "... and the LU is exactly as before (keys, holder, PR generation: sg_persist -s)" 'rc 0 && same "$W/shared-before.txt" "$W/out" "sg_persist -s before/after"'
+SA "$A" unlock
+check "unlock via A releases cibou's lock" 'rc 0 && err_is ""'
+SA "$A" unregister
+# cibou's configuration copied to B's host: one key through two initiators
+SA "$A" lock
+SA "$B" unlock
+check "unlock with cibou's key via B (not registered): exit 1, nothing released, names the other initiator" \
+    'rc 1 && err_is "storage-ctl: $B: nothing released: the lock is held by 0xbac001 (cibou) through another initiator (is this key configured on two hosts?)"'
+SA "$B" trylock
+check "trylock with cibou's key via B: exit 1, held by our key through another initiator (B registers)" \
+    'rc 1 && err_is "storage-ctl: $B: locked by 0xbac001 (cibou) through another initiator (is this key configured on two hosts?)"'
+SA "$B" status
+check "status with cibou's key via B: locked=0, blocked by our own key, keyinitiators=2" \
+    'rc 0 && out_is "key=0xbac001 registered=1 locked=0 blockedby=0xbac001 name=cibou blockedbyname=cibou keyinitiators=2"'
+SA "$B" unlock
+check "unlock via B, registered but not the holder (LIO: RELEASE GOOD, D6): exit 1, nothing released" \
+    'rc 1 && err_is "storage-ctl: $B: nothing released: the lock is held by 0xbac001 (cibou) through another initiator (is this key configured on two hosts?)"'
+SG -n -i -r "$B"
+check "... A still holds the lock" 'rc 0 && out_has "    Key=0xbac001" && out_has "type: Exclusive Access"'
+SA "$A" audit
+check "audit: exit 1, cibou's key registered through 2 initiators" \
+    'rc 1 && out_is "0xbac001 (cibou) is registered through 2 initiators and holds the lock" && err_is "storage-ctl: $A: 1 key is registered through more than one initiator (one key= on two hosts?)"'
+SA "$A" unlock
+check "unlock via A, the holder: exit 0, released" 'rc 0 && err_is ""'
+SG -n -i -r "$B"
+check "... no reservation left" 'rc 0 && out_has "there is NO reservation held"'
+SA "$A" unregister
+SA "$B" unregister
+
 # ---- 9. tape node resolution (scsi_debug tape: no PR) ---------------------------------------
 phase "9. tape node resolution (scsi_debug tape: no PR)"
 if [ -n "${TB_TAPE_NST:-}" ]; then

@@ -133,6 +133,13 @@ struct LockVerb: NoArgumentVerb {
 /// reservation actually has (READ RESERVATION first), so a lock taken with another `-t` is still
 /// released instead of failing with INVALID RELEASE; not holding is success, with a note naming
 /// the holder.
+///
+/// Two exceptions, where success would hide a broken setup:
+/// - the lock stays held under our own key through another initiator (our `key=` configured on
+///   two hosts): exit 1 naming it. RELEASE from a registered non-holder answers GOOD without
+///   releasing anything, so after GOOD one READ RESERVATION checks the lock is really gone;
+/// - not holding, and this nexus is registered under another key (two storage daemons on one
+///   initiator): exit 6, as `register` (only where the transport knows its nexus: the simulated LU).
 struct UnlockVerb: NoArgumentVerb {
     static let name = "unlock"
     static let synopsis = "unlock"
@@ -143,24 +150,42 @@ struct UnlockVerb: NoArgumentVerb {
         let locker = context.locker()
         let (current, generation) = try locker.readReservation()
         guard let holder = current else {
+            try refuseIfInitiatorShared(locker)
             context.note("not locked; nothing to release")
             return .ok
         }
         guard holder.key == context.key || holder.isAllRegistrants else {
+            try refuseIfInitiatorShared(locker)
             context.note("not holding the lock; it is held by \(locker.describe(holder))")
             return .ok
         }
         switch try context.device.persistentReserveOut(.release, type: holder.type, key: context.key) {
         case .good:
-            Self.remember(releaseAt: generation, context)
-            return .ok
+            guard !holder.isAllRegistrants, let after = try locker.holder(), after.key == context.key,
+                  !after.isAllRegistrants, try locker.heldUnderOurKeyElsewhere() else {
+                Self.remember(releaseAt: generation, context)
+                return .ok
+            }
+            throw heldElsewhere(context, locker, after)
         case .conflict:
-            // We are not registered: the holder is another initiator (with our key, or all registrants).
-            context.note("not holding the lock; it is held by \(locker.describe(holder))")
-            return .ok
+            // We are not registered: the holder is all registrants (we are none), or another initiator with our key.
+            if holder.isAllRegistrants {
+                context.note("not holding the lock; it is held by \(locker.describe(holder))")
+                return .ok
+            }
+            throw heldElsewhere(context, locker, holder)
         case .checkCondition(let sense):
             throw context.device.failure(.release, sense)
         }
+    }
+
+    private func refuseIfInitiatorShared(_ locker: Locker) throws(StorageCtlError) {
+        let registration = try locker.nexusRegistration()
+        if case .other = registration { throw locker.initiatorShared(registration, refusing: "nothing released: ") }
+    }
+
+    private func heldElsewhere(_ context: VerbContext, _ locker: Locker, _ holder: Holder) -> StorageCtlError {
+        StorageCtlError(.busy, "\(context.path): nothing released: the lock is held by \(locker.describe(holder))")
     }
 }
 

@@ -60,6 +60,13 @@ struct WhoLockedVerb: NoArgumentVerb {
 /// Bacula's shstore plugin prints: `key=0xbac001 registered=1 locked=0 blockedby=0xbac999`.
 /// Names, when configured, follow as `name=` and `blockedbyname=` so the first four fields
 /// never move.
+///
+/// Our key registered through another initiator too (a configuration copied to two hosts) adds
+/// `keyinitiators=N` at the end: N I_T nexuses are registered with our key. `registered` and
+/// `locked` then speak for this initiator only: READ FULL STATUS shows which registration is
+/// ours where the transport knows its nexus (the simulated LU); where it does not (SG_IO), a key
+/// registered more than once makes `locked=0 blockedby=<our key>`, because we cannot tell that
+/// the holder is us. (SG_IO cannot see a key registered once, elsewhere only.)
 struct StatusVerb: NoArgumentVerb {
     static let name = "status"
     static let synopsis = "status"
@@ -70,10 +77,26 @@ struct StatusVerb: NoArgumentVerb {
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         guard let key = context.settings.key else { throw SettingsLoader.missingKey(Self.name, context.settings) }
-        let keys = try context.device.readKeys().keys
+        let locker = context.locker()
+        // READ KEYS lists one key per registration, so it counts our key's registrations too; READ
+        // FULL STATUS is only worth it where we can pick out our own (the transport knows its nexus)
+        let full = context.device.transport.knownNexus != nil ? try context.device.readFullStatus() : nil
+        var keys = full?.descriptors.map(\.key) ?? []
+        if full == nil { keys = try context.device.readKeys().keys }
         let reservation = try context.device.readReservation().reservation
-        let registered = keys.contains(key)
-        let locked = reservation.map { $0.type.isAllRegistrants ? registered : $0.key == key } ?? false
+        let keyRegistrations = keys.filter { $0 == key }.count
+        var registered = keyRegistrations > 0
+        var holdsIt = reservation?.key == key
+        var elsewhere = keyRegistrations > 1
+        if let full, context.device.transport.knownNexus != nil {
+            let own = locker.ownDescriptor(in: full)
+            registered = own?.key == key
+            holdsIt = registered && own?.isReservationHolder == true
+            elsewhere = keyRegistrations > (registered ? 1 : 0)
+        } else if elsewhere {
+            holdsIt = false   // which registration with our key holds it is unknown: do not claim it
+        }
+        let locked = reservation.map { $0.type.isAllRegistrants ? registered : holdsIt } ?? false
         var blocker: ReservationKey? = nil
         var blockedByAll = false
         // Only this host can know that one of its `lock`s is waiting (LockRecord).
@@ -90,6 +113,8 @@ struct StatusVerb: NoArgumentVerb {
                 ("locked", .bool(locked)),
                 ("blocked_by", blocker.map(context.keyJSON) ?? (blockedByAll ? .string("all-registrants") : .null)),
                 ("waiting", .bool(waiting)),
+                ("key_initiators", .int(Int64(keyRegistrations))),
+                ("key_elsewhere", .bool(elsewhere)),
             ]))
             return .ok
         }
@@ -97,6 +122,7 @@ struct StatusVerb: NoArgumentVerb {
         line += blocker?.description ?? (blockedByAll ? "all-registrants" : "no")
         if let name = context.settings.name(of: key) { line += " name=\(Self.field(name))" }
         if let blocker, let name = context.settings.name(of: blocker) { line += " blockedbyname=\(Self.field(name))" }
+        if elsewhere { line += " keyinitiators=\(keyRegistrations)" }
         if waiting { line += " waiting=1" }
         context.print(line)
         return .ok
@@ -115,12 +141,13 @@ extension String {
 }
 
 /// `audit`: every registered key that is not named in the configuration (`key`, `host_*`):
-/// registrations made outside the cluster, to be understood before anyone runs `clear`.
-/// Exits 1 when there is any.
+/// registrations made outside the cluster, to be understood before anyone runs `clear`; and
+/// every key registered through more than one initiator (READ KEYS lists each registration):
+/// one key configured on two hosts, or two paths of one host. Exits 1 when there is any.
 struct AuditVerb: NoArgumentVerb {
     static let name = "audit"
     static let synopsis = "audit"
-    static let summary = "list registered keys not named in the configuration; exit 1 if any"
+    static let summary = "list keys not in the configuration or on several initiators; exit 1 if any"
     static let supportsJSON = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
@@ -129,6 +156,11 @@ struct AuditVerb: NoArgumentVerb {
         let known = context.settings.knownKeys
         var unknown: [ReservationKey] = []
         for key in keys where !known.contains(key) && !unknown.contains(key) { unknown.append(key) }
+        var shared: [(key: ReservationKey, count: Int)] = []
+        for key in keys where !shared.contains(where: { $0.key == key }) {
+            let count = keys.filter { $0 == key }.count
+            if count > 1 { shared.append((key, count)) }
+        }
         func holds(_ key: ReservationKey) -> Bool {
             guard let reservation else { return false }
             return reservation.type.isAllRegistrants || reservation.key == key
@@ -142,12 +174,24 @@ struct AuditVerb: NoArgumentVerb {
                     .object([("key", .string($0.description)), ("name", .optional(context.settings.name(of: $0))),
                              ("holds_lock", .bool(holds($0)))])
                 })),
+                ("shared", .array(shared.map { .object([("key", .string($0.key.description)), ("name", .optional(context.settings.name(of: $0.key))),
+                                                        ("initiators", .int(Int64($0.count))), ("holds_lock", .bool(holds($0.key)))]) })),
             ]))
         } else {
             for key in unknown { context.print(holds(key) ? "\(key) holds the lock" : key.description) }
+            for (key, count) in shared {
+                context.print("\(context.settings.label(key)) is registered through \(count) initiators\(holds(key) ? " and holds the lock" : "")")
+            }
         }
+        var findings: [String] = []
         if !unknown.isEmpty {
-            context.note("\(unknown.count) registered key\(unknown.count == 1 ? " is" : "s are") not in the configuration")
+            findings.append("\(unknown.count) registered key\(unknown.count == 1 ? " is" : "s are") not in the configuration")
+        }
+        if !shared.isEmpty {
+            findings.append("\(shared.count) key\(shared.count == 1 ? " is" : "s are") registered through more than one initiator (one key= on two hosts?)")
+        }
+        if !findings.isEmpty {
+            context.note(findings.joined(separator: "; "))
             return .busy
         }
         return .ok

@@ -1,11 +1,12 @@
 import PRCore
 
-/// `register`: REGISTER AND IGNORE EXISTING KEY with our key, so it works whatever key this
-/// nexus had before (a changed `key=` must not need a manual clean-up).
+/// `register`: registers our key on this nexus, or finds it already is (`Locker.register`). Never
+/// replaces another key's registration on this nexus (exit 6): after a changed `key=`, the admin
+/// moves over with `storage-ctl -k OLD DEVICE unregister` first.
 struct RegisterVerb: NoArgumentVerb {
     static let name = "register"
     static let synopsis = "register"
-    static let summary = "register our key (REGISTER AND IGNORE EXISTING KEY)"
+    static let summary = "register our key (REGISTER; exit 6 if this initiator has another key)"
     static let changesState = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
@@ -14,17 +15,18 @@ struct RegisterVerb: NoArgumentVerb {
     }
 }
 
-/// `unregister`: REGISTER AND IGNORE EXISTING KEY with SARK 0. Unregistering the holder of a
-/// type 1/3/5/6 reservation releases it (SPC "Unregistering", pr-semantics.md §2.1.1).
+/// `unregister`: REGISTER with our key and SARK 0 (`Locker.unregister`): removes our key's
+/// registration from this nexus, never another key's (exit 6; `-k OTHER unregister` removes that
+/// one). Unregistering the holder of a type 1/3/5/6 reservation releases it (SPC "Unregistering",
+/// pr-semantics.md §2.1.1). Not registered is success.
 struct UnregisterVerb: NoArgumentVerb {
     static let name = "unregister"
     static let synopsis = "unregister"
-    static let summary = "remove our registration (releases the lock if we hold it)"
+    static let summary = "remove our key's registration (releases the lock if we hold it)"
     static let changesState = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
-        try context.device.requirePersistentReserveOut(.registerAndIgnoreExistingKey, type: context.settings.type,
-                                                       key: ReservationKey(0), serviceActionKey: ReservationKey(0))
+        try context.locker().unregister()
         return .ok
     }
 }
