@@ -6,6 +6,7 @@ struct TryLockVerb: NoArgumentVerb {
     static let synopsis = "trylock"
     static let summary = "take the lock now or exit 1 naming the holder"
     static let changesState = true
+    static let takesLock = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         switch try context.locker().attempt() {
@@ -16,7 +17,7 @@ struct TryLockVerb: NoArgumentVerb {
 }
 
 /// `lock`: as trylock, then waits (LockPolicy) until we hold it, `max_lock_wait` passes (exit 4)
-/// or SIGINT/SIGTERM arrives (exit 5).
+/// or a stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) arrives (exit 5).
 ///
 /// A signal is only acted on between attempts: if the attempt that raced with it acquired the
 /// reservation we report success (exit 0 = we hold it) rather than release a lock we may have
@@ -26,6 +27,7 @@ struct LockVerb: NoArgumentVerb {
     static let synopsis = "lock"
     static let summary = "take the lock, waiting up to max_lock_wait seconds (-w)"
     static let changesState = true
+    static let takesLock = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let settings = context.settings
@@ -117,6 +119,7 @@ struct PreemptVerb: Verb {
     static let synopsis = "preempt KEY [--abort]"
     static let summary = "break a stale lock held by KEY and take it (PREEMPT; --abort: PREEMPT AND ABORT)"
     static let changesState = true
+    static let takesLock = true
     static let argumentCount: ClosedRange<Int> = 1...1
 
     let victim: ReservationKey
@@ -169,6 +172,7 @@ struct ReserveVerb: NoArgumentVerb {
     static let synopsis = "reserve"
     static let summary = "raw RESERVE with our key and --type"
     static let changesState = true
+    static let takesLock = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let result = try context.device.persistentReserveOut(.reserve, type: context.settings.type, key: context.key)
