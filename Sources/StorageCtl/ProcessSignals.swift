@@ -10,9 +10,10 @@ import Glibc
 /// catchable signal whose default action ends the process (`held`) is blocked, and it is never
 /// unblocked. What becomes of them:
 /// - `stop` (SIGINT, SIGTERM, SIGHUP, SIGQUIT) asks us to stop. `lock` collects them while it waits
-///   (`SignalSleeper`, sigtimedwait(2)) and exits 5; a command that has not opened its device yet
-///   stops there, exit 5, nothing done; a command already sending SCSI finishes its sequence, keeps
-///   the exit status that tells what it did, and says in one stderr line that the signal came too late.
+///   (`SignalSleeper`, sigtimedwait(2)) and exits 5; a command that has not sent a SCSI command yet
+///   stops there (after opening its device, which can wait), exit 5, nothing done; a command already
+///   sending SCSI finishes its sequence, keeps the exit status that tells what it did, and says in one
+///   stderr line that the signal came too late. A failed command keeps its status and its one line.
 /// - a signal the caller left ignored stays ignored (`nohup storage-ctl ... lock` is not stopped by SIGHUP).
 /// - the others (SIGUSR1, SIGUSR2, SIGALRM, the real-time signals, ...) are held off and ignored: they
 ///   stay pending and are discarded when the process exits.
