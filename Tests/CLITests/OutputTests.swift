@@ -164,6 +164,36 @@ struct OutputTests {
         try expectIntactAndUsable(site, holder: nil)
     }
 
+    @Test("stdout a non-blocking pipe (left so by the caller) that fills up: the whole output arrives, none dropped")
+    func nonBlockingStdout() throws {
+        let site = try Site("nonblocking")
+        for i in 0..<50 {
+            let host = try site.host("h\(i)", key: String(0xc00 + i, radix: 16))
+            #expect(try host.run("register").status == 0)
+        }
+        let expected = try CLI.run([site.drive, "query"]).stdout
+        #expect(expected.utf8.count > 2 * 4096)
+        let ends = try Spawned.pipe()
+        defer { close(ends[0]) }
+        _ = fcntl(ends[1], 1031 /* F_SETPIPE_SZ, not imported */, 4096)
+        _ = fcntl(ends[1], F_SETFL, fcntl(ends[1], F_GETFL) | O_NONBLOCK)
+        let child = try Spawned([site.drive, "query"], stdout: .descriptor(ends[1]))
+        close(ends[1])
+        // the pipe is full and the write would block (EAGAIN): storage-ctl must wait for the reader
+        #expect(child.awaitBlocked(in: SystemCall.poll), "never waited for the reader")
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(ends[0], $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        let r = child.wait()
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r)")
+        #expect(String(decoding: bytes, as: UTF8.self) == expected, "\(bytes.count) of \(expected.utf8.count) bytes")
+    }
+
     // MARK: failed output is a failure (item 5)
 
     @Test("read commands into /dev/full: exit 7, one line (were 0)",

@@ -198,10 +198,12 @@ enum SystemCall {
     static let write = 1
     static let nanosleep: Set<Int> = [35, 230]   // nanosleep, clock_nanosleep
     static let sigtimedwait = 128
+    static let poll: Set<Int> = [7, 271]   // poll, ppoll
     #elseif arch(arm64)
     static let write = 64
     static let nanosleep: Set<Int> = [101, 115]
     static let sigtimedwait = 137
+    static let poll: Set<Int> = [73]
     #endif
 }
 
