@@ -13,7 +13,7 @@ public enum ExitCode: Int32, Sendable, CaseIterable {
     /// `lock` gave up after `max_lock_wait` seconds.
     case timedOut = 4
     /// Interrupted by a signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) while `lock` waited, or before the
-    /// command opened its device; nothing was left half-done and nothing was taken.
+    /// command sent its first SCSI command; nothing was left half-done and nothing was taken.
     case interrupted = 5
     /// Standard output could not be written (full disk, closed descriptor, broken pipe, I/O error):
     /// what was asked for did not reach the caller. A command that changes state writes nothing on
