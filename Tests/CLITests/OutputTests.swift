@@ -127,14 +127,15 @@ struct OutputTests {
         #expect(try site.registeredKeys().count == 40)
     }
 
-    @Test("regkeys with stdout closed: exit 7, one line (was 0)")
-    func closedStdoutRegkeys() throws {
-        let (site, cibou, _) = try drive("closed-regkeys")
-        #expect(try cibou.run("register").status == 0)
-        let r = try run(cibou, ["regkeys"], stdout: .closed)
+    @Test("read commands with stdout closed: exit 7, one line (were 0)",
+          arguments: [["regkeys"], ["--json", "caps"], ["query"], ["status"], ["wholocked"]])
+    func closedStdout(args: [String]) throws {
+        let (site, cibou, _) = try drive("closed-stdout")
+        #expect(try cibou.run("trylock").status == 0)
+        let r = try run(cibou, args, stdout: .closed)
         #expect(r.status == 7, "\(r)")
         #expect(r.stderrLines == [Self.cannotWrite + "Bad file descriptor"], "\(r)")
-        try expectIntactAndUsable(site, holder: nil)
+        try expectIntactAndUsable(site, holder: "0xbac001")
     }
 
     @Test("all three standard descriptors closed: lock still exits 0 holding it, the drive intact")
