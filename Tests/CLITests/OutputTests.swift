@@ -207,6 +207,18 @@ struct OutputTests {
         #expect(r.stderrLines == [Self.cannotWrite + "No space left on device"], "\(r)")
     }
 
+    @Test("stdout a file past RLIMIT_FSIZE: exit 7 (was killed by SIGXFSZ, 153)")
+    func fileSizeLimit() throws {
+        let (site, cibou, _) = try drive("fsize")
+        #expect(try cibou.run("trylock").status == 0)
+        // the limit applies to the captured stderr too, so only the status is checked here
+        FileManager.default.createFile(atPath: site.path("query.out"), contents: Data())
+        let r = try Spawned.run(["-c", "ulimit -f 0; exec \"$0\" \"$@\"", CLI.binary, "-c", cibou.conf, site.drive, "query"],
+                                executable: "/bin/sh", stdout: .path(site.path("query.out")))
+        #expect(r.status == 7 && r.signal == nil, "\(r)")
+        #expect(try site.holderKey() == "0xbac001")
+    }
+
     @Test("--help into /dev/full: exit 7")
     func helpFull() throws {
         let r = try Spawned.run(["--help"], stdout: .path("/dev/full"))
