@@ -168,6 +168,8 @@ struct SignalTests {
         case lockHandOff
         /// unlock of the lock we hold
         case unlock
+        /// preempt of dir, which holds the lock (REGISTER, then PREEMPT)
+        case preempt
         var testDescription: String { rawValue }
     }
 
@@ -184,6 +186,7 @@ struct SignalTests {
             try Spawned.run(["-c", host.conf, site.drive] + args)
         }
         let verb = scenario == .lockHandOff ? "lock" : scenario.rawValue
+        let arguments = scenario == .preempt ? [verb, "bac999"] : [verb]
         let ours = "0xbac001"
         func setUp() throws {
             switch scenario {
@@ -191,7 +194,7 @@ struct SignalTests {
                 if try site.holderKey() == ours { #expect(try run(cibou, "unlock").status == 0) }
             case .unlock:
                 if try site.holderKey() != ours { #expect(try run(cibou, "trylock").status == 0) }
-            case .lockHandOff:
+            case .lockHandOff, .preempt:
                 if try site.holderKey() == ours { #expect(try run(cibou, "unlock").status == 0) }
                 if try site.holderKey() == nil { #expect(try run(dir, "trylock").status == 0) }
             }
@@ -213,7 +216,7 @@ struct SignalTests {
                 _ = releaser.wait()
                 _ = waiter.wait()
             } else {
-                let child = try Spawned(["-c", cibou.conf, site.drive, verb])
+                let child = try Spawned(["-c", cibou.conf, site.drive] + arguments)
                 let life = child.watchLifetime(from: t0, blocking: signal)
                 _ = child.wait()
                 windows.append((life.blocked ?? life.ended / 2, life.ended))
@@ -230,7 +233,7 @@ struct SignalTests {
         let tooLate = "storage-ctl: \(site.drive): \(name) came too late to stop \(verb)"
         for trial in 0..<trials {
             try setUp()
-            let child = try Spawned(["-c", cibou.conf, site.drive, verb])
+            let child = try Spawned(["-c", cibou.conf, site.drive] + arguments)
             var handOff: Spawned?
             if scenario == .lockHandOff {
                 guard child.awaitStderr(containing: "waiting up to") else {
@@ -243,7 +246,7 @@ struct SignalTests {
             let r = child.wait()
             if let handOff { _ = handOff.wait() }
             let holds = try site.holderKey() == ours
-            let lines = r.stderrLines.filter { !$0.contains("waiting up to") }
+            let lines = r.stderrLines.filter { !$0.contains("waiting up to") && !$0.contains(": preempted 0xbac999 (dir)") }
             let outcome: String
             let kept: Bool
             switch (r.status, r.signal, scenario) {
