@@ -212,7 +212,7 @@ struct OutputTests {
         let (site, cibou, _) = try drive("fsize")
         #expect(try cibou.run("trylock").status == 0)
         // the limit applies to the captured stderr too, so only the status is checked here
-        FileManager.default.createFile(atPath: site.path("query.out"), contents: Data())
+        _ = FileManager.default.createFile(atPath: site.path("query.out"), contents: Data())
         let r = try Spawned.run(["-c", "ulimit -f 0; exec \"$0\" \"$@\"", CLI.binary, "-c", cibou.conf, site.drive, "query"],
                                 executable: "/bin/sh", stdout: .path(site.path("query.out")))
         #expect(r.status == 7 && r.signal == nil, "\(r)")
