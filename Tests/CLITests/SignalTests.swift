@@ -39,10 +39,12 @@ struct SignalTests {
         _ = fcntl(ends[1], F_SETFL, flags | O_NONBLOCK)
         let filler = [UInt8](repeating: UInt8(ascii: "#"), count: 4096)
         var filled = 0
-        while true {
-            let n = filler.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            filled += n
+        for chunk in [4096, 1] {   // whole pages, then any byte still free
+            while true {
+                let n = filler.withUnsafeBytes { write(ends[1], $0.baseAddress, chunk) }
+                if n <= 0 { break }
+                filled += n
+            }
         }
         _ = fcntl(ends[1], F_SETFL, flags)
         let child = try Spawned(["-v", "-c", host.conf, site.drive, verb], stderr: .descriptor(ends[1]))
