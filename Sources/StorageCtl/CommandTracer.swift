@@ -70,7 +70,11 @@ public final class CommandTracer {
             }
         }
         // One write(2) per line with O_APPEND: lines from concurrent processes never interleave.
-        Posix.write(fd, "\(Self.timestamp()) [\(getpid())] \(device) \(verb): \(OutputText.escaped(text))\n")
+        if let failure = Posix.write(fd, "\(Self.timestamp()) [\(getpid())] \(device) \(verb): \(OutputText.escaped(text))\n"),
+           !warned {
+            warned = true
+            warn("warning: cannot write debug_file \(debugFile): \(Posix.errorText(failure))")
+        }
     }
 
     static func timestamp() -> String {

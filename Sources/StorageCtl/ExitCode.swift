@@ -12,11 +12,16 @@ public enum ExitCode: Int32, Sendable, CaseIterable {
     case device = 3
     /// `lock` gave up after `max_lock_wait` seconds.
     case timedOut = 4
-    /// Interrupted by a signal while waiting; nothing was left half-done.
+    /// Interrupted by a signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) while `lock` waited, or before the
+    /// command sent its first SCSI command; nothing was left half-done and nothing was taken.
     case interrupted = 5
     /// Our initiator (I_T nexus) is registered under another key: two storage daemons sharing one
     /// initiator, or `key=` changed on this host. Refused, the other key's registration left alone.
     case initiatorShared = 6
+    /// Standard output could not be written (full disk, closed descriptor, broken pipe, I/O error):
+    /// what was asked for did not reach the caller. A command that changes state writes nothing on
+    /// stdout, so its status still tells what it did; a failed write to stderr never changes a status.
+    case outputFailed = 7
 }
 
 /// A failure that ends the command: one line for stderr and the exit code that goes with it.

@@ -21,9 +21,7 @@ enum Posix {
 
     /// Reads a whole (small) file; refuses anything that is not a regular file.
     static func readFile(_ path: String, limit: Int = 1 << 20) throws(Failure) -> [UInt8] {
-        var fd: Int32
-        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
-        guard fd >= 0 else { throw Failure(errno: errno) }
+        let fd = try Posix.open(path, O_RDONLY | O_CLOEXEC).get()
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw Failure(errno: errno) }
@@ -66,29 +64,54 @@ enum Posix {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Writes all of `text` to `fd`, ignoring EPIPE-like failures (a closed pipe must not crash us).
-    static func write(_ fd: Int32, _ text: String) {
-        var bytes = Array(text.utf8)
+    /// Writes all of `text` to `fd`: the one place output leaves the process. Short writes are
+    /// completed, EINTR retried, a non-blocking descriptor (inherited from the caller) waited for.
+    /// Returns nil when everything was written, else the errno of the failure: ENOSPC (`> /dev/full`),
+    /// EPIPE (a closed pipe; SIGPIPE is ignored), EBADF (a standard descriptor the caller closed,
+    /// which `StandardDescriptors` reopened read-only), EIO, ...
+    static func write(_ fd: Int32, _ text: String) -> Int32? {
+        let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 { if errno == EINTR { continue }; return }
-            offset += n
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n > 0 { offset += n; continue }
+            if n == 0 { return EIO }   // no progress on a non-empty write: never spin
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK:
+                var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                if poll(&ready, 1, -1) < 0 && errno != EINTR { return errno }
+            case let failure: return failure
+            }
+        }
+        return nil
+    }
+
+    /// open(2) with EINTR retried; the descriptor or the errno.
+    static func open(_ path: String, _ flags: Int32) -> Result<Int32, Failure> {
+        while true {
+            let fd = Glibc.open(path, flags)
+            if fd >= 0 { return .success(fd) }
+            if errno != EINTR { return .failure(Failure(errno: errno)) }
         }
     }
 }
 
 /// Buffered standard output/error as `TextOutputStream`s, flushed explicitly, so a command's
-/// output leaves in one write and stays in order with its stderr lines.
+/// output leaves in one write and stays in order with its stderr lines. A failed write is kept in
+/// `failure` (the first errno) and later text is dropped: the caller decides what it means.
 public struct FDOutput: TextOutputStream {
     let fd: Int32
     var buffer = ""
+    /// The errno of the first write that failed, if any.
+    public private(set) var failure: Int32?
     public init(fd: Int32) { self.fd = fd }
     public mutating func write(_ string: String) {
         buffer += string
         if buffer.utf8.count > 65536 { flush() }
     }
     public mutating func flush() {
-        if !buffer.isEmpty { Posix.write(fd, buffer); buffer = "" }
+        if !buffer.isEmpty, failure == nil { failure = Posix.write(fd, buffer) }
+        buffer = ""
     }
 }

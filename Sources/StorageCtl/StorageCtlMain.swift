@@ -14,6 +14,8 @@ public enum StorageCtlMain {
         public var variable: (String) -> String?
         public var openDevice: (String, DeviceOptions) throws(TransportError) -> any SCSITransport
         public var sleeper: () -> (Duration) -> Int32?
+        /// Takes a stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) that arrived and is pending, if any.
+        public var pendingStop: () -> Int32? = { nil }
 
         public static var live: Environment {
             Environment(
@@ -22,39 +24,64 @@ public enum StorageCtlMain {
                 sleeper: {
                     let sleeper = SignalSleeper()
                     return { sleeper.sleep($0) }
-                })
+                },
+                pendingStop: ProcessSignals.takePendingStop)
         }
     }
 
     /// Runs with the process's argv; returns the exit status.
+    ///
+    /// Before anything is opened: the standard descriptors are made safe and SIGPIPE is ignored (both
+    /// personalities), and for storage-ctl every signal that would end the process is blocked for good
+    /// (`ProcessSignals`), so no signal can end it between a RESERVE and the exit status that reports it.
+    /// The sg_persist personality keeps sg_persist's signal dispositions and its exit statuses.
     public static func run(_ argv: [String]) -> Int32 {
+        let descriptorsSafe = StandardDescriptors.makeSafe()
+        ProcessSignals.ignoreBrokenPipe()
         var out = FDOutput(fd: 1)
         var err = FDOutput(fd: 2)
         let arguments = Array(argv.dropFirst())
-        let status: Int32
-        if PersistCommand.isInvokedAsSgPersist(argv.first ?? "") {
-            status = PersistCommand.run(arguments: arguments, programName: argv.first ?? "sg_persist", stdout: &out, stderr: &err)
-        } else if arguments.first == "persist" {
-            status = PersistCommand.run(arguments: Array(arguments.dropFirst()), stdout: &out, stderr: &err)
-        } else {
-            // stderr lines (progress while waiting, notes) leave at once; stdout in one write at the end
-            status = run(arguments, environment: .live, stdout: &out, stderrLine: { Posix.write(2, $0 + "\n") })
+        let persist: [String]? = PersistCommand.isInvokedAsSgPersist(argv.first ?? "") ? arguments
+            : arguments.first == "persist" ? Array(arguments.dropFirst()) : nil
+        if let persist {
+            guard descriptorsSafe else { return PersistExit.other }
+            let name = PersistCommand.isInvokedAsSgPersist(argv.first ?? "") ? argv.first ?? "sg_persist" : "sg_persist"
+            let status = PersistCommand.run(arguments: persist, programName: name, stdout: &out, stderr: &err)
+            // sg_persist writes through stdio and its exit status ignores a failed write: so does this one
+            out.flush()
+            err.flush()
+            return status
         }
+        ProcessSignals.holdTerminating()
+        guard descriptorsSafe else { return ExitCode.outputFailed.rawValue }
+        // stderr lines (progress while waiting, notes) leave at once; stdout in one write at the end.
+        // A stderr line that cannot be written is lost: it never changes what the status reports.
+        let stderrLine = { (line: String) in _ = Posix.write(2, line + "\n") }
+        var (status, failureReported) = runReporting(arguments, environment: .live, stdout: &out, stderrLine: stderrLine)
         out.flush()
-        err.flush()
-        return status
+        if let failure = out.failure, !failureReported {
+            stderrLine("storage-ctl: cannot write standard output: \(Posix.errorText(failure))")
+            status = .outputFailed
+        }
+        return status.rawValue
     }
 
     /// The CLI proper: arguments without argv[0]. Each stderr line (without newline, already
     /// prefixed `storage-ctl: `) goes to `stderrLine` as soon as it is known.
     public static func run(_ arguments: [String], environment: Environment,
                            stdout: inout some TextOutputStream, stderrLine: @escaping (String) -> Void) -> Int32 {
+        runReporting(arguments, environment: environment, stdout: &stdout, stderrLine: stderrLine).status.rawValue
+    }
+
+    /// As `run`, also saying whether a failure line was printed (then a failed stdout adds no second one).
+    static func runReporting(_ arguments: [String], environment: Environment, stdout: inout some TextOutputStream,
+                             stderrLine: @escaping (String) -> Void) -> (status: ExitCode, failureReported: Bool) {
         let line = { (text: String) in stderrLine("storage-ctl: " + text) }
         do {
-            return try execute(arguments, environment: environment, stdout: &stdout, stderrLine: line).rawValue
+            return (try execute(arguments, environment: environment, stdout: &stdout, stderrLine: line), false)
         } catch {
             line(error.message)
-            return error.exitCode.rawValue
+            return (error.exitCode, true)
         }
     }
 
@@ -138,6 +165,12 @@ public enum StorageCtlMain {
             tracer.record("open failed: \(error.message)")
             throw .device(devicePath, error.message)
         }
+        // A stop signal that came before any SCSI command was sent (opening can wait: a simulated LU's
+        // lock, a slow device node): stop here, nothing done.
+        if let signal = environment.pendingStop() {
+            tracer.record("\(ProcessSignals.name(signal)) before any command was sent")
+            throw StorageCtlError(.interrupted, "\(devicePath): interrupted by \(ProcessSignals.name(signal)) before \(commandName) sent any command; nothing was done")
+        }
         if invocation.verbose, let note = (transport as? SGIOTransport)?.resolutionNote {
             stderrLine("\(devicePath): \(note)")
         }
@@ -152,6 +185,12 @@ public enum StorageCtlMain {
                                   sleeperFactory: environment.sleeper, lockRecords: records)
         do {
             let code = try verb.run(context)
+            // A stop signal that came while the verb sent its SCSI: the verb finished, and its status
+            // tells what it did; say so. (One that came during `lock`'s wait ended the wait: exit 5.)
+            if let signal = environment.pendingStop() {
+                let done = verbType.takesLock && code == .ok ? ": we hold the lock" : ", which was completed"
+                context.note("\(ProcessSignals.name(signal)) came too late to stop \(commandName)\(done)")
+            }
             stdout.write(context.stdout)
             tracer.record("exit \(code.rawValue)")
             return code
@@ -206,7 +245,8 @@ public enum StorageCtlMain {
           2  usage or configuration error
           3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout)
           4  lock gave up after max_lock_wait
-          5  interrupted by a signal while waiting
+          5  interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT while waiting or before the
+             first command; nothing was taken
           6  our initiator is already registered under another key: two storage daemons
              share one initiator (set initiator=) or key= was changed
           7  output could not be written (stdout: full disk, closed or broken pipe)

@@ -10,6 +10,8 @@ protocol Verb: Sendable {
     /// Changes PR state, so it needs our key (and a configuration file that only root can change).
     static var changesState: Bool { get }
     static var supportsJSON: Bool { get }
+    /// Exit 0 means we hold the reservation afterwards (lock, trylock, preempt, reserve).
+    static var takesLock: Bool { get }
     /// How many arguments follow the command name.
     static var argumentCount: ClosedRange<Int> { get }
 
@@ -20,6 +22,7 @@ protocol Verb: Sendable {
 extension Verb {
     static var changesState: Bool { false }
     static var supportsJSON: Bool { false }
+    static var takesLock: Bool { false }
     static var argumentCount: ClosedRange<Int> { 0...0 }
 }
 

@@ -199,7 +199,8 @@ struct DropInTests {
               2  usage or configuration error
               3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout)
               4  lock gave up after max_lock_wait
-              5  interrupted by a signal while waiting
+              5  interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT while waiting or before the
+                 first command; nothing was taken
               6  our initiator is already registered under another key: two storage daemons
                  share one initiator (set initiator=) or key= was changed
               7  output could not be written (stdout: full disk, closed or broken pipe)

@@ -100,7 +100,7 @@ struct SharedInitiatorTests {
         let (cibou, dir) = try Self.hosts(site)
         var winners: [String: Int] = [:]
         for round in 0..<40 {
-            FileManager.default.createFile(atPath: site.drive, contents: Data())   // a fresh LU each round
+            _ = FileManager.default.createFile(atPath: site.drive, contents: Data())   // a fresh LU each round
             let a = try cibou.start("trylock")
             let b = try dir.start("trylock")
             let ra = a.finish(), rb = b.finish()

@@ -7,6 +7,7 @@ struct TryLockVerb: NoArgumentVerb {
     static let synopsis = "trylock"
     static let summary = "take the lock now or exit 1 naming the holder"
     static let changesState = true
+    static let takesLock = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         switch try context.locker().attempt() {
@@ -20,7 +21,7 @@ struct TryLockVerb: NoArgumentVerb {
 }
 
 /// `lock`: as trylock, then waits (LockPolicy) until we hold it, `max_lock_wait` passes (exit 4)
-/// or SIGINT/SIGTERM arrives (exit 5).
+/// or a stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) arrives (exit 5).
 ///
 /// Fair hand-off (docs/DESIGN.md "Fairness"): every poll of a waiting lock re-registers our key (a
 /// heartbeat the holder sees as a moving PRgeneration), and a lock that follows our own release
@@ -34,6 +35,7 @@ struct LockVerb: NoArgumentVerb {
     static let synopsis = "lock"
     static let summary = "take the lock, waiting up to max_lock_wait seconds (-w)"
     static let changesState = true
+    static let takesLock = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let settings = context.settings
@@ -208,6 +210,7 @@ struct PreemptVerb: Verb {
     static let synopsis = "preempt KEY [--abort]"
     static let summary = "break a stale lock held by KEY and take it (PREEMPT; --abort: PREEMPT AND ABORT)"
     static let changesState = true
+    static let takesLock = true
     static let argumentCount: ClosedRange<Int> = 1...1
 
     let victim: ReservationKey
@@ -262,6 +265,7 @@ struct ReserveVerb: NoArgumentVerb {
     static let synopsis = "reserve"
     static let summary = "raw RESERVE with our key and --type"
     static let changesState = true
+    static let takesLock = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let result = try context.device.persistentReserveOut(.reserve, type: context.settings.type, key: context.key)
