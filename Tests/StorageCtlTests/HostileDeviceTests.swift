@@ -52,15 +52,7 @@ final class ScriptedLU: SCSITransport {
 
 @Suite("Hostile device strings")
 struct HostileDeviceTests {
-    func run(_ args: [String], lu: ScriptedLU) -> (Int32, String, [String]) {
-        var out = ""
-        var err: [String] = []
-        let env = StorageCtlMain.Environment(variable: { _ in nil },
-                                             openDevice: { (_, _) throws(TransportError) in lu },
-                                             sleeper: { { _ in nil } })
-        let code = StorageCtlMain.run(args, environment: env, stdout: &out, stderrLine: { err.append($0) })
-        return (code, out, err)
-    }
+    func run(_ args: [String], lu: ScriptedLU) -> (Int32, String, [String]) { runInProcess(args, transport: lu) }
 
     @Test("control characters in INQUIRY strings and iSCSI names are escaped in query; JSON stays one document")
     func escaped() throws {
@@ -114,11 +106,7 @@ struct HostileDeviceTests {
         }
         let lu = NoPR()
         for verb in ["trylock", "regkeys", "register"] {
-            var out = ""
-            var err: [String] = []
-            let env = StorageCtlMain.Environment(variable: { _ in nil }, openDevice: { (_, _) throws(TransportError) in lu },
-                                                 sleeper: { { _ in nil } })
-            let code = StorageCtlMain.run(["-k", "bac001", "/dev/st9", verb], environment: env, stdout: &out, stderrLine: { err.append($0) })
+            let (code, _, err) = runInProcess(["-k", "bac001", "/dev/st9", verb], transport: lu)
             #expect(code == 3, "\(verb)")
             #expect(err.count == 1 && err[0].hasPrefix("storage-ctl: /dev/st9: persistent reservations are not supported by this device ("), "\(verb): \(err)")
         }

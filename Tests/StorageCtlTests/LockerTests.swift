@@ -156,15 +156,7 @@ struct LockerTests {
         #expect(lu.state.encode() == before)
     }
 
-    func cli(_ args: [String], lu: LoggingLU) -> (Int32, String, [String]) {
-        var out = ""
-        var err: [String] = []
-        let env = StorageCtlMain.Environment(variable: { _ in nil },
-                                             openDevice: { (_, _) throws(TransportError) in lu },
-                                             sleeper: { { _ in nil } })
-        let code = StorageCtlMain.run(args, environment: env, stdout: &out, stderrLine: { err.append($0) })
-        return (code, out, err)
-    }
+    func cli(_ args: [String], lu: LoggingLU) -> (Int32, String, [String]) { runInProcess(args, transport: lu) }
 
     @Test("SG_IO-like: our key registered through us and another initiator that holds: status says so from READ KEYS, unlock exits 1")
     func keyOnTwoInitiatorsUnknownNexus() throws {
