@@ -79,12 +79,12 @@ def main():
                 if a.raw:
                     print(f"trial {trial} {n}: got={outs[n][0]} A-holds-passed-over={outs[n][1]} waited={outs[n][2]:.2f}s", file=sys.stderr)
     if a.header:
-        print("| binary | waiter | trials | got the drive | A's holds passed over: median | max | longest wait s |")
-        print("|---|---|---:|---:|---:|---:|---:|")
+        print("| binary | waiters | waiter | trials | got the drive | A's holds passed over: median | max | longest wait s |")
+        print("|---|---:|---|---:|---:|---:|---:|---:|")
     for n in names[1:]:
         r = results[n]
         got = sum(1 for x in r if x[0])
         passed = [x[1] for x in r]
-        print(f"| {a.label} | {n} | {len(r)} | {got} | {statistics.median(passed):g} | {max(passed)} | {max(x[2] for x in r):.1f} |")
+        print(f"| {a.label} | {a.waiters} | {n} | {len(r)} | {got} | {statistics.median(passed):g} | {max(passed)} | {max(x[2] for x in r):.1f} |")
 
 main()
