@@ -81,7 +81,7 @@ private struct Parser {
                 if level > 1 {
                     throw fail(token.place, "\"\(token.text)\" inside nested braces: \(current.type) resources have no inner blocks")
                 }
-                let directive = try Self.directive(named: token, in: current.type, &lexer)
+                let directive = try Self.directive(named: token, in: current.type, opened: current.place, &lexer)
                 var updated = current
                 if directive.key == "name" {
                     if let first = current.nameDirective {
@@ -115,12 +115,17 @@ private struct Parser {
     }
 
     /// `Name = value ...` from the name on: Bacula's `=` check and a generic version of its store handlers.
-    static func directive(named nameToken: Token, in type: String, _ lexer: inout Lexer) throws(BaculaConfigError) -> Directive {
+    static func directive(named nameToken: Token, in type: String, opened: Place,
+                          _ lexer: inout Lexer) throws(BaculaConfigError) -> Directive {
         let key = BaculaConfig.directiveKey(nameToken.text)
         func fail(_ place: Place, _ message: String) -> BaculaConfigError {
             BaculaConfigError(file: place.file, line: place.line, message: message)
         }
         let equals = try lexer.next(skipEndOfLine: true)
+        if equals.kind == .beginBlock,
+           let inner = BaculaConfig.resourceTypes.first(where: { $0.lowercased() == key }) {
+            throw fail(nameToken.place, "\(inner) resource inside the \(type) resource that begins at \(opened.file):\(opened.line): is that one's '}' missing?")
+        }
         guard equals.kind == .equals else {
             throw fail(equals.place, "expected '=' after \"\(nameToken.text)\", got: \(equals.shown)")
         }

@@ -50,6 +50,10 @@ extension BaculaConfig {
         var changerOf: [String: (name: String, lockCommand: String?)] = [:]
         for changer in resources where changer.type == "Autochanger" {
             let lockCommand = try single("Lock Command", in: changer)
+            if let control = changer.directive(named: "Control Device") {
+                throw BaculaConfigError(file: control.file, line: control.line,
+                                        message: "Control Device in Autochanger \"\(changer.name)\": bacula-sd accepts it only in a Device resource")
+            }
             for list in changer.directives(named: "Device") {
                 for member in list.values {
                     guard devices.contains(where: { $0.name == member }) else {
