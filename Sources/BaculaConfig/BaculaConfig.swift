@@ -129,9 +129,15 @@ private struct Parser {
         guard equals.kind == .equals else {
             throw fail(equals.place, "expected '=' after \"\(nameToken.text)\", got: \(equals.shown)")
         }
+        // Names (Name, and the Device list of an Autochanger, read by store_alist_res) are Bacula's T_NAME:
+        // a number is refused there. That list must also end its line (Bacula's lex_check_eol).
+        let isDeviceList = type == "Autochanger" && key == "device"
+        let isName = key == "name" || isDeviceList
         func value(after what: String) throws(BaculaConfigError) -> String {
             let token = try lexer.next()
             switch token.kind {
+            case .number where isName:
+                throw fail(token.place, "expected a name after \"\(what)\", got the number \(token.text)")
             case .identifier, .unquotedString, .quotedString, .number:
                 return token.text
             case .beginBlock where BaculaConfig.blockDirectives.contains(key):
@@ -150,6 +156,14 @@ private struct Parser {
         while lexer.lastChar == Int(UInt8(ascii: ",")) {
             _ = try lexer.next()                       // the comma
             values.append(try value(after: ","))
+        }
+        if isDeviceList {
+            let end = try lexer.next()
+            guard end.kind == .endOfLine || end.kind == .endOfFile else {
+                throw fail(end.place, "unexpected \(end.kind == .endBlock ? "'}'" : end.kind == .comma ? "','" : end.kind == .equals ? "'='" : end.shown) after the Device list of Autochanger: bacula-sd wants the list to end its line, with a comma right after each name but the last")
+            }
+            return Directive(key: key, name: nameToken.text, value: first, values: values,
+                             file: nameToken.place.file, line: nameToken.place.line)
         }
         // Bacula's scan_to_eol: the rest of the logical line is ignored, up to a '}' which closes the resource.
         while true {
