@@ -135,6 +135,9 @@ struct Lexer {
     }
 
     private static func refuseBinary(_ bytes: [UInt8], name: String) throws(BaculaConfigError) {
+        if bytes.count >= 2 && ((bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF)) {
+            throw BaculaConfigError(file: name, line: 1, message: "UTF-16 text: save the file as UTF-8")
+        }
         var line = 1
         for byte in bytes {
             if byte == 0x0A { line += 1; continue }
