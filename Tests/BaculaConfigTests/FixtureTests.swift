@@ -276,6 +276,23 @@ struct FixtureTests {
         #expect(parseError { () throws(BaculaConfigError) in _ = try BaculaConfig.drives(in: try readFixture(fixture)) } == error)
     }
 
+    /// Known differences (scripts/bacula-referee says "known difference"): bacula-sd drops the rest of a line
+    /// after a NUL byte and accepts the file; we refuse binary data anywhere.
+    @Test func differenceNulInACommentIsRefused() {
+        #expect(parseError { () throws(BaculaConfigError) in _ = try readFixture("differ-nul-in-comment.conf") }
+                == "differ-nul-in-comment.conf:5: binary data (byte 0x00): not a configuration file")
+    }
+
+    /// bacula-sd refuses a directive name it does not know ("Control Devise"); we have no per-resource tables
+    /// and read it like any other, so the Device simply has no Control Device and is no drive.
+    @Test func differenceUnknownDirectiveIsReadAndTheDeviceIsNoDrive() throws {
+        let resources = try readFixture("differ-unknown-directive.conf")
+        #expect(resources.last?.directives.map(\.key) == ["name", "mediatype", "archivedevice", "controldevise"])
+        #expect(try BaculaConfig.drives(in: resources) == [])
+        let files = try FileManager.default.contentsOfDirectory(atPath: fixtureDirectory)
+        #expect(files.filter { $0.hasPrefix("differ-") }.sorted() == ["differ-nul-in-comment.conf", "differ-unknown-directive.conf"])
+    }
+
     @Test func everyHostileFixtureHasItsExpectedError() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: fixtureDirectory)
         let hostile = files.filter { $0.hasPrefix("bad-") && $0.hasSuffix(".conf") }.sorted()
