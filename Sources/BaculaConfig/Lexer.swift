@@ -304,6 +304,7 @@ struct Lexer {
                     state = .string; begin(c)
                 }
             case .comment:
+                if c == Self.endOfFile { tokenStart = lastPlace; return simple(.endOfFile, "") }   // lines end first
                 if c == Self.endOfLine {
                     state = .none
                     if !skipEndOfLine { tokenStart = lastPlace; return simple(.endOfLine, "") }
