@@ -25,6 +25,14 @@ public enum BaculaConfig {
     public static let maxTotalSize = Lexer.maxTotalSize
     public static let maxIncludeDepth = Lexer.maxIncludeDepth
 
+    /// What bacula-sd 9.6.7 accepts in a Name: ASCII letters and digits, `:`, `.`, `-`, `_`, space.
+    static func isNameCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9", ":", ".", "-", "_", " ": return true
+        default: return false
+        }
+    }
+
     /// `Control Device` -> `controldevice`.
     public static func directiveKey(_ name: String) -> String {
         String(name.lowercased().unicodeScalars.filter { !($0 == " " || $0 == "\t") })
@@ -148,8 +156,15 @@ private struct Parser {
         }
         let first = try value(after: "\(nameToken.text) =")
         if key == "name" {
+            // Bacula's is_name_valid (9.6.7 allows letters, digits and ":.-_ ").
+            if first.isEmpty {
+                throw fail(nameToken.place, "empty Name")
+            }
             if first.utf8.count > BaculaConfig.maxNameLength {
                 throw fail(nameToken.place, "Name longer than \(BaculaConfig.maxNameLength) characters")
+            }
+            if let bad = first.unicodeScalars.first(where: { !BaculaConfig.isNameCharacter($0) }) {
+                throw fail(nameToken.place, "character \"\(bad)\" not allowed in the Name \"\(first)\" (bacula-sd allows letters, digits, ':', '.', '-', '_' and space)")
             }
         }
         var values = [first]

@@ -136,6 +136,11 @@ struct GrammarTests {
         #expect(errorOf("Device { Name = \(String(repeating: "n", count: 128)) }") == "sd.conf:1: Name longer than 127 characters")
         #expect(errorOf("Device { Name = \(String(repeating: "n", count: 127)) }") == nil)
         #expect(errorOf("Device { Name = d }\nAutochanger { Name = d }") == nil)
+        // is_name_valid (bacula-sd): letters, digits, ":.-_ "; not empty.
+        #expect(errorOf("Device { Name = \"a:b.c-d_e f9\" }") == nil)
+        #expect(errorOf("Device { Name = a/b }") == #"sd.conf:1: character "/" not allowed in the Name "a/b" (bacula-sd allows letters, digits, ':', '.', '-', '_' and space)"#)
+        #expect(errorOf("Device { Name = \"lecteur-\u{E9}\" }") == #"sd.conf:1: character "\#u{E9}" not allowed in the Name "lecteur-\#u{E9}" (bacula-sd allows letters, digits, ':', '.', '-', '_' and space)"#)
+        #expect(errorOf("Device {\n Name = \"\" }") == "sd.conf:2: empty Name")
     }
 
     @Test func unterminatedQuoteIsReportedWhereItOpens() {

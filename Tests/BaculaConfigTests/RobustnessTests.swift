@@ -34,7 +34,7 @@ struct RobustnessTests {
     }
 
     @Test func everyPrefixOfAFixtureReadsOrFailsWithAPlace() throws {
-        let text = Array("Storage { Name = s; SDAddresses = { ip = { addr = 1.2.3.4; port = 9103 } } }\n@inc/a.conf\n@\"inc/c d.conf\"\nDevice { Name = \"q\\\"d\"; Archive Device = /dev/nst0 # c\n Lock Command = \"/x %l %o\" }\n".utf8)
+        let text = Array("Storage { Name = s; SDAddresses = { ip = { addr = 1.2.3.4; port = 9103 } } }\n@inc/a.conf\n@\"inc/c d.conf\"\nDevice { Name = \"q d\"; Archive Device = /dev/nst0 # c\n Lock Command = \"/x \\\"%l\\\" %o\" }\n".utf8)
         var refused = 0
         for length in 0...text.count {
             let (_, error) = Self.read(Array(text.prefix(length)))
