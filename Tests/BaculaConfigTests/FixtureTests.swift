@@ -196,6 +196,22 @@ struct FixtureTests {
               mediatype = "LTO-9" syntax.conf:17
               archivedevice = "/dev/nst5" syntax.conf:18
               controldevice = "/dev/sg11" syntax.conf:19
+            Autochanger "Changer 1" syntax.conf:24
+              name = "Changer 1" syntax.conf:24
+              changerdevice = "/dev/sg12" syntax.conf:24
+              changercommand = "/opt/bacula/scripts/mtx-changer %c %o %S %a %d" syntax.conf:24
+              device = "Drive-A", "Drive B", "DriveC" syntax.conf:25
+              lockcommand = "/opt/bacula/scripts/storage-ctl %l %o" syntax.conf:27
+            Device "Drive B" syntax.conf:29
+              name = "Drive B" syntax.conf:29
+              mediatype = "LTO-9" syntax.conf:29
+              archivedevice = "/dev/nst6" syntax.conf:29
+              controldevice = "/dev/sg13" syntax.conf:29
+            Device "DriveC" syntax.conf:30
+              name = "DriveC" syntax.conf:30
+              mediatype = "LTO-9" syntax.conf:30
+              archivedevice = "/dev/nst7" syntax.conf:30
+              controldevice = "/dev/sg14" syntax.conf:30
             """#)
     }
 
@@ -234,14 +250,18 @@ struct FixtureTests {
         ])
     }
 
-    @Test func syntaxDrivesWithoutAChangerOrALockCommand() throws {
+    @Test func syntaxDrivesNamedWithSpacesAndWithoutAChangerOrALockCommand() throws {
         let drives = try BaculaConfig.drives(in: try readFixture("syntax.conf"))
+        let lock = "/opt/bacula/scripts/storage-ctl %l %o"
         #expect(drives == [
-            Drive(name: "Drive-A", archiveDevice: "/dev/nst4", controlDevice: "/dev/sg10",
-                  lockCommand: "/opt/bacula/scripts/storage-ctl %l %o", lockCommandSource: .device,
-                  autochanger: nil, file: "syntax.conf", line: 9),
+            Drive(name: "Drive-A", archiveDevice: "/dev/nst4", controlDevice: "/dev/sg10", lockCommand: lock,
+                  lockCommandSource: .device, autochanger: "Changer 1", file: "syntax.conf", line: 9),
             Drive(name: "Drive-B", archiveDevice: "/dev/nst5", controlDevice: "/dev/sg11", lockCommand: nil,
                   lockCommandSource: .none, autochanger: nil, file: "syntax.conf", line: 15),
+            Drive(name: "Drive B", archiveDevice: "/dev/nst6", controlDevice: "/dev/sg13", lockCommand: lock,
+                  lockCommandSource: .autochanger("Changer 1"), autochanger: "Changer 1", file: "syntax.conf", line: 29),
+            Drive(name: "DriveC", archiveDevice: "/dev/nst7", controlDevice: "/dev/sg14", lockCommand: lock,
+                  lockCommandSource: .autochanger("Changer 1"), autochanger: "Changer 1", file: "syntax.conf", line: 30),
         ])
     }
 
