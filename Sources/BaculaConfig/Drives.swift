@@ -41,7 +41,42 @@ public struct Drive: Equatable, Sendable {
     }
 }
 
+/// An Autochanger resource: its changer and the Devices its `Device` lines name.
+public struct Autochanger: Equatable, Sendable {
+    public var name: String
+    public var changerDevice: String?
+    /// Every name of every `Device = a, b` line, in order.
+    public var devices: [String]
+    public var lockCommand: String?
+    /// Where the Autochanger resource begins.
+    public var file: String
+    public var line: Int
+
+    public init(name: String, changerDevice: String?, devices: [String], lockCommand: String?, file: String, line: Int) {
+        self.name = name
+        self.changerDevice = changerDevice
+        self.devices = devices
+        self.lockCommand = lockCommand
+        self.file = file
+        self.line = line
+    }
+}
+
 extension BaculaConfig {
+    /// The Autochangers of a parsed configuration, in file order, checked as `drives(in:)` checks them.
+    public static func autochangers(in resources: [Resource]) throws(BaculaConfigError) -> [Autochanger] {
+        _ = try drives(in: resources)
+        var changers: [Autochanger] = []
+        for changer in resources where changer.type == "Autochanger" {
+            changers.append(Autochanger(name: changer.name,
+                                        changerDevice: try single("Changer Device", in: changer)?.value,
+                                        devices: changer.directives(named: "Device").flatMap(\.values),
+                                        lockCommand: try single("Lock Command", in: changer)?.value,
+                                        file: changer.file, line: changer.line))
+        }
+        return changers
+    }
+
     /// The drives of a parsed configuration, in the order of their Device resources. Refuses what bacula-sd
     /// refuses among the directives used here: one of them given twice in a resource ("Attempt to
     /// redefine"), an Autochanger naming a Device that is not defined.

@@ -232,6 +232,18 @@ struct FixtureTests {
         ])
     }
 
+    @Test func cibousAutochangers() throws {
+        #expect(try BaculaConfig.autochangers(in: try readFixture("cibou.conf")) == [
+            Autochanger(name: "LTO-Changer-1", changerDevice: "/dev/sg2", devices: ["LT09_1_Drive0", "LT09_1_Drive1"],
+                        lockCommand: nil, file: "cibou.conf", line: 22),
+            Autochanger(name: "VTL-Changer-1", changerDevice: "/dev/sg3", devices: ["DLT_1_Drive0", "DLT_1_Drive1"],
+                        lockCommand: "/opt/bacula/scripts/storage-ctl %l %o", file: "inc/cibou-vtl.conf", line: 2),
+        ])
+        #expect(parseError { () throws(BaculaConfigError) in
+            _ = try BaculaConfig.autochangers(in: try readFixture("bad-autochanger-control-device.conf"))
+        } == #"bad-autochanger-control-device.conf:7: Control Device in Autochanger "LTO-Changer-1": bacula-sd accepts it only in a Device resource"#)
+    }
+
     @Test func dirsDrivesKeepTheirOwnLockCommandOverTheChangers() throws {
         let drives = try BaculaConfig.drives(in: try readFixture("dir.conf"))
         let lock = "/opt/bacula/scripts/storage-ctl %l %o"
