@@ -15,9 +15,14 @@ let package = Package(
         .target(name: "Transports", dependencies: ["PRCore", "CSGIO"]),
         .target(name: "StorageCtl", dependencies: ["PRCore", "Transports"]),
         .executableTarget(name: "storage-ctl", dependencies: ["StorageCtl"]),
+        // bacula-sd.conf reader (Bacula's config grammar); no dependency. baculaconfig-check runs it for
+        // scripts/bacula-referee.
+        .target(name: "BaculaConfig"),
+        .executableTarget(name: "baculaconfig-check", dependencies: ["BaculaConfig"]),
         .testTarget(name: "PRCoreTests", dependencies: ["PRCore"]),
         .testTarget(name: "TransportsTests", dependencies: ["Transports", "PRCore"]),
         .testTarget(name: "StorageCtlTests", dependencies: ["StorageCtl", "Transports", "PRCore"]),
         .testTarget(name: "CLITests", dependencies: ["PRCore", "Transports"]),
+        .testTarget(name: "BaculaConfigTests", dependencies: ["BaculaConfig"]),
     ]
 )
