@@ -98,7 +98,7 @@ struct WireBytesTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let conf = dir.appendingPathComponent("storage-ctl.conf").path
-        FileManager.default.createFile(atPath: conf, contents: Data("aptpl=1\n".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: conf, contents: Data("aptpl=1\n".utf8), attributes: [.posixPermissions: 0o600]))
         let (code, sent, _, err) = run(["-c", conf, "-k", "b2", "/dev/fake", "register"])
         #expect(code == 0, "\(err)")
         #expect(sent == [Self.out(0, type: 3, rk: Self.b2, sark: Self.b2, flags: 1), Self.out(0, type: 3, rk: 0, sark: Self.b2, flags: 1)])
