@@ -29,7 +29,7 @@ public protocol PersistentReservationDevice: AnyObject {
 
     // PERSISTENT RESERVE OUT
 
-    /// REGISTER: RK `key`, SARK `serviceActionKey` (0 unregisters; SPC §5.7.7).
+    /// REGISTER: RK `key`, SARK `serviceActionKey` (SARK 0 unregisters).
     func register(key: ReservationKey, serviceActionKey: ReservationKey, aptpl: Bool) throws(StorageCtlError) -> ReservationOutcome
     /// REGISTER AND IGNORE EXISTING KEY: registers `serviceActionKey` whatever this nexus held.
     func registerAndIgnoreExistingKey(serviceActionKey: ReservationKey, aptpl: Bool) throws(StorageCtlError) -> ReservationOutcome
