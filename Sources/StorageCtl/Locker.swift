@@ -11,7 +11,7 @@ public struct Holder: Equatable, Sendable {
 /// The acquire and release steps every locking verb shares (trylock, lock, preempt, unlock),
 /// written once so the SCSI they send is the same everywhere.
 struct Locker {
-    let device: PRDevice
+    let device: any PersistentReservationDevice
     let key: ReservationKey
     let type: ReservationType
     let aptpl: Bool
@@ -77,8 +77,7 @@ struct Locker {
 
     /// One REGISTER (not RAIEK): true on GOOD, false on RESERVATION CONFLICT.
     func registerOnce(reservationKey: ReservationKey, serviceActionKey: ReservationKey) throws(StorageCtlError) -> Bool {
-        switch try device.persistentReserveOut(.register, type: type, key: reservationKey,
-                                               serviceActionKey: serviceActionKey, aptpl: aptpl) {
+        switch try device.register(key: reservationKey, serviceActionKey: serviceActionKey, aptpl: aptpl) {
         case .good: return true
         case .conflict: return false
         case .checkCondition(let sense): throw device.failure(.register, sense)
@@ -96,19 +95,19 @@ struct Locker {
 
     /// READ FULL STATUS, and our own registration in it where the transport knows its nexus.
     func nexusRegistration() throws(StorageCtlError) -> NexusRegistration {
-        guard device.transport.knownNexus != nil, let status = try device.readFullStatus() else { return .unknown }
+        guard device.knownNexus != nil, let status = try device.readFullStatus() else { return .unknown }
         return nexusRegistration(in: status)
     }
 
     func nexusRegistration(in status: ReadFullStatusResponse) -> NexusRegistration {
-        guard device.transport.knownNexus != nil else { return .unknown }
+        guard device.knownNexus != nil else { return .unknown }
         guard let d = ownDescriptor(in: status) else { return .unregistered }
         return d.key == key ? .ours : .other(d.key)
     }
 
     /// Our nexus's registration in READ FULL STATUS; nil when unregistered or not known.
     func ownDescriptor(in status: ReadFullStatusResponse) -> FullStatusDescriptor? {
-        guard let own = device.transport.knownNexus?.normalized else { return nil }
+        guard let own = device.knownNexus?.normalized else { return nil }
         return status.descriptors.first {
             Nexus(transportID: $0.transportID, relativeTargetPortIdentifier: $0.relativeTargetPortIdentifier).normalized == own
         }
@@ -123,7 +122,7 @@ struct Locker {
         guard let status = try device.readFullStatus() else {
             return try device.readKeys().keys.filter { $0 == key }.count > 1
         }
-        if device.transport.knownNexus != nil {
+        if device.knownNexus != nil {
             let own = ownDescriptor(in: status)
             return status.descriptors.contains { $0.key == key && $0.isReservationHolder } && own?.isReservationHolder != true
         }
@@ -181,9 +180,8 @@ struct Locker {
     /// Free: `courtesy` (a waiting lock's) may ask us to yield for a while after our own release.
     /// Otherwise RESERVE, which succeeds when we are registered and the LU is free or already ours
     /// with this type (SPC V5/V7); on RESERVATION CONFLICT we look again and, when nothing but our
-    /// missing registration stands in the way, register and RESERVE once more. LIO answers RESERVE
-    /// from an unregistered nexus on a free LU with CHECK CONDITION 2/08/00 instead of the
-    /// conflict (pr-semantics.md D15), which is handled the same way.
+    /// missing registration stands in the way, register and RESERVE once more. (LIO's CHECK
+    /// CONDITION 2/08/00 for that case, docs/pr-rules.md D15, arrives here as the conflict.)
     func attempt(registerWhenBusy: Bool = true,
                  courtesy: ((_ generation: UInt32) -> Duration?)? = nil) throws(StorageCtlError) -> Attempt {
         let before = try readReservation()
@@ -214,10 +212,9 @@ struct Locker {
         return .busy(after)
     }
 
-    /// RESERVE with our key and type: true on GOOD, false on conflict.
+    /// RESERVE with our key and type: true on GOOD, false on conflict (LIO's D15 already read as one).
     private func reserve() throws(StorageCtlError) -> Bool {
-        switch try device.persistentReserveOut(.reserve, type: type, key: key)
-            .treatingAsConflict(.notReady, .logicalUnitCommunicationFailure) {
+        switch try device.reserve(type: type, key: key) {
         case .good: return true
         case .conflict: return false
         case .checkCondition(let sense): throw device.failure(.reserve, sense)

@@ -12,15 +12,36 @@ public enum StorageCtlMain {
     /// Everything the process touches, injectable so tests can drive the CLI in-process.
     public struct Environment {
         public var variable: (String) -> String?
-        public var openDevice: (String, DeviceOptions) throws(TransportError) -> any SCSITransport
+        /// DEVICE to reservation device: `ReservationDevices.open`, the one place a backend is chosen.
+        public var openDevice: (String, DeviceRequest) throws(TransportError) -> any PersistentReservationDevice
         public var sleeper: () -> (Duration) -> Int32?
         /// Takes a stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) that arrived and is pending, if any.
         public var pendingStop: () -> Int32? = { nil }
 
+        public init(variable: @escaping (String) -> String?,
+                    openDevice: @escaping (String, DeviceRequest) throws(TransportError) -> any PersistentReservationDevice,
+                    sleeper: @escaping () -> (Duration) -> Int32?, pendingStop: @escaping () -> Int32? = { nil }) {
+            self.variable = variable
+            self.openDevice = openDevice
+            self.sleeper = sleeper
+            self.pendingStop = pendingStop
+        }
+
+        /// A transport of the caller's own (a logging or scripted LU in tests) behind the SCSI implementation.
+        public init(variable: @escaping (String) -> String?,
+                    openDevice openTransport: @escaping (String, DeviceOptions) throws(TransportError) -> any SCSITransport,
+                    sleeper: @escaping () -> (Duration) -> Int32?, pendingStop: @escaping () -> Int32? = { nil }) {
+            self.init(variable: variable,
+                      openDevice: { (path, request) throws(TransportError) in
+                          ReservationDevices.scsi(try openTransport(path, request.options), path: path, request)
+                      },
+                      sleeper: sleeper, pendingStop: pendingStop)
+        }
+
         public static var live: Environment {
             Environment(
                 variable: Posix.environment,
-                openDevice: { (path, options) throws(TransportError) in try DeviceResolver.open(path, options: options) },
+                openDevice: { (path, request) throws(TransportError) in try ReservationDevices.open(path, request) },
                 sleeper: {
                     let sleeper = SignalSleeper()
                     return { sleeper.sleep($0) }
@@ -158,9 +179,11 @@ public enum StorageCtlMain {
                                    traceLine: stderrLine, warn: stderrLine)
         let options = DeviceOptions(initiatorName: settings.initiator ?? "", simDeviceType: settings.simType,
                                     verbose: invocation.verbose)
-        let transport: any SCSITransport
+        let request = DeviceRequest(options: options, commandTimeout: settings.commandTimeout,
+                                    tracer: tracer.isActive ? tracer : nil, type: settings.type)
+        let device: any PersistentReservationDevice
         do {
-            transport = try environment.openDevice(devicePath, options)
+            device = try environment.openDevice(devicePath, request)
         } catch {
             tracer.record("open failed: \(error.message)")
             throw .device(devicePath, error.message)
@@ -171,11 +194,9 @@ public enum StorageCtlMain {
             tracer.record("\(ProcessSignals.name(signal)) before any command was sent")
             throw StorageCtlError(.interrupted, "\(devicePath): interrupted by \(ProcessSignals.name(signal)) before \(commandName) sent any command; nothing was done")
         }
-        if invocation.verbose, let note = (transport as? SGIOTransport)?.resolutionNote {
+        if invocation.verbose, let note = device.resolutionNote {
             stderrLine("\(devicePath): \(note)")
         }
-        let device = PRDevice(transport: transport, path: devicePath, commandTimeout: settings.commandTimeout,
-                              tracer: tracer.isActive ? tracer : nil)
         let records = settings.key.flatMap { key in
             LockRecordStore(directory: settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable),
                             devicePath: devicePath, key: key, trace: { tracer.note($0) })

@@ -49,7 +49,7 @@ enum Verbs {
 /// What a running verb may use: the device, the merged settings, where output goes, and the
 /// clock/sleeper of `lock` (injectable for tests).
 final class VerbContext {
-    let device: PRDevice
+    let device: any PersistentReservationDevice
     let settings: Settings
     let json: Bool
     var stdout: String = ""
@@ -60,7 +60,7 @@ final class VerbContext {
     /// path cannot be identified or no key is set.
     let lockRecords: LockRecordStore?
 
-    init(device: PRDevice, settings: Settings, json: Bool, tracer: CommandTracer?,
+    init(device: any PersistentReservationDevice, settings: Settings, json: Bool, tracer: CommandTracer?,
          note: @escaping (String) -> Void, sleeperFactory: @escaping () -> (Duration) -> Int32?,
          lockRecords: LockRecordStore? = nil) {
         self.device = device

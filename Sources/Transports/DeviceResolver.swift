@@ -70,13 +70,17 @@ public enum DeviceResolver {
     static let scsiGenericMajor: UInt32 = 21
 
     public static func open(_ path: String, options: DeviceOptions) throws(TransportError) -> any SCSITransport {
-        let resolution = try resolve(path, sysfsRoot: options.sysfsRoot, devDirectory: options.devDirectory)
+        try open(resolve(path, sysfsRoot: options.sysfsRoot, devDirectory: options.devDirectory), options: options)
+    }
+
+    /// The transport for a path `resolve` has classified (storage-ctl resolves first to choose a backend).
+    public static func open(_ resolution: DeviceResolution, options: DeviceOptions) throws(TransportError) -> any SCSITransport {
         switch resolution.kind {
         case .simulatedLU:
-            return try SimulatedLU(path: path, initiatorName: options.initiatorName,
+            return try SimulatedLU(path: resolution.path, initiatorName: options.initiatorName,
                                    deviceTypeForNewLU: options.simDeviceType)
         case .scsiGeneric, .scsiBlockDevice, .otherBlockDevice, .scsiTape:
-            return try SGIOTransport(nodePath: resolution.nodePath, path: path, resolutionNote: resolution.note)
+            return try SGIOTransport(nodePath: resolution.nodePath, path: resolution.path, resolutionNote: resolution.note)
         }
     }
 

@@ -66,7 +66,7 @@ struct LockerTests {
         var settings = Settings()
         settings.key = ReservationKey(key)
         settings.hostNames = [ReservationKey(Self.a1): "sd1", ReservationKey(Self.b2): "sd2"]
-        let device = PRDevice(transport: lu, path: "/dev/fake", commandTimeout: 5, tracer: nil)
+        let device = SCSIReservationDevice(transport: lu, path: "/dev/fake", commandTimeout: 5, tracer: nil, typeField: .exclusiveAccess)
         return Locker(device: device, key: ReservationKey(key), type: .exclusiveAccess, aptpl: false, settings: settings)
     }
 

@@ -86,8 +86,9 @@ private func check(_ text: String) {
         fuzzCheck(delay > .zero, "lock_retry_initial=\(settings.lockRetryInitial) lock_retry_max=\(settings.lockRetryMax): retry \(retry) waits \(delay) (the waiter spins)")
         fuzzCheck(delay <= policy.maxDelay, "retry \(retry) waits \(delay), more than the cap \(policy.maxDelay)")
     }
-    // PRDevice turns the command timeout into a Duration the same way.
-    _ = PRDevice(transport: NoDevice(), path: "/fuzz", commandTimeout: settings.commandTimeout, tracer: nil)
+    // SCSIReservationDevice turns the command timeout into a Duration the same way.
+    _ = SCSIReservationDevice(transport: NoDevice(), path: "/fuzz", commandTimeout: settings.commandTimeout, tracer: nil,
+                              typeField: settings.type)
 }
 
 private final class NoDevice: SCSITransport {

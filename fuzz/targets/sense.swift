@@ -1,5 +1,5 @@
 // Fuzz target: sense data. PRCore's SenseData.decode (fixed 70h/71h and descriptor 72h/73h), the CLI's
-// handling of a CHECK CONDITION through PRDevice (retries, messages), and the sg_persist personality's sense
+// handling of a CHECK CONDITION through SCSIReservationDevice (retries, messages), and the sg_persist personality's sense
 // text (sg_get_sense_str, sg_err_category_sense) in PersistText.
 //
 // Input: byte 0 = control (bit 0 raw hex dump, bits 2-1 lead-in, bits 4-3 status of the command: CHECK
@@ -68,9 +68,10 @@ public func fuzzSense(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let statuses: [ScsiStatus] = [.checkCondition, .good, .reservationConflict, ScsiStatus(rawValue: 0x22)]
     let status = statuses[Int((control >> 3) & 0x03)]
     let result = SCSICommandResult(status: status, sense: sense)
-    let line = PRDevice.describe(result, decoded)
+    let line = SCSIReservationDevice.describe(result, decoded)
     fuzzCheck(!line.utf8.contains(0x0A), "trace line spans lines")
-    let device = PRDevice(transport: SenseDevice(result), path: "/dev/fuzz", commandTimeout: 1, tracer: nil)
+    let device = SCSIReservationDevice(transport: SenseDevice(result), path: "/dev/fuzz", commandTimeout: 1, tracer: nil,
+                                       typeField: .exclusiveAccess)
     do {
         let reply = try device.send([0x00, 0, 0, 0, 0, 0], what: "TEST UNIT READY")
         if reply.status == .checkCondition {

@@ -161,7 +161,7 @@ struct UnlockVerb: NoArgumentVerb {
             context.note("not holding the lock; it is held by \(locker.describe(holder))")
             return .ok
         }
-        switch try context.device.persistentReserveOut(.release, type: holder.type, key: context.key) {
+        switch try context.device.release(type: holder.type, key: context.key) {
         case .good:
             guard !holder.isAllRegistrants, let after = try locker.holder(), after.key == context.key,
                   !after.isAllRegistrants, try locker.heldUnderOurKeyElsewhere() else {
@@ -229,8 +229,7 @@ struct PreemptVerb: Verb {
         let before = try locker.holder()
         try locker.register()
         let action: PersistentReserveOut.ServiceAction = abort ? .preemptAndAbort : .preempt
-        switch try context.device.persistentReserveOut(action, type: context.settings.type, key: context.key,
-                                                        serviceActionKey: victim) {
+        switch try context.device.preempt(key: context.key, victim: victim, type: context.settings.type, abort: abort) {
         case .good:
             break
         case .conflict:
@@ -238,7 +237,7 @@ struct PreemptVerb: Verb {
                 // the device's state, not a mistake in the command line: exit 1, as for any conflict
                 throw StorageCtlError(.busy, "\(context.path): \(context.settings.label(victim)) is not registered; nothing to preempt")
             }
-            throw StorageCtlError(.busy, "\(context.path): \(PRDevice.name(action)) refused with RESERVATION CONFLICT")
+            throw StorageCtlError(.busy, "\(context.path): \(action.commandName) refused with RESERVATION CONFLICT")
         case .checkCondition(let sense):
             throw context.device.failure(action, sense)
         }
@@ -268,15 +267,14 @@ struct ReserveVerb: NoArgumentVerb {
     static let takesLock = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
-        let result = try context.device.persistentReserveOut(.reserve, type: context.settings.type, key: context.key)
-        // LIO answers an unregistered nexus's RESERVE on a free LU with 2/08/00 (pr-semantics D15)
-        switch result.treatingAsConflict(.notReady, .logicalUnitCommunicationFailure) {
+        // (LIO's 2/08/00 for an unregistered nexus on a free LU, D15, arrives as the conflict)
+        switch try context.device.reserve(type: context.settings.type, key: context.key) {
         case .good: return .ok
         case .conflict:
             if let holder = try context.locker().holder(), holder.key != context.key || holder.type != context.settings.type {
                 throw context.busy(holder, "RESERVE refused: locked by")
             }
-            throw StorageCtlError(.busy, "\(context.path): \(PRDevice.name(.reserve)) refused with RESERVATION CONFLICT (is our key registered?)")
+            throw StorageCtlError(.busy, "\(context.path): \(PersistentReserveOut.ServiceAction.reserve.commandName) refused with RESERVATION CONFLICT (is our key registered?)")
         case .checkCondition(let sense):
             throw context.device.failure(.reserve, sense)
         }
@@ -294,7 +292,7 @@ struct ReleaseVerb: NoArgumentVerb {
         let type = context.settings.type
         // SPC answers a RELEASE of the wrong type with 5/26/04, LIO with RESERVATION CONFLICT (D4):
         // both lead to saying which type the lock has, rather than guessing.
-        let result = try context.device.persistentReserveOut(.release, type: type, key: context.key)
+        let result = try context.device.release(type: type, key: context.key)
         switch result.treatingAsConflict(.illegalRequest, .invalidReleaseOfPersistentReservation) {
         case .good:
             return .ok
@@ -302,7 +300,7 @@ struct ReleaseVerb: NoArgumentVerb {
             if let holder = try context.locker().holder(), holder.key == context.key, holder.type != type {
                 throw .usage("\(context.path): the lock is held with type \(holder.type.rawValue) (\(holder.type.name)), not \(type.rawValue); use -t \(holder.type.rawValue), or unlock")
             }
-            throw StorageCtlError(.busy, "\(context.path): \(PRDevice.name(.release)) refused with RESERVATION CONFLICT (our key is not registered through this initiator)")
+            throw StorageCtlError(.busy, "\(context.path): \(PersistentReserveOut.ServiceAction.release.commandName) refused with RESERVATION CONFLICT (our key is not registered through this initiator)")
         case .checkCondition(let sense):
             throw context.device.failure(.release, sense)
         }

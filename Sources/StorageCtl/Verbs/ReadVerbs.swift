@@ -80,7 +80,7 @@ struct StatusVerb: NoArgumentVerb {
         let locker = context.locker()
         // READ KEYS lists one key per registration, so it counts our key's registrations too; READ
         // FULL STATUS is only worth it where we can pick out our own (the transport knows its nexus)
-        let full = context.device.transport.knownNexus != nil ? try context.device.readFullStatus() : nil
+        let full = context.device.knownNexus != nil ? try context.device.readFullStatus() : nil
         var keys = full?.descriptors.map(\.key) ?? []
         if full == nil { keys = try context.device.readKeys().keys }
         let reservation = try context.device.readReservation().reservation
@@ -88,7 +88,7 @@ struct StatusVerb: NoArgumentVerb {
         var registered = keyRegistrations > 0
         var holdsIt = reservation?.key == key
         var elsewhere = keyRegistrations > 1
-        if let full, context.device.transport.knownNexus != nil {
+        if let full, context.device.knownNexus != nil {
             let own = locker.ownDescriptor(in: full)
             registered = own?.key == key
             holdsIt = registered && own?.isReservationHolder == true

@@ -44,7 +44,7 @@ struct ClearVerb: NoArgumentVerb {
         let before = try context.device.readKeys()
         let holder = try locker.holder()
         try locker.register()
-        try context.device.requirePersistentReserveOut(.clear, type: context.settings.type, key: context.key)
+        try context.device.require(context.device.clear(key: context.key), .clear)
         let keys = before.keys.map { context.settings.label($0) }
         var record = "cleared: removed "
         record += keys.isEmpty ? "no registrations" : "registrations \(keys.joined(separator: ", "))"

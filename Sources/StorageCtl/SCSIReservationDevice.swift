@@ -4,42 +4,55 @@ import Glibc
 import PRCore
 import Transports
 
-/// One logical unit as the storage-ctl verbs see it: typed PR IN/OUT calls over any transport,
-/// with the policy every verb shares kept in one place:
+/// `PersistentReservationDevice` over any `SCSITransport` (SG_IO, the simulated LU): PRCore
+/// encodes the CDBs and parameter lists and decodes the replies; this type keeps the policy every
+/// verb shares in one place:
 /// - UNIT ATTENTION (power-on/reset 29/xx, 2A/03 after another host's CLEAR/PREEMPT, 2A/04, 2A/05, ...)
 ///   and BUSY/TASK SET FULL are retried a bounded number of times: a UA reports an event that
-///   already happened, not a failure of this command (testbed.md: LIO answers the other
-///   initiator's next command with 2A/03 once after CLEAR);
+///   already happened, not a failure of this command (LIO answers the other initiator's next
+///   command with 2A/03 once after CLEAR);
+/// - LIO answers RESERVE from an unregistered nexus on a free LU with CHECK CONDITION 2/08/00
+///   where SPC says RESERVATION CONFLICT (docs/pr-rules.md D15): `reserve` says conflict;
 /// - `-v` traces each command (CDB, status, sense, duration) on stderr, `debug_log` appends it to
 ///   the debug file;
 /// - every failure becomes a `StorageCtlError` with exit code 3 naming the device.
 /// (The sg_persist personality does not use this: sg_persist reports a UA as exit 6.)
-public final class PRDevice {
+public final class SCSIReservationDevice: PersistentReservationDevice {
     public let transport: any SCSITransport
     public let path: String
+    public let resolutionNote: String?
     let timeout: Duration
     let tracer: CommandTracer?
+    /// The TYPE field of REGISTER, REGISTER AND IGNORE EXISTING KEY and CLEAR, which SPC says the
+    /// device ignores: storage-ctl has always sent the configured type there, and keeps sending it
+    /// (a device that does not ignore it must see what it saw before).
+    let typeField: ReservationType
 
     /// How often one command is re-sent after UNIT ATTENTION or BUSY before giving up.
     static let maxRetries = 8
 
-    public init(transport: any SCSITransport, path: String, commandTimeout: Double, tracer: CommandTracer?) {
+    public init(transport: any SCSITransport, path: String, commandTimeout: Double, tracer: CommandTracer?,
+                typeField: ReservationType, resolutionNote: String? = nil) {
         self.transport = transport
         self.path = path
         self.timeout = .milliseconds(Int64((commandTimeout * 1000).rounded()))
         self.tracer = tracer
+        self.typeField = typeField
+        self.resolutionNote = resolutionNote
     }
+
+    public var knownNexus: Nexus? { transport.knownNexus }
 
     /// A command's outcome once retries are done: GOOD, RESERVATION CONFLICT, or CHECK CONDITION
     /// with its decoded sense (any other status is turned into an error).
-    public struct Reply {
-        public var status: ScsiStatus
-        public var sense: SenseData?
-        public var data: [UInt8]
+    struct Reply {
+        var status: ScsiStatus
+        var sense: SenseData?
+        var data: [UInt8]
     }
 
     /// Sends one CDB with the shared retry policy. `what` names the command in messages.
-    public func send(_ cdb: [UInt8], dataOut: [UInt8] = [], dataInLength: Int = 0, what: String) throws(StorageCtlError) -> Reply {
+    func send(_ cdb: [UInt8], dataOut: [UInt8] = [], dataInLength: Int = 0, what: String) throws(StorageCtlError) -> Reply {
         var attempt = 0
         while true {
             attempt += 1
@@ -93,13 +106,10 @@ public final class PRDevice {
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 
-    /// The error for a CHECK CONDITION nobody expected.
+    /// The error for a reply that is not GOOD where GOOD was needed.
     func failure(_ what: String, _ reply: Reply) -> StorageCtlError {
         guard let sense = reply.sense else { return .device(path, "\(what) failed: \(reply.status.name)") }
-        if sense.key == .illegalRequest, sense.additionalSense == .invalidCommandOperationCode {
-            return .device(path, "persistent reservations are not supported by this device (\(what): \(sense.additionalSense.description))")
-        }
-        return .device(path, "\(what) failed: \(sense.key.name): \(sense.additionalSense.description)")
+        return Self.failure(path: path, what, sense)
     }
 
     // MARK: - INQUIRY
@@ -150,8 +160,7 @@ public final class PRDevice {
         return response
     }
 
-    /// READ FULL STATUS, or `nil` when the device does not implement it (tgt, old tape drives):
-    /// callers fall back to READ KEYS + READ RESERVATION.
+    /// nil when the device answers ILLEGAL REQUEST / INVALID FIELD IN CDB: it lacks the service action.
     public func readFullStatus() throws(StorageCtlError) -> ReadFullStatusResponse? {
         let what = "PERSISTENT RESERVE IN (READ FULL STATUS)"
         let reply = try persistentReserveIn(.readFullStatus, what: what)
@@ -185,63 +194,50 @@ public final class PRDevice {
 
     // MARK: - PERSISTENT RESERVE OUT
 
-    public enum OutResult: Equatable {
-        case good
-        case conflict
-        /// CHECK CONDITION; the caller decides (some are expected, e.g. LIO's 2/08/00).
-        case checkCondition(SenseData)
-
-        /// This result with one CHECK CONDITION (sense key + ASC/ASCQ) read as RESERVATION CONFLICT:
-        /// where a device signals the same situation differently (pr-semantics.md §5).
-        func treatingAsConflict(_ key: SenseKey, _ additionalSense: AdditionalSense) -> OutResult {
-            if case .checkCondition(let sense) = self, sense.key == key, sense.additionalSense == additionalSense {
-                return .conflict
-            }
-            return self
-        }
+    public func register(key: ReservationKey, serviceActionKey: ReservationKey, aptpl: Bool) throws(StorageCtlError) -> ReservationOutcome {
+        try persistentReserveOut(.register, type: typeField, key: key, serviceActionKey: serviceActionKey, aptpl: aptpl)
     }
 
-    public func persistentReserveOut(_ action: PersistentReserveOut.ServiceAction, type: ReservationType,
-                                     key: ReservationKey, serviceActionKey: ReservationKey = ReservationKey(0),
-                                     aptpl: Bool = false) throws(StorageCtlError) -> OutResult {
+    public func registerAndIgnoreExistingKey(serviceActionKey: ReservationKey, aptpl: Bool) throws(StorageCtlError) -> ReservationOutcome {
+        try persistentReserveOut(.registerAndIgnoreExistingKey, type: typeField, key: ReservationKey(0),
+                                 serviceActionKey: serviceActionKey, aptpl: aptpl)
+    }
+
+    /// LIO's 2/08/00 for an unregistered nexus on a free LU is the conflict SPC specifies (D15).
+    public func reserve(type: ReservationType, key: ReservationKey) throws(StorageCtlError) -> ReservationOutcome {
+        try persistentReserveOut(.reserve, type: type, key: key)
+            .treatingAsConflict(.notReady, .logicalUnitCommunicationFailure)
+    }
+
+    public func release(type: ReservationType, key: ReservationKey) throws(StorageCtlError) -> ReservationOutcome {
+        try persistentReserveOut(.release, type: type, key: key)
+    }
+
+    public func clear(key: ReservationKey) throws(StorageCtlError) -> ReservationOutcome {
+        try persistentReserveOut(.clear, type: typeField, key: key)
+    }
+
+    public func preempt(key: ReservationKey, victim: ReservationKey, type: ReservationType, abort: Bool) throws(StorageCtlError) -> ReservationOutcome {
+        try persistentReserveOut(abort ? .preemptAndAbort : .preempt, type: type, key: key, serviceActionKey: victim)
+    }
+
+    /// One PR OUT with the basic 24-byte parameter list (SPEC_I_PT and ALL_TG_PT clear, scope LU).
+    func persistentReserveOut(_ action: PersistentReserveOut.ServiceAction, type: ReservationType,
+                              key: ReservationKey, serviceActionKey: ReservationKey = ReservationKey(0),
+                              aptpl: Bool = false) throws(StorageCtlError) -> ReservationOutcome {
         let parameters = PersistentReserveOut.ParameterList(
             reservationKey: key, serviceActionReservationKey: serviceActionKey,
             specifyInitiatorPorts: false, allTargetPorts: false, activatePersistThroughPowerLoss: aptpl)
         let bytes = parameters.encode()
         let cdb = PersistentReserveOut.CDB(serviceAction: action, scope: 0, type: type,
                                            parameterListLength: UInt32(bytes.count)).encode()
-        let reply = try send(cdb, dataOut: bytes, what: Self.name(action))
+        let reply = try send(cdb, dataOut: bytes, what: action.commandName)
         switch reply.status {
         case .good: return .good
         case .reservationConflict: return .conflict
         default:
-            guard let sense = reply.sense else { throw failure(Self.name(action), reply) }
+            guard let sense = reply.sense else { throw failure(action.commandName, reply) }
             return .checkCondition(sense)
         }
-    }
-
-    /// A PR OUT that must complete: GOOD returns; RESERVATION CONFLICT is busy (exit 1) with
-    /// `conflict` as the explanation; CHECK CONDITION is a device error naming the sense.
-    public func requirePersistentReserveOut(_ action: PersistentReserveOut.ServiceAction, type: ReservationType,
-                                            key: ReservationKey, serviceActionKey: ReservationKey = ReservationKey(0),
-                                            aptpl: Bool = false, conflict: String = "") throws(StorageCtlError) {
-        switch try persistentReserveOut(action, type: type, key: key, serviceActionKey: serviceActionKey, aptpl: aptpl) {
-        case .good:
-            return
-        case .conflict:
-            throw StorageCtlError(.busy, "\(path): \(Self.name(action)) refused with RESERVATION CONFLICT\(conflict.isEmpty ? "" : " (\(conflict))")")
-        case .checkCondition(let sense):
-            throw failure(action, sense)
-        }
-    }
-
-    /// The device error for an unexpected CHECK CONDITION on a PR OUT.
-    public func failure(_ action: PersistentReserveOut.ServiceAction, _ sense: SenseData) -> StorageCtlError {
-        failure(Self.name(action), Reply(status: .checkCondition, sense: sense, data: []))
-    }
-
-    /// `PERSISTENT RESERVE OUT (RESERVE)`: the name used in messages and traces.
-    public static func name(_ action: PersistentReserveOut.ServiceAction) -> String {
-        "PERSISTENT RESERVE OUT (\(action.name.uppercased()))"
     }
 }

@@ -1,0 +1,45 @@
+import PRCore
+import Transports
+
+/// What opening a DEVICE needs besides its path: the transport's options, and what a backend
+/// needs to send commands the way storage-ctl always has.
+public struct DeviceRequest {
+    public var options: DeviceOptions
+    /// `command_timeout`, seconds.
+    public var commandTimeout: Double
+    /// `-v` and `debug_log`; nil when neither is on.
+    public var tracer: CommandTracer?
+    /// The configured reservation type (`-t`, `type=`).
+    public var type: ReservationType
+
+    public init(options: DeviceOptions, commandTimeout: Double, tracer: CommandTracer?, type: ReservationType) {
+        self.options = options
+        self.commandTimeout = commandTimeout
+        self.tracer = tracer
+        self.type = type
+    }
+}
+
+/// The one place a DEVICE argument becomes a `PersistentReservationDevice`: `DeviceResolver`
+/// says what the path is, and the switch below picks the backend for it. A new backend (the
+/// kernel's `IOC_PR_*` ioctls on a block device, NVMe) is one file implementing the protocol
+/// and one case here; the verbs, `Locker` and `StorageCtlMain` do not change.
+public enum ReservationDevices {
+    public static func open(_ path: String, _ request: DeviceRequest) throws(TransportError) -> any PersistentReservationDevice {
+        let resolution = try DeviceResolver.resolve(path, sysfsRoot: request.options.sysfsRoot,
+                                                    devDirectory: request.options.devDirectory)
+        switch resolution.kind {
+        case .simulatedLU, .scsiGeneric, .scsiBlockDevice, .otherBlockDevice, .scsiTape:
+            return scsi(try DeviceResolver.open(resolution, options: request.options), path: path, request,
+                        resolutionNote: resolution.note)
+        }
+    }
+
+    /// The SCSI implementation over `transport`; also how tests put a transport of their own
+    /// (a logging or scripted LU) behind the CLI.
+    public static func scsi(_ transport: any SCSITransport, path: String, _ request: DeviceRequest,
+                            resolutionNote: String? = nil) -> SCSIReservationDevice {
+        SCSIReservationDevice(transport: transport, path: path, commandTimeout: request.commandTimeout,
+                              tracer: request.tracer, typeField: request.type, resolutionNote: resolutionNote)
+    }
+}
