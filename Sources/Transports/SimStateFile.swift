@@ -5,51 +5,55 @@ import PRCore
 struct SimSnapshot: Equatable, Sendable {
     /// `nil` when the file is empty: a fresh LU whose header has not been written yet.
     var header: SimLUHeader?
-    /// One entry per slot.
-    var slots: [SimSlotContent]
+    /// The commit record (`.fresh` for an empty file).
+    var record: SimCommitRecord = .fresh
+    /// The file's size when read.
+    var fileSize: Int = 0
+    /// One entry per slot, read only when asked for (`verify`); empty otherwise.
+    var slots: [SimSlotContent] = []
     /// The slot holding the current state; `nil` when the LU is fresh (no state was ever committed).
     var currentSlot: Int?
     /// The current state's sequence number (0 when fresh).
-    var sequence: UInt64
+    var sequence: UInt64 = 0
     /// The current state's `LogicalUnitState.encode()` bytes; `nil` when fresh.
     var payload: [UInt8]?
 
     /// Where the next commit goes: the slot that does not hold the current state (slot 0 when fresh).
     var nextSlot: Int { currentSlot.map { ($0 + 1) % SimFormat.slotCount } ?? 0 }
 
-    /// The current state from the slots, or a description of why there is none.
-    static func resolve(header: SimLUHeader?, slots: [SimSlotContent]) -> Result<SimSnapshot, SimCorruption> {
-        var best: (index: Int, sequence: UInt64, payload: [UInt8])?
-        for (index, slot) in slots.enumerated() {
-            if case .valid(let sequence, let payload) = slot, sequence > (best?.sequence ?? 0) {
-                best = (index, sequence, payload)
-            }
-        }
-        if let best {
-            return .success(SimSnapshot(header: header, slots: slots, currentSlot: best.index,
-                                        sequence: best.sequence, payload: best.payload))
-        }
-        let fresh = SimSnapshot(header: header, slots: slots, currentSlot: nil, sequence: 0, payload: nil)
-        if slots.allSatisfy({ $0 == .empty }) { return .success(fresh) }
-        // The first commit (slot 0, sequence 1) was torn, and slot 1 was never written: nothing was committed yet.
-        if case .invalid(_, let sequence) = slots[0], sequence == 1, slots.dropFirst().allSatisfy({ $0 == .empty }) {
-            return .success(fresh)
-        }
-        let reasons = slots.enumerated().map { index, slot -> String in
-            switch slot {
-            case .empty: return "slot \(index): never written"
-            case .valid: return "slot \(index): valid"
-            case .invalid(let reason, _): return "slot \(index): \(reason)"
-            }
-        }
-        return .failure(SimCorruption(details: reasons.joined(separator: "; ")))
-    }
-}
+    /// The snapshot of an empty file.
+    static let empty = SimSnapshot(header: nil)
 
-/// No state slot of the file can be used.
-struct SimCorruption: Error, Equatable, Sendable {
-    var details: String
-    var message: String { "simulated LU state is corrupt (\(details))" }
+    /// The committed state the record names, checked against the slot's bytes (`committed`, what the read of the
+    /// named slot found, its stored CRC field), or why there is none.
+    static func resolve(header: SimLUHeader, record: SimCommitRecord, fileSize: Int,
+                        committed: (content: SimSlotContent, storedCRC: UInt32?)?) -> Result<SimSnapshot, SimCorruption> {
+        var snapshot = SimSnapshot(header: header, record: record, fileSize: fileSize)
+        guard record.sequence > 0 else { return .success(snapshot) }
+        guard fileSize == SimFormat.fileSize else {
+            let what = fileSize < SimFormat.fileSize ? "truncated" : "extended"
+            return .failure(SimCorruption(details: "file \(what) to \(fileSize) bytes; a simulated LU is "
+                                          + "\(SimFormat.fileSize)"))
+        }
+        let damaged = "committed state (slot \(record.slot), sequence \(record.sequence)) is damaged"
+        guard let committed else { return .failure(SimCorruption(details: damaged)) }
+        switch committed.content {
+        case .valid(let sequence, let payload):
+            guard sequence == record.sequence, payload.count == record.length,
+                  committed.storedCRC == record.slotCRC else {
+                return .failure(SimCorruption(details: "\(damaged): the slot holds sequence \(sequence), "
+                                              + "\(payload.count) bytes, not what the commit record says"))
+            }
+            snapshot.currentSlot = record.slot
+            snapshot.sequence = sequence
+            snapshot.payload = payload
+            return .success(snapshot)
+        case .empty:
+            return .failure(SimCorruption(details: "\(damaged): the slot is empty"))
+        case .invalid(let reason, _):
+            return .failure(SimCorruption(details: "\(damaged): \(reason)"))
+        }
+    }
 }
 
 /// A simulated LU's file, open: snapshots and commits, under the file's `flock(2)` lock.
@@ -156,28 +160,51 @@ struct SimStateFile: Sendable {
         }
     }
 
-    /// Reads the header and both slots and picks the current state. Caller holds the lock.
-    func readSnapshot() throws(TransportError) -> SimSnapshot {
-        // The header's fields: the rest of the header page is zero and carries nothing.
-        let page = try read(count: SimFormat.headerFieldsSize, at: 0)
-        if page.isEmpty {
-            return SimSnapshot(header: nil, slots: Array(repeating: .empty, count: SimFormat.slotCount),
-                               currentSlot: nil, sequence: 0, payload: nil)
+    /// Reads the header and the commit record, then the slot the record names, and checks them. Caller holds
+    /// the lock. `allSlots` also reads both slots as they are (for `verify`'s report).
+    func readSnapshot(allSlots: Bool = false) throws(TransportError) -> SimSnapshot {
+        let size: Int
+        do throws(SimErrno) {
+            size = try descriptor.status().size
+        } catch {
+            throw TransportError(.io(errno: error.rawValue), "cannot examine the simulated LU: \(error)")
         }
+        if size == 0 {
+            var snapshot = SimSnapshot.empty
+            if allSlots { snapshot.slots = Array(repeating: .empty, count: SimFormat.slotCount) }
+            return snapshot
+        }
+        let page = try read(count: SimFormat.headerReadSize, at: 0)
         let header: SimLUHeader
         do throws(SimLUHeader.DecodeError) {
             header = try SimLUHeader.decode(page)
         } catch {
             throw SimStateFile.headerError(error)
         }
-        var slots: [SimSlotContent] = []
-        for index in 0..<SimFormat.slotCount {
-            slots.append(try readSlot(index))
-        }
-        switch SimSnapshot.resolve(header: header, slots: slots) {
-        case .success(let snapshot): return snapshot
+        let record: SimCommitRecord
+        switch SimCommitRecord.decode(Array(page.dropFirst(SimFormat.commitRecordOffset))) {
+        case .success(let decoded): record = decoded
         case .failure(let corruption): throw TransportError(.corruptState, corruption.message)
         }
+        var committed: (content: SimSlotContent, storedCRC: UInt32?)?
+        if record.sequence > 0 && size == SimFormat.fileSize {
+            let bytes = try read(count: SimFormat.slotHeaderSize + record.length, at: SimFormat.slotOffset(record.slot))
+            let content: SimSlotContent
+            switch SimSlotContent.decode(bytes, isComplete: true) {
+            case .content(let decoded): content = decoded
+            case .needsBytes: content = .invalid(reason: "no slot tag", sequence: nil)
+            }
+            committed = (content, bytes.bigEndianInteger(at: 16, as: UInt32.self))
+        }
+        var snapshot: SimSnapshot
+        switch SimSnapshot.resolve(header: header, record: record, fileSize: size, committed: committed) {
+        case .success(let resolved): snapshot = resolved
+        case .failure(let corruption): throw TransportError(.corruptState, corruption.message)
+        }
+        if allSlots {
+            for index in 0..<SimFormat.slotCount { snapshot.slots.append(try readSlot(index)) }
+        }
+        return snapshot
     }
 
     static func headerError(_ error: SimLUHeader.DecodeError) -> TransportError {
@@ -187,6 +214,10 @@ struct SimStateFile: Sendable {
         case .newerVersion(let version):
             return TransportError(.corruptState, "simulated LU format version \(version) is newer than this "
                                   + "storage-ctl supports (version \(SimFormat.version))")
+        case .olderVersion(let version):
+            return TransportError(.corruptState, "simulated LU format version \(version) is no longer read "
+                                  + "(this storage-ctl uses version \(SimFormat.version)); recreate the file "
+                                  + "(an empty file is a fresh LU; its registrations are lost)")
         case .corrupt(let reason):
             return TransportError(.corruptState, "simulated LU header is corrupt (\(reason))")
         }
@@ -209,25 +240,45 @@ struct SimStateFile: Sendable {
         }
     }
 
-    /// Writes the header of a new LU into an empty file and reserves the slot area. Caller holds the
-    /// exclusive lock and has just seen the file empty.
+    /// Writes the header page of a new LU (header fields and a commit record with nothing committed) into an
+    /// empty file, then extends the file to its full size. Caller holds the exclusive lock and has just seen the
+    /// file empty.
     func initialise(_ header: SimLUHeader) throws(TransportError) {
         if let reason = readOnlyReason { throw SimStateFile.readOnlyError(reason) }
+        var page = header.encode()
+        page.replaceSubrange(SimFormat.commitRecordOffset..<SimFormat.headerReadSize, with: SimCommitRecord.fresh.encode())
         do throws(SimErrno) {
-            try descriptor.write(header.encode(), at: 0)
+            try descriptor.write(page, at: 0)
         } catch {
             // Leave the file empty (a fresh LU) rather than holding part of a header.
             descriptor.truncate()
             throw TransportError(.io(errno: error.rawValue), "cannot initialise the simulated LU: \(error)")
         }
-        // Best effort: where it works, later commits cannot hit ENOSPC; where it does not, a commit reports it.
-        try? descriptor.allocate(offset: SimFormat.headerSize, length: SimFormat.slotCount * SimFormat.slotSize)
+        // Only the owner and the group may open it: anyone who can open the file can hold its lock (README).
+        descriptor.restrictPermissions()
+        try extend()
     }
 
-    /// Writes `payload` as the state after `snapshot`: into `snapshot.nextSlot`, sequence + 1. Caller holds the
-    /// exclusive lock, has read `snapshot` under it, and has checked the size against `SimFormat.slotCapacity`.
+    /// Gives the file its full size: the slot area's blocks reserved where the file system can (later commits
+    /// then cannot hit ENOSPC), else a sparse extension (a commit may then report ENOSPC, keeping the state).
+    private func extend() throws(TransportError) {
+        let length = SimFormat.slotCount * SimFormat.slotSize
+        do throws(SimErrno) {
+            do throws(SimErrno) {
+                try descriptor.allocate(offset: SimFormat.headerSize, length: length)
+            } catch {
+                try descriptor.setSize(SimFormat.fileSize)
+            }
+        } catch {
+            throw TransportError(.io(errno: error.rawValue), "cannot initialise the simulated LU: \(error)")
+        }
+    }
+
+    /// Writes `payload` as the state after `snapshot`: into `snapshot.nextSlot` with sequence + 1, then the commit
+    /// record naming it. Caller holds the exclusive lock and has read `snapshot` under it.
     ///
-    /// `failAfterBytes` is for tests: write only that many bytes, then fail with ENOSPC (a torn write).
+    /// `failAfterBytes` is for tests: write only that many bytes of the slot (all of them: the slot but not the
+    /// record), then fail with ENOSPC, as a write cut short or a process killed before the commit point.
     func commit(_ payload: [UInt8], after snapshot: SimSnapshot, failAfterBytes: Int? = nil) throws(TransportError) {
         if let reason = readOnlyReason { throw SimStateFile.readOnlyError(reason) }
         guard payload.count <= SimFormat.slotCapacity else {
@@ -238,14 +289,19 @@ struct SimStateFile: Sendable {
             // Only a forged file gets here (2^64 commits do not happen); do not wrap to an older-looking number.
             throw TransportError(.corruptState, "simulated LU state is corrupt (sequence number exhausted)")
         }
+        // An initialisation killed before the extension: complete it first.
+        if snapshot.fileSize < SimFormat.fileSize { try extend() }
         let bytes = SimSlotContent.encode(sequence: snapshot.sequence + 1, payload: payload)
+        let record = SimCommitRecord(sequence: snapshot.sequence + 1, slot: snapshot.nextSlot, length: payload.count,
+                                     slotCRC: bytes.bigEndianInteger(at: 16, as: UInt32.self) ?? 0)
         let offset = SimFormat.slotOffset(snapshot.nextSlot)
         do throws(SimErrno) {
-            if let limit = failAfterBytes, limit < bytes.count {
+            if let limit = failAfterBytes, limit <= bytes.count {
                 try descriptor.write(Array(bytes.prefix(max(0, limit))), at: offset)
                 throw SimErrno(ENOSPC)
             }
             try descriptor.write(bytes, at: offset)
+            try descriptor.write(record.encode(), at: SimFormat.commitRecordOffset)
         } catch {
             let what = error.rawValue == ENOSPC ? "file system full" : "write failed: \(error)"
             throw TransportError(.io(errno: error.rawValue),

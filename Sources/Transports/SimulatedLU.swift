@@ -168,6 +168,7 @@ public final class SimulatedLU: SCSITransport, Sendable {
             let header = SimLUHeader.new(deviceType: deviceTypeForNewLU.rawValue)
             try file.initialise(header)
             snapshot.header = header
+            snapshot.fileSize = SimFormat.fileSize
         }
         let header = snapshot.header ?? SimulatedLU.unstoredHeader(deviceType: deviceTypeForNewLU, file: file.openStatus)
         return (snapshot, SimLUIdentity(header: header, relativeTargetPortIdentifier: nexus.relativeTargetPortIdentifier))
