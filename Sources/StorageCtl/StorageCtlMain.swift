@@ -111,20 +111,24 @@ public enum StorageCtlMain {
         let tracer = CommandTracer(device: devicePath, verb: commandName, verbose: invocation.verbose,
                                    debugFile: settings.debugLog ? settings.debugFile : nil,
                                    traceLine: stderrLine, warn: stderrLine)
+        // lock's budget also bounds waits for a simulated LU's file lock (PRDevice.lockDeadline).
+        let lockDeadline = verbType == LockVerb.self ? ContinuousClock.now + Duration(seconds: settings.maxLockWait) : nil
         let options = DeviceOptions(initiatorName: settings.initiator ?? "", simDeviceType: settings.simType,
-                                    verbose: invocation.verbose)
+                                    verbose: invocation.verbose,
+                                    openTimeout: PRDevice.commandTimeout(seconds: settings.commandTimeout),
+                                    lockDeadline: lockDeadline)
         let transport: any SCSITransport
         do {
             transport = try environment.openDevice(devicePath, options)
         } catch {
             tracer.record("open failed: \(error.message)")
-            throw .device(devicePath, error.message)
+            throw PRDevice.transportFailure(devicePath, "", error, transportIsSimulated: true, lockDeadline: lockDeadline)
         }
         if invocation.verbose, let note = (transport as? SGIOTransport)?.resolutionNote {
             stderrLine("\(devicePath): \(note)")
         }
         let device = PRDevice(transport: transport, path: devicePath, commandTimeout: settings.commandTimeout,
-                              tracer: tracer.isActive ? tracer : nil)
+                              tracer: tracer.isActive ? tracer : nil, lockDeadline: lockDeadline)
         let context = VerbContext(device: device, settings: settings, json: invocation.json,
                                   tracer: tracer.isActive ? tracer : nil, note: stderrLine,
                                   sleeperFactory: environment.sleeper)

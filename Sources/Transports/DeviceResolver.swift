@@ -13,9 +13,16 @@ public struct DeviceOptions: Sendable {
     public var sysfsRoot: String
     /// Where device nodes live (tests point this at a scratch directory).
     public var devDirectory: String
+    /// Simulated LU only: how long opening it may wait for its file's lock (`command_timeout`).
+    public var openTimeout: Duration
+    /// Simulated LU only: no wait for its file's lock goes on past this instant (`lock`'s `max_lock_wait`).
+    public var lockDeadline: ContinuousClock.Instant?
 
     public init(initiatorName: String, simDeviceType: PeripheralDeviceType = .tape, verbose: Bool = false,
-                sysfsRoot: String = "/sys", devDirectory: String = "/dev") {
+                sysfsRoot: String = "/sys", devDirectory: String = "/dev",
+                openTimeout: Duration = SimulatedLU.openLockTimeout, lockDeadline: ContinuousClock.Instant? = nil) {
+        self.openTimeout = openTimeout
+        self.lockDeadline = lockDeadline
         self.initiatorName = initiatorName
         self.simDeviceType = simDeviceType
         self.verbose = verbose
@@ -74,7 +81,8 @@ public enum DeviceResolver {
         switch resolution.kind {
         case .simulatedLU:
             return try SimulatedLU(path: path, initiatorName: options.initiatorName,
-                                   deviceTypeForNewLU: options.simDeviceType)
+                                   deviceTypeForNewLU: options.simDeviceType, openTimeout: options.openTimeout,
+                                   lockDeadline: options.lockDeadline)
         case .scsiGeneric, .scsiBlockDevice, .otherBlockDevice, .scsiTape:
             return try SGIOTransport(nodePath: resolution.nodePath, path: path, resolutionNote: resolution.note)
         }

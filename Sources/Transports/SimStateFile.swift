@@ -121,9 +121,10 @@ struct SimStateFile: Sendable {
     /// Takes the lock: exclusive when writable, shared otherwise (a read-only descriptor cannot change the
     /// file, so readers need not exclude each other). Pair with `unlock()` (`defer`).
     ///
-    /// Waits for the lock at most `timeout`; a non-positive `timeout` waits without limit. A live process holds
-    /// the lock for microseconds and the kernel releases it when the holder dies, so a long wait means a stopped
-    /// process (SIGSTOP, a debugger) holds it.
+    /// Waits for the lock at most `timeout`; a non-positive `timeout` tries once. Never without limit: a live
+    /// storage-ctl holds the lock for microseconds and the kernel releases it when the holder dies, so a long
+    /// wait means a stopped process (SIGSTOP, a debugger) or a foreign one holds it; `flock(2)` needs only a
+    /// descriptor, so anyone who can open the file for reading can (README, "Simulated drives").
     func lock(timeout: Duration) throws(TransportError) {
         let kind: SimLockKind = isWritable ? .exclusive : .shared
         let acquired: Bool
@@ -133,21 +134,18 @@ struct SimStateFile: Sendable {
             throw TransportError(.io(errno: error.rawValue), "cannot lock the simulated LU: \(error)")
         }
         guard acquired else {
-            throw TransportError(.timeout, "timed out after \(timeout) waiting for the simulated LU's lock "
-                                 + "(a stopped process may hold it)")
+            throw TransportError(.timeout, "the simulated LU's file stayed locked by another process for "
+                                 + "\(SimStateFile.seconds(timeout)) s (a stopped storage-ctl, or any process "
+                                 + "that can open the file, holds its flock)")
         }
     }
 
     func unlock() { descriptor.unlock() }
 
-    /// Takes the lock at once if free; else waits without limit (`timeout` <= 0) or polls with exponential
-    /// backoff (50 µs doubling to 5 ms) until `timeout` passes. False when it timed out.
+    /// Takes the lock at once if free; else polls with exponential backoff (50 µs doubling to 5 ms) until
+    /// `timeout` passes (`timeout` <= 0: no second try). False when it timed out.
     private func acquireLock(_ kind: SimLockKind, timeout: Duration) throws(SimErrno) -> Bool {
         if try descriptor.tryLock(kind) { return true }
-        if timeout <= .zero {
-            try descriptor.lock(kind)
-            return true
-        }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         var pause = Duration.microseconds(50)
@@ -158,6 +156,19 @@ struct SimStateFile: Sendable {
             if try descriptor.tryLock(kind) { return true }
             pause = min(pause * 2, .milliseconds(5))
         }
+    }
+
+    /// `2`, `0.5`, `0.001`: a duration in seconds for messages, to the millisecond (at least 0.001 when not 0).
+    static func seconds(_ duration: Duration) -> String {
+        let (whole, atto) = duration.components
+        guard whole >= 0, whole > 0 || atto > 0 else { return "0" }
+        var millis = Int64(whole) * 1000 + atto / 1_000_000_000_000_000
+        if millis == 0 { millis = 1 }
+        if millis % 1000 == 0 { return String(millis / 1000) }
+        var fraction = String(millis % 1000)
+        fraction = String(repeating: "0", count: 3 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(millis / 1000).\(fraction)"
     }
 
     /// Reads the header and the commit record, then the slot the record names, and checks them. Caller holds

@@ -166,14 +166,6 @@ struct SimFileDescriptor: Sendable {
         while ftruncate(rawValue, 0) != 0 && errno == EINTR {}
     }
 
-    /// flock(2), waiting until the lock is granted.
-    func lock(_ kind: SimLockKind) throws(SimErrno) {
-        while flock(rawValue, kind.operation) != 0 {
-            let error = SimErrno.current
-            if error.rawValue != EINTR { throw error }
-        }
-    }
-
     /// flock(2) with LOCK_NB: true when granted, false when another open file description holds a conflicting lock.
     func tryLock(_ kind: SimLockKind) throws(SimErrno) -> Bool {
         while flock(rawValue, kind.operation | LOCK_NB) != 0 {
