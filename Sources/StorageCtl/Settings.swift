@@ -26,6 +26,9 @@ public struct Settings: Sendable, Equatable {
     public var configPath: String?
     /// Whether the configuration file exists and was read.
     public var configLoaded = false
+    /// Owner and mode of the configuration file as read (fstat of the descriptor it was read from), and the
+    /// first directory above it that others could change; checked by `SettingsLoader.checkOwnership`.
+    public var configOwnership: ConfigOwnership?
 
     public init() {}
 
@@ -44,6 +47,13 @@ public struct Settings: Sendable, Equatable {
         if let key { keys.insert(key) }
         return keys
     }
+}
+
+/// What `SettingsLoader.checkOwnership` needs to know about the configuration file that was read.
+public struct ConfigOwnership: Sendable, Equatable {
+    public var uid: UInt32
+    public var mode: UInt32
+    public var untrustedDirectory: String?
 }
 
 /// The settings this version understands, with how to parse each. Unknown names get a warning,

@@ -27,23 +27,43 @@ enum SettingsLoader {
         }
         if let path {
             if path.isEmpty { throw .usage("empty configuration file name") }
-            let bytes: [UInt8]
-            do {
-                bytes = try Posix.readFile(path)
+            let shown = OutputText.escaped(path, limit: OutputText.echoLimit)
+            let walked: Posix.WalkedFile
+            do throws(Posix.WalkFailure) {
+                walked = try Posix.openWalking(Array(path.utf8), flags: O_RDONLY | O_NONBLOCK | O_NOCTTY,
+                                               followLastLink: true)
             } catch {
-                if !explicit && error.errno == ENOENT {
-                    return try applyOptions(invocation, to: settings, environment: environment)
+                switch error {
+                case .errno(let code):
+                    if !explicit && code == ENOENT {
+                        return try applyOptions(invocation, to: settings, environment: environment)
+                    }
+                    throw .usage("cannot read configuration \(shown): \(Posix.errorText(code))")
+                case .untrustedLink(let why):
+                    throw .usage("cannot read configuration \(shown): \(OutputText.escaped(why, limit: 2 * OutputText.echoLimit))")
                 }
-                throw .usage("cannot read configuration \(path): \(Posix.errorText(error.errno))")
             }
+            defer { close(walked.fd) }
+            let bytes: [UInt8]
+            do throws(Posix.Failure) {
+                guard walked.status.st_mode & S_IFMT == S_IFREG else {
+                    throw Posix.Failure(errno: walked.status.st_mode & S_IFMT == S_IFDIR ? EISDIR : EINVAL)
+                }
+                bytes = try Posix.readAll(walked.fd)
+            } catch {
+                let why = error.errno == EINVAL ? "not a regular file" : Posix.errorText(error.errno)
+                throw .usage("cannot read configuration \(shown): \(why)")
+            }
+            settings.configOwnership = ConfigOwnership(uid: walked.status.st_uid, mode: walked.status.st_mode,
+                                                       untrustedDirectory: walked.untrustedDirectory)
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw .usage("\(path): not a text file (invalid UTF-8)")
+                throw .usage("\(shown): not a text file (invalid UTF-8)")
             }
             let file: ConfigFile
             do {
                 file = try ConfigFile.parse(text, path: path)
             } catch {
-                throw .usage("\(path):\(error.line): \(error.reason)")
+                throw .usage("\(shown):\(error.line): \(error.reason)")
             }
             for warning in try settings.apply(file) { warn(warning) }
             settings.configPath = path
@@ -77,16 +97,24 @@ enum SettingsLoader {
     }
 
     /// State-changing commands trust the key in this file, so, as ssh does with its files, refuse
-    /// one that someone else could have written: writable by group or others, or owned by
-    /// neither root nor the caller.
+    /// one that someone else could have written: writable by group or others, owned by neither root
+    /// nor the caller, or below a directory that someone else could change. Checked on the descriptor
+    /// the file was read from (`Settings.configOwnership`), never on the path again: a symbolic link
+    /// swapped between the read and a second look must not pass a file nobody checked.
     static func checkOwnership(_ settings: Settings) throws(StorageCtlError) {
-        guard let path = settings.configPath, settings.configLoaded, let st = Posix.fileStatus(path) else { return }
+        guard let path = settings.configPath, settings.configLoaded, let file = settings.configOwnership else { return }
+        let shown = OutputText.escaped(path, limit: OutputText.echoLimit)
         let uid = geteuid()
-        if st.st_uid != 0 && st.st_uid != uid {
-            throw .usage("\(path): refusing a configuration owned by uid \(st.st_uid) (must be root or uid \(uid))")
+        if file.uid != 0 && file.uid != uid {
+            throw .usage("\(shown): refusing a configuration owned by uid \(file.uid) (must be root or uid \(uid))")
         }
-        if st.st_mode & 0o022 != 0 {
-            throw .usage("\(path): refusing a configuration writable by group or others (chmod go-w \(path))")
+        if file.mode & 0o022 != 0 {
+            throw .usage("\(shown): refusing a configuration writable by group or others (chmod go-w \(shown))")
+        }
+        if let directory = file.untrustedDirectory {
+            let dir = OutputText.escaped(directory, limit: OutputText.echoLimit)
+            throw .usage("\(shown): refusing a configuration below \(dir), a directory others can change "
+                         + "(it must be owned by root or uid \(uid) and not writable by group or others, or sticky)")
         }
     }
 }

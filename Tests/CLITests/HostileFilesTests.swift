@@ -72,4 +72,115 @@ struct HostileFilesTests {
         let mode = (try FileManager.default.attributesOfItem(atPath: site.drive)[.posixPermissions] as? Int) ?? -1
         #expect(mode == 0o660)
     }
+
+    @Test("debug_file: a FIFO, a hard link, a symlinked directory others can write are refused with one warning; the command goes on")
+    func plantedDebugFiles() throws {
+        let site = try Site("plant")
+        // A FIFO nobody reads: the open does not block (before: lock hung here, deaf to SIGTERM).
+        let fifo = site.path("fifo.log")
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let cibou = try site.host("cibou", key: "bac001", extra: "debug_log=1\ndebug_file=\(fifo)")
+        let waiter = try cibou.start("lock")
+        var r = waiter.finish(timeout: 10)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(fifo): not a regular file (a FIFO or socket)\n", "\(r)")
+
+        // A FIFO someone reads: opened, then refused on what fstat says.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        r = try cibou.run("unlock")
+        #expect(r.status == 0 && r.stderr.contains("debug_file \(fifo): "), "\(r)")
+
+        // A hard link to another file.
+        let victim = site.path("victim")
+        try "precious\n".write(toFile: victim, atomically: false, encoding: .utf8)
+        let hard = site.path("hard.log")
+        #expect(link(victim, hard) == 0)
+        let linked = try site.host("dir", key: "bac999", extra: "debug_log=1\ndebug_file=\(hard)")
+        r = try linked.run("register")
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(hard): it has 2 hard links (a link planted to another file?)\n", "\(r)")
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+
+        // A symbolic link to a directory, planted in a directory anyone can write (not sticky).
+        let open = site.path("pub")
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: true)
+        #expect(chmod(open, 0o777) == 0)
+        let target = site.path("elsewhere")
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: open + "/logs", withDestinationPath: target)
+        let planted = try site.host("p", key: "bac002", extra: "debug_log=1\ndebug_file=\(open)/logs/x.log")
+        r = try planted.run("register")
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(open)/logs/x.log: \(open)/logs is a symbolic link in \(open), a directory others can write\n", "\(r)")
+        #expect(!FileManager.default.fileExists(atPath: target + "/x.log"))
+
+        // The same link in a directory only we can write is followed.
+        try FileManager.default.createSymbolicLink(atPath: site.path("mine"), withDestinationPath: target)
+        let mine = try site.host("m", key: "bac003", extra: "debug_log=1\ndebug_file=\(site.path("mine"))/x.log")
+        r = try mine.run("register")
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r)")
+        #expect(FileManager.default.fileExists(atPath: target + "/x.log"))
+    }
+
+    @Test("configuration: ownership is checked on the descriptor read, not the path again (a symlink flipped 300 times)",
+          .enabled(if: getuid() == 0, "needs root to own one file and not the other"))
+    func configSwapRace() throws {
+        let site = try Site("swap")
+        let rootConf = site.path("root.conf")
+        try "key=bac001\ninitiator=iqn.2024-01.com.example:root\n".write(toFile: rootConf, atomically: false, encoding: .utf8)
+        chmod(rootConf, 0o600)
+        let userConf = site.path("user.conf")
+        try "key=bac666\ninitiator=iqn.2024-01.com.example:user\n".write(toFile: userConf, atomically: false, encoding: .utf8)
+        chmod(userConf, 0o644)
+        chown(userConf, 65534, 65534)
+        let conf = site.path("conf")
+        let temp = site.path("conf.new")
+        symlink(rootConf, conf)
+        final class Flag: @unchecked Sendable { var stop = false; let lock = NSLock() }
+        let flag = Flag()
+        let flipper = Thread {
+            var toUser = true
+            while true {
+                flag.lock.lock(); let stop = flag.stop; flag.lock.unlock()
+                if stop { break }
+                unlink(temp)
+                symlink(toUser ? userConf : rootConf, temp)
+                rename(temp, conf)
+                toUser.toggle()
+            }
+        }
+        flipper.start()
+        var refused = 0, registered = 0, other: [String] = []
+        for _ in 0..<300 {
+            let r = try CLI.run(["-c", conf, site.drive, "register"])
+            switch r.status {
+            case 0: registered += 1
+            case 2 where r.stderr.contains("refusing a configuration owned by uid 65534"): refused += 1
+            default: other.append("\(r)")
+            }
+        }
+        flag.lock.lock(); flag.stop = true; flag.lock.unlock()
+        let keys = try CLI.run([site.drive, "regkeys"]).stdout
+        print("config swap race: 300 tries, \(registered) registered with root's file, \(refused) refused the user's file, registered keys: \(keys.split(separator: "\n"))")
+        #expect(keys == "0xbac001\n", "the user's key was registered by root")
+        #expect(other.isEmpty, "\(other.prefix(3))")
+        #expect(refused > 0 && registered > 0, "the race was not exercised")
+    }
+
+    @Test("configuration below a directory others can write is refused for state-changing commands")
+    func configDirectory() throws {
+        let site = try Site("confdir")
+        let shared = site.path("shared")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        let conf = shared + "/s.conf"
+        try "key=bac001\n".write(toFile: conf, atomically: false, encoding: .utf8)
+        chmod(conf, 0o600)
+        #expect(chmod(shared, 0o775) == 0)
+        try CLI.run(["-c", conf, site.drive, "register"]).expectOneErrorLine(2, contains: "\(conf): refusing a configuration below \(shared), a directory others can change")
+        #expect(try CLI.run(["-c", conf, site.drive, "regkeys"]).status == 0)   // reading commands still work
+        #expect(chmod(shared, 0o1777) == 0)   // sticky, as /tmp: others cannot replace our file
+        #expect(try CLI.run(["-c", conf, site.drive, "register"]).status == 0)
+    }
 }
