@@ -8,6 +8,16 @@ public enum OutputText {
     /// How much of an argument or path a message echoes (characters of escaped text).
     public static let echoLimit = 160
 
+    /// An argument, path or configured value as a message echoes it: escaped, at most `echoLimit` characters.
+    public static func argument(_ text: String) -> String { escaped(text, limit: echoLimit) }
+
+    /// `text` unchanged when it holds no control character (the common case, already escaped where it came
+    /// from), else escaped: the last guard that keeps every stderr message on one line.
+    public static func oneLine(_ text: String) -> String {
+        text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" }
+            ? escaped(text) : text
+    }
+
     public static func escaped(_ text: String, limit: Int? = nil) -> String {
         escaped(bytes: Array(text.utf8), limit: limit)
     }

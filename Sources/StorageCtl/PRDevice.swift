@@ -16,6 +16,7 @@ import Transports
 /// (The sg_persist personality does not use this: sg_persist reports a UA as exit 6.)
 public final class PRDevice {
     public let transport: any SCSITransport
+    /// DEVICE as messages show it (escaped and capped by the caller: `OutputText.argument`).
     public let path: String
     let timeout: Duration
     let tracer: CommandTracer?
@@ -48,7 +49,9 @@ public final class PRDevice {
     public static func transportFailure(_ path: String, _ what: String, _ error: TransportError,
                                         transportIsSimulated: Bool,
                                         lockDeadline: ContinuousClock.Instant?) -> StorageCtlError {
-        let text = what.isEmpty ? error.message : "\(what): \(error.message)"
+        // Transport messages may carry names from the file system (a link's target, a sysfs name): escaped.
+        let message = OutputText.escaped(error.message)
+        let text = what.isEmpty ? message : "\(what): \(message)"
         if error.kind == .timeout, transportIsSimulated, let lockDeadline, ContinuousClock.now >= lockDeadline {
             return StorageCtlError(.timedOut, "\(path): gave up waiting (max_lock_wait): \(text)")
         }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PRCore
+import Transports
 
 /// Finds, reads and checks the configuration file, then applies the command-line options.
 enum SettingsLoader {
@@ -80,9 +81,13 @@ enum SettingsLoader {
         if let wait = invocation.wait { settings.maxLockWait = try SettingValue.seconds(wait, what: "--wait").get() }
         if let initiator = invocation.initiator {
             if initiator.isEmpty { throw .usage("--initiator: empty name") }
+            if let problem = SimulatedLU.initiatorNameProblem(initiator) { throw .usage("--initiator: \(problem)") }
             settings.initiator = initiator
         }
         if settings.initiator == nil, let fromEnvironment = environment("STORAGE_CTL_INITIATOR"), !fromEnvironment.isEmpty {
+            if let problem = SimulatedLU.initiatorNameProblem(fromEnvironment) {
+                throw .usage("STORAGE_CTL_INITIATOR: \(problem)")
+            }
             settings.initiator = fromEnvironment
         }
         return settings

@@ -49,7 +49,7 @@ public enum StorageCtlMain {
     /// prefixed `storage-ctl: `) goes to `stderrLine` as soon as it is known.
     public static func run(_ arguments: [String], environment: Environment,
                            stdout: inout some TextOutputStream, stderrLine: @escaping (String) -> Void) -> Int32 {
-        let line = { (text: String) in stderrLine("storage-ctl: " + text) }
+        let line = { (text: String) in stderrLine("storage-ctl: " + OutputText.oneLine(text)) }
         do {
             return try execute(arguments, environment: environment, stdout: &stdout, stderrLine: line).rawValue
         } catch {
@@ -75,22 +75,24 @@ public enum StorageCtlMain {
             return try ScanVerb.run(json: invocation.json, stdout: &stdout)
         }
         let devicePath = positionals.removeFirst()
+        // DEVICE as every message shows it: escaped, capped (OutputText.argument).
+        let shownDevice = OutputText.argument(devicePath)
         guard !positionals.isEmpty else {
             if Verbs.named(devicePath) != nil {
-                throw .usage("\(devicePath): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(devicePath))")
+                throw .usage("\(shownDevice): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(shownDevice))")
             }
-            throw .usage("missing COMMAND after DEVICE \(OutputText.escaped(devicePath)) (try 'storage-ctl --help')")
+            throw .usage("missing COMMAND after DEVICE \(shownDevice) (try 'storage-ctl --help')")
         }
         let commandName = positionals.removeFirst()
         guard let verbType = Verbs.named(commandName) else {
             if Verbs.named(devicePath) != nil {
-                throw .usage("unknown command '\(OutputText.escaped(commandName))': DEVICE comes first (storage-ctl DEVICE \(devicePath))")
+                throw .usage("unknown command '\(OutputText.argument(commandName))': DEVICE comes first (storage-ctl DEVICE \(shownDevice))")
             }
-            throw .usage("unknown command '\(OutputText.escaped(commandName))' (try 'storage-ctl --help')")
+            throw .usage("unknown command '\(OutputText.argument(commandName))' (try 'storage-ctl --help')")
         }
         guard verbType.argumentCount.contains(positionals.count) else {
             if positionals.count > verbType.argumentCount.upperBound {
-                throw .usage("\(commandName): unexpected argument '\(OutputText.escaped(positionals[verbType.argumentCount.upperBound]))' (usage: storage-ctl DEVICE \(verbType.synopsis))")
+                throw .usage("\(commandName): unexpected argument '\(OutputText.argument(positionals[verbType.argumentCount.upperBound]))' (usage: storage-ctl DEVICE \(verbType.synopsis))")
             }
             throw .usage("\(commandName): missing argument (usage: storage-ctl DEVICE \(verbType.synopsis))")
         }
@@ -101,14 +103,14 @@ public enum StorageCtlMain {
         var settings = try SettingsLoader.load(invocation, environment: environment.variable, warn: stderrLine)
         if verbType.changesState {
             guard settings.key != nil else {
-                let whereTo = settings.configPath.map { "set key= in \($0)" } ?? "set key= in the configuration file"
+                let whereTo = settings.configPath.map { "set key= in \(OutputText.argument($0))" } ?? "set key= in the configuration file"
                 throw .usage("\(commandName) needs our reservation key: \(whereTo) or use --key")
             }
             try SettingsLoader.checkOwnership(settings)
         }
         if settings.initiator == nil { settings.initiator = SettingsLoader.derivedInitiator() }
 
-        let tracer = CommandTracer(device: devicePath, verb: commandName, verbose: invocation.verbose,
+        let tracer = CommandTracer(device: shownDevice, verb: commandName, verbose: invocation.verbose,
                                    debugFile: settings.debugLog ? settings.debugFile : nil,
                                    traceLine: stderrLine, warn: stderrLine)
         // lock's budget also bounds waits for a simulated LU's file lock (PRDevice.lockDeadline).
@@ -122,12 +124,12 @@ public enum StorageCtlMain {
             transport = try environment.openDevice(devicePath, options)
         } catch {
             tracer.record("open failed: \(error.message)")
-            throw PRDevice.transportFailure(devicePath, "", error, transportIsSimulated: true, lockDeadline: lockDeadline)
+            throw PRDevice.transportFailure(shownDevice, "", error, transportIsSimulated: true, lockDeadline: lockDeadline)
         }
         if invocation.verbose, let note = (transport as? SGIOTransport)?.resolutionNote {
-            stderrLine("\(devicePath): \(note)")
+            stderrLine("\(shownDevice): \(OutputText.escaped(note))")
         }
-        let device = PRDevice(transport: transport, path: devicePath, commandTimeout: settings.commandTimeout,
+        let device = PRDevice(transport: transport, path: shownDevice, commandTimeout: settings.commandTimeout,
                               tracer: tracer.isActive ? tracer : nil, lockDeadline: lockDeadline)
         let context = VerbContext(device: device, settings: settings, json: invocation.json,
                                   tracer: tracer.isActive ? tracer : nil, note: stderrLine,

@@ -96,16 +96,21 @@ public final class SimulatedLU: SCSITransport, Sendable {
 
     /// Checks an initiator name: 1 to 223 bytes, each printable ASCII other than space (21h–7Eh).
     static func validate(initiatorName name: String) throws(TransportError) {
+        if let problem = initiatorNameProblem(name) { throw TransportError(.other, problem) }
+    }
+
+    /// Why `name` cannot be an initiator name (1 to 223 bytes, each printable ASCII other than space), or nil.
+    /// The one rule: the CLI checks `initiator=`/`--initiator` with it too (a configuration error there).
+    public static func initiatorNameProblem(_ name: String) -> String? {
         let bytes = Array(name.utf8)
         let rule = "must be 1 to 223 printable ASCII characters without spaces"
-        guard !bytes.isEmpty else { throw TransportError(.other, "invalid initiator name (empty): \(rule)") }
-        guard bytes.count <= 223 else {
-            throw TransportError(.other, "invalid initiator name (\(bytes.count) bytes): \(rule)")
-        }
+        guard !bytes.isEmpty else { return "invalid initiator name (empty): \(rule)" }
+        guard bytes.count <= 223 else { return "invalid initiator name (\(bytes.count) bytes): \(rule)" }
         guard bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             let shown = String(decoding: bytes.map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
-            throw TransportError(.other, "invalid initiator name \"\(shown)\": \(rule)")
+            return "invalid initiator name \"\(shown)\": \(rule)"
         }
+        return nil
     }
 
     // MARK: SCSITransport

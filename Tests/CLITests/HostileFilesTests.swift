@@ -183,4 +183,43 @@ struct HostileFilesTests {
         #expect(chmod(shared, 0o1777) == 0)   // sticky, as /tmp: others cannot replace our file
         #expect(try CLI.run(["-c", conf, site.drive, "register"]).status == 0)
     }
+
+    @Test("messages stay one line: DEVICE, -c and configured values with newlines, escapes or 5000 bytes are escaped and capped")
+    func oneLineMessages() throws {
+        let site = try Site("oneline")
+        let fake = "/no/such/x\nstorage-ctl: FAKE \u{1B}[31m"
+        var r = try CLI.run([fake, "regkeys"])
+        r.expectOneErrorLine(3, contains: "storage-ctl: /no/such/x\\x0astorage-ctl: FAKE \\x1b[31m: ")
+        #expect(!r.stderr.contains("\u{1B}"))
+
+        r = try CLI.run(["-c", "/no/such\nconf", site.drive, "regkeys"])
+        r.expectOneErrorLine(2, contains: "cannot read configuration /no/such\\x0aconf: No such file or directory")
+
+        let long = "/" + String(repeating: "d", count: 5000)
+        r = try CLI.run([long, "regkeys"])
+        r.expectOneErrorLine(3, contains: "...(")
+        #expect(r.stderr.utf8.count < 400, "\(r.stderr.utf8.count) bytes")
+
+        r = try CLI.run([site.drive, "frobnicate\u{1B}]0;owned\u{07}"])
+        r.expectOneErrorLine(2, contains: "unknown command 'frobnicate\\x1b]0;owned\\x07'")
+
+        let conf = site.path("bad name.conf")
+        try "key=bac001\nmax_lock_wait=\"1\u{1B}[2J\"\n".write(toFile: conf, atomically: false, encoding: .utf8)
+        r = try CLI.run(["-c", conf, site.drive, "regkeys"])
+        r.expectOneErrorLine(2, contains: ":2: invalid max_lock_wait '1\\x1b[2J'")
+    }
+
+    @Test("an invalid initiator name is a configuration error (exit 2), from the file, --initiator or the environment")
+    func invalidInitiator() throws {
+        let site = try Site("initiator")
+        let rule = "must be 1 to 223 printable ASCII characters without spaces"
+        let conf = site.path("i.conf")
+        try "key=bac001\ninitiator='iqn.x host'\n".write(toFile: conf, atomically: false, encoding: .utf8)
+        try CLI.run(["-c", conf, site.drive, "register"]).expectOneErrorLine(2, contains: "\(conf):2: initiator: invalid initiator name \"iqn.x host\": \(rule)")
+        try CLI.run(["--initiator", String(repeating: "x", count: 224), "-k", "bac001", site.drive, "register"])
+            .expectOneErrorLine(2, contains: "--initiator: invalid initiator name (224 bytes): \(rule)")
+        try CLI.run(["-k", "bac001", site.drive, "register"], env: ["STORAGE_CTL_INITIATOR": "caf\u{E9}"])
+            .expectOneErrorLine(2, contains: "STORAGE_CTL_INITIATOR: invalid initiator name \"caf??\": \(rule)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: site.drive)).isEmpty, "the drive was touched")
+    }
 }
