@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Transports
 
 /// The few system calls the command layer makes itself (reading the configuration file, the
 /// environment, writing output), each wrapped once with EINTR retried.
@@ -12,6 +13,12 @@ enum Posix {
     static func errorText(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "error \(code)" }
         return String(cString: text)
+    }
+
+    /// An environment variable's bytes as they are (no UTF-8 repair): for paths.
+    static func environmentBytes(_ name: String) -> [UInt8]? {
+        guard let value = getenv(name) else { return nil }
+        return Array(UnsafeBufferPointer(start: UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self), count: strlen(value)))
     }
 
     static func environment(_ name: String) -> String? {
@@ -119,9 +126,7 @@ enum Posix {
         throw .errno(EISDIR)
     }
 
-    /// Linux O_PATH (010000000 on every architecture but alpha, parisc and sparc; Glibc does not export it to
-    /// Swift): a descriptor that only names a directory, enough for openat and fstat, needing no read permission.
-    private static let openPathOnly: Int32 = 0o10_000_000
+    private static let openPathOnly = LinuxOpenFlags.pathOnly
 
     private static func components(_ path: [UInt8]) -> [[UInt8]] {
         path.split(separator: UInt8(ascii: "/")).map(Array.init).filter { $0 != [UInt8(ascii: ".")] }

@@ -177,6 +177,8 @@ extension Settings {
         case .debugLog: debugLog = try SettingValue.flag(value, what: "debug_log").get()
         case .debugFile:
             if value.isEmpty { throw .usage("debug_file: empty path") }
+            // A C path ends at the first NUL: "/a\0/b" would silently be "/a".
+            if value.utf8.contains(0) { throw .usage("debug_file: a path cannot contain a NUL byte") }
             debugFile = value
         case .initiator:
             if value.isEmpty { throw .usage("initiator: empty name") }

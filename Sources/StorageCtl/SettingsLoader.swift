@@ -18,20 +18,27 @@ enum SettingsLoader {
                      warn: (String) -> Void) throws(StorageCtlError) -> Settings {
         var settings = Settings()
         var path: String? = nil
+        // The path's bytes as given (argv and the environment are bytes; a String would repair them).
+        var pathBytes: [UInt8] = []
         var explicit = false
         if let configured = invocation.configPath {
             path = configured; explicit = true
+            pathBytes = ArgumentBytes.original(of: configured)
         } else if let configured = environment("STORAGE_CTL_CONF"), !configured.isEmpty {
             path = configured; explicit = true
+            pathBytes = Posix.environmentBytes("STORAGE_CTL_CONF").flatMap {
+                String(decoding: $0, as: UTF8.self) == configured ? $0 : nil
+            } ?? Array(configured.utf8)
         } else {
             path = defaultCandidates().first(where: Posix.fileExists)
+            pathBytes = Array((path ?? "").utf8)
         }
         if let path {
             if path.isEmpty { throw .usage("empty configuration file name") }
-            let shown = OutputText.escaped(path, limit: OutputText.echoLimit)
+            let shown = OutputText.escaped(bytes: pathBytes, limit: OutputText.echoLimit)
             let walked: Posix.WalkedFile
             do throws(Posix.WalkFailure) {
-                walked = try Posix.openWalking(Array(path.utf8), flags: O_RDONLY | O_NONBLOCK | O_NOCTTY,
+                walked = try Posix.openWalking(pathBytes, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY,
                                                followLastLink: true)
             } catch {
                 switch error {

@@ -18,7 +18,10 @@ public enum StorageCtlMain {
         public static var live: Environment {
             Environment(
                 variable: Posix.environment,
-                openDevice: { (path, options) throws(TransportError) in try DeviceResolver.open(path, options: options) },
+                // DEVICE is opened by the bytes given in argv, not by a repaired String (ArgumentBytes).
+                openDevice: { (path, options) throws(TransportError) in
+                    try DeviceResolver.open(pathBytes: ArgumentBytes.original(of: path), options: options)
+                },
                 sleeper: {
                     let sleeper = SignalSleeper()
                     return { sleeper.sleep($0) }
@@ -76,7 +79,7 @@ public enum StorageCtlMain {
         }
         let devicePath = positionals.removeFirst()
         // DEVICE as every message shows it: escaped, capped (OutputText.argument).
-        let shownDevice = OutputText.argument(devicePath)
+        let shownDevice = OutputText.escaped(bytes: ArgumentBytes.original(of: devicePath), limit: OutputText.echoLimit)
         guard !positionals.isEmpty else {
             if Verbs.named(devicePath) != nil {
                 throw .usage("\(shownDevice): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(shownDevice))")

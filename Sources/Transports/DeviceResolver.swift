@@ -1,6 +1,13 @@
 import Glibc
 import PRCore
 
+/// Open flags Glibc does not export to Swift.
+public enum LinuxOpenFlags {
+    /// O_PATH (010000000 on x86, arm, riscv, powerpc, s390): a descriptor that only names a file, for openat,
+    /// fstat and /proc/self/fd, needing no read permission.
+    public static let pathOnly: Int32 = 0o10_000_000
+}
+
 /// What the CLI knows when it opens a DEVICE.
 public struct DeviceOptions: Sendable {
     /// The iSCSI-style initiator name of this I_T nexus (simulated LU only).
@@ -86,6 +93,28 @@ public enum DeviceResolver {
         case .scsiGeneric, .scsiBlockDevice, .otherBlockDevice, .scsiTape:
             return try SGIOTransport(nodePath: resolution.nodePath, path: path, resolutionNote: resolution.note)
         }
+    }
+
+    /// Opens DEVICE given as the bytes the user passed. UTF-8 goes the usual way; other bytes (a Swift String
+    /// cannot hold them: it would repair them to U+FFFD and name another file) are opened once, with O_PATH, by
+    /// exactly those bytes, and the file is then reached through `/proc/self/fd/N`, so what is opened is what
+    /// was named. The O_PATH descriptor is closed once the transport has its own.
+    public static func open(pathBytes: [UInt8], options: DeviceOptions) throws(TransportError) -> any SCSITransport {
+        if let text = String(validating: pathBytes, as: UTF8.self) { return try open(text, options: options) }
+        if pathBytes.contains(0) { throw TransportError(.other, "device path contains a NUL byte") }
+        var fd: Int32
+        repeat {
+            fd = (pathBytes + [0]).withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { Glibc.open($0.baseAddress!, LinuxOpenFlags.pathOnly | O_CLOEXEC) }
+            }
+        } while fd < 0 && errno == EINTR
+        guard fd >= 0 else {
+            let e = errno
+            if e == ENOENT { throw TransportError(.open(errno: e), "no such file or device") }
+            throw TransportError(.open(errno: e), "cannot examine it: \(SGIOSyscall.describe(e)) (\(SGIOSyscall.name(e)))")
+        }
+        defer { Glibc.close(fd) }
+        return try open("/proc/self/fd/\(fd)", options: options)
     }
 
     /// Classifies `path` without opening it.

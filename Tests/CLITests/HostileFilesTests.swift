@@ -222,4 +222,44 @@ struct HostileFilesTests {
             .expectOneErrorLine(2, contains: "STORAGE_CTL_INITIATOR: invalid initiator name \"caf??\": \(rule)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: site.drive)).isEmpty, "the drive was touched")
     }
+
+    /// Runs storage-ctl through sh, so that `printf %b` can put bytes that are not UTF-8 into argv (Foundation's
+    /// Process takes Strings): each argument is a `%b` string (`\\0377` is the byte FF).
+    func runRaw(_ arguments: [String], script: String = "exec \"$bin\" \"$@\"") throws -> CLI.Result {
+        let decode = "bin=$1; shift; n=$#; i=0; while [ $i -lt $n ]; do v=$(printf 'X%b' \"$1\"); shift; "
+            + "set -- \"$@\" \"${v#X}\"; i=$((i+1)); done; "
+        return try CLI.run(["-c", decode + script, "sh", CLI.binary] + arguments, executable: "/bin/sh")
+    }
+
+    @Test("paths are bytes: DEVICE, -c and the personality's DEVICE open exactly the bytes given; NUL in debug_file is an error")
+    func pathsAreBytes() throws {
+        let site = try Site("bytes")
+        let repaired = site.path("lu\u{FFFD}")          // what a UTF-8 repair of lu\xff would name
+        FileManager.default.createFile(atPath: repaired, contents: Data())
+        let raw = site.path("lu") + "\\0377"            // printf %b: lu + byte FF
+        var r = try runRaw(["-k", "bac001", raw, "register"])
+        r.expectOneErrorLine(3, contains: "\(site.path("lu"))\\xff: no such file or device")
+        r = try runRaw(["persist", "--in", "-k", raw])
+        #expect(r.status != 0, "\(r)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: repaired)).isEmpty, "the repaired name was used")
+
+        // Created by its bytes, it is that file that becomes the drive.
+        #expect(try runRaw([raw], script: ": > \"$1\"").status == 0)
+        r = try runRaw(["-k", "bac001", raw, "register"])
+        #expect(r.status == 0, "\(r)")
+        r = try runRaw([raw, "regkeys"])
+        #expect(r.status == 0 && r.stdout == "0xbac001\n", "\(r)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: repaired)).isEmpty)
+
+        // -c by its bytes too.
+        try "key=bac001\n".write(toFile: site.path("c\u{FFFD}.conf"), atomically: false, encoding: .utf8)
+        r = try runRaw(["-c", site.path("c") + "\\0377.conf", site.drive, "register"])
+        r.expectOneErrorLine(2, contains: "cannot read configuration \(site.path("c"))\\xff.conf: No such file or directory")
+
+        // A NUL in a path from the configuration is an error, not a shorter path.
+        let conf = site.path("nul.conf")
+        try "key=bac001\ndebug_log=1\ndebug_file=\"\(site.path("log"))\u{0}.x\"\n".write(toFile: conf, atomically: false, encoding: .utf8)
+        try CLI.run(["-c", conf, site.drive, "register"]).expectOneErrorLine(2, contains: "\(conf):3: debug_file: a path cannot contain a NUL byte")
+        #expect(!FileManager.default.fileExists(atPath: site.path("log")))
+    }
 }
