@@ -88,6 +88,8 @@ public final class CommandTracer {
                 return .failure(Refusal(text: code == ELOOP ? "it is a symbolic link" : code == ENXIO ? "not a regular file (a FIFO or socket)" : Posix.errorText(code)))
             case .untrustedLink(let why):
                 return .failure(Refusal(text: OutputText.escaped(why, limit: 2 * OutputText.echoLimit)))
+            case .notRegular(let type):
+                return .failure(Refusal(text: "it is \(Posix.typeName(type)), not a regular file"))
             }
         }
         let status = walked.status
@@ -101,10 +103,7 @@ public final class CommandTracer {
             } else {
                 refusal = nil
             }
-        case S_IFIFO: refusal = "it is a FIFO, not a regular file"
-        case S_IFSOCK: refusal = "it is a socket, not a regular file"
-        case S_IFCHR, S_IFBLK: refusal = "it is a device, not a regular file"
-        default: refusal = "not a regular file"
+        default: refusal = "it is \(Posix.typeName(status.st_mode & S_IFMT)), not a regular file"
         }
         if let refusal {
             close(walked.fd)

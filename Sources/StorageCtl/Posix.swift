@@ -53,6 +53,8 @@ enum Posix {
         case errno(Int32)
         /// A symbolic link that someone else could have planted, with why.
         case untrustedLink(String)
+        /// The last component exists and is not a regular file (`regularOnly`); not opened. The file type bits.
+        case notRegular(mode_t)
     }
 
     /// Opens `path` one component at a time (openat(2) with O_NOFOLLOW from `/`; a relative path is taken from
@@ -61,9 +63,11 @@ enum Posix {
     /// it is trusted (see `WalkedFile.untrustedDirectory`) and the link is owned by root or us, as the kernel's
     /// protected_symlinks does in sticky directories; otherwise `.untrustedLink`. The last component is opened
     /// with `flags | O_NOFOLLOW`; a link there is followed under the same rule when `followLastLink` is set,
-    /// else the open fails with ELOOP. At most 40 links (ELOOP).
-    static func openWalking(_ path: [UInt8], flags: Int32, mode: mode_t = 0,
-                            followLastLink: Bool) throws(WalkFailure) -> WalkedFile {
+    /// else the open fails with ELOOP. At most 40 links (ELOOP). With `regularOnly`, a last component that exists
+    /// and is not a regular file is refused before it is opened: opening a device can have effects (a watchdog
+    /// arms, a tape rewinds on close), and a FIFO can block.
+    static func openWalking(_ path: [UInt8], flags: Int32, mode: mode_t = 0, followLastLink: Bool,
+                            regularOnly: Bool = true) throws(WalkFailure) -> WalkedFile {
         guard !path.isEmpty else { throw .errno(ENOENT) }
         guard !path.contains(0) else { throw .errno(EINVAL) }
         var full = path
@@ -84,6 +88,10 @@ enum Posix {
             let name = pending.removeFirst()
             let isLast = pending.isEmpty && !trailingSlash
             let child = dirName == [UInt8(ascii: "/")] ? dirName + name : dirName + [UInt8(ascii: "/")] + name
+            if isLast, regularOnly, let (type, device) = fileType(name, in: dirfd), type != S_IFREG, type != S_IFLNK,
+               !(type == S_IFCHR && device == nullDevice) {
+                throw .notRegular(type)
+            }
             let fd = isLast
                 ? openPath(name, relativeTo: dirfd, flags: flags | O_NOFOLLOW, mode: mode)
                 : openPath(name, relativeTo: dirfd, flags: openPathOnly | O_DIRECTORY | O_NOFOLLOW)
@@ -149,6 +157,31 @@ enum Posix {
             }
         } while fd < 0 && errno == EINTR
         return fd
+    }
+
+    /// /dev/null's device number (1:3), the one device `regularOnly` lets through: `-c /dev/null` is an
+    /// empty configuration, and opening it has no effect.
+    private static let nullDevice: UInt64 = 0x103
+
+    /// The S_IFMT bits and device number of `name` in `dirfd` (not following a link), or nil when it does not exist.
+    private static func fileType(_ name: [UInt8], in dirfd: Int32) -> (mode_t, UInt64)? {
+        var status = stat()
+        let rc = (name + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { fstatat(dirfd, $0.baseAddress!, &status, AT_SYMLINK_NOFOLLOW) }
+        }
+        return rc == 0 ? (status.st_mode & S_IFMT, UInt64(status.st_rdev)) : nil
+    }
+
+    /// "a FIFO", "a directory", ...: a file type for messages.
+    static func typeName(_ type: mode_t) -> String {
+        switch type {
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFDIR: return "a directory"
+        default: return "not a regular file"
+        }
     }
 
     private static func linkStatus(_ name: [UInt8], in dirfd: Int32) -> stat? {

@@ -49,12 +49,15 @@ enum SettingsLoader {
                     throw .usage("cannot read configuration \(shown): \(Posix.errorText(code))")
                 case .untrustedLink(let why):
                     throw .usage("cannot read configuration \(shown): \(OutputText.escaped(why, limit: 2 * OutputText.echoLimit))")
+                case .notRegular(let type):
+                    if type == S_IFDIR { throw .usage("cannot read configuration \(shown): \(Posix.errorText(EISDIR))") }
+                    throw .usage("cannot read configuration \(shown): it is \(Posix.typeName(type)), not a regular file")
                 }
             }
             defer { close(walked.fd) }
             let bytes: [UInt8]
             do throws(Posix.Failure) {
-                guard walked.status.st_mode & S_IFMT == S_IFREG else {
+                guard walked.status.st_mode & S_IFMT == S_IFREG || walked.status.st_mode & S_IFMT == S_IFCHR else {
                     throw Posix.Failure(errno: walked.status.st_mode & S_IFMT == S_IFDIR ? EISDIR : EINVAL)
                 }
                 bytes = try Posix.readAll(walked.fd)

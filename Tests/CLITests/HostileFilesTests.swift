@@ -83,14 +83,22 @@ struct HostileFilesTests {
         let waiter = try cibou.start("lock")
         var r = waiter.finish(timeout: 10)
         #expect(r.status == 0, "\(r)")
-        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(fifo): not a regular file (a FIFO or socket)\n", "\(r)")
+        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(fifo): it is a FIFO, not a regular file\n", "\(r)")
 
         // A FIFO someone reads: opened, then refused on what fstat says.
         let reader = open(fifo, O_RDONLY | O_NONBLOCK)
         #expect(reader >= 0)
         defer { close(reader) }
         r = try cibou.run("unlock")
-        #expect(r.status == 0 && r.stderr.contains("debug_file \(fifo): "), "\(r)")
+        #expect(r.status == 0 && r.stderr.contains("debug_file \(fifo): it is a FIFO"), "\(r)")
+
+        // A device is refused before it is opened (opening one can have effects); a configuration too, but
+        // /dev/null, an empty configuration.
+        let device = try site.host("dev", key: "bac004", extra: "debug_log=1\ndebug_file=/dev/zero")
+        r = try device.run("register")
+        #expect(r.status == 0 && r.stderr == "storage-ctl: warning: cannot write debug_file /dev/zero: it is a character device, not a regular file\n", "\(r)")
+        try CLI.run(["-c", "/dev/zero", site.drive, "regkeys"]).expectOneErrorLine(2, contains: "cannot read configuration /dev/zero: it is a character device, not a regular file")
+        #expect(try CLI.run(["-c", "/dev/null", site.drive, "regkeys"]).status == 0)
 
         // A hard link to another file.
         let victim = site.path("victim")
