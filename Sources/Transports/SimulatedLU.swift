@@ -155,11 +155,16 @@ public final class SimulatedLU: SCSITransport, Sendable {
                                  data: Array(response.data.prefix(dataInLength)))
     }
 
-    /// How long a wait for the file's lock may last: `timeout`, cut short by `lockDeadline`.
+    /// How long a wait for the file's lock may last: `timeout`, cut short by `lockDeadline` but never below
+    /// `lockDeadlineGrace`: another storage-ctl holds the lock for microseconds, and `lock -w 0` (or an attempt
+    /// just before the deadline) must not fail on that.
     private func lockWait(_ timeout: Duration) -> Duration {
         guard let lockDeadline else { return timeout }
-        return min(timeout, ContinuousClock.now.duration(to: lockDeadline))
+        return min(timeout, max(ContinuousClock.now.duration(to: lockDeadline), SimulatedLU.lockDeadlineGrace))
     }
+
+    /// How far past `lockDeadline` a wait for the file's lock may go.
+    public static let lockDeadlineGrace = Duration.milliseconds(50)
 
     // MARK: Testing hooks
 

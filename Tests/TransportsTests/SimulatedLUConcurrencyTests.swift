@@ -155,6 +155,15 @@ func simRunThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         }
         #expect(cut?.kind == .timeout && ContinuousClock.now - before < .seconds(2))
         holder.unlock()
+
+        // Past its deadline a command still waits a short grace for a holder that is only passing through
+        // (another storage-ctl holds the lock for microseconds): `lock -w 0` must not fail on that. The holder
+        // here keeps it 10 ms, the scenario, not a synchronisation.
+        let late = try SimulatedLU(path: path, initiatorName: simHostB, lockDeadline: ContinuousClock.now)
+        try holder.lock(timeout: .zero)
+        let release = Thread { usleep(10_000); holder.unlock() }
+        release.start()
+        #expect(try late.execute(cdb: SimCDB.testUnitReady, dataOut: [], dataInLength: 0, timeout: .seconds(30)).status == .good)
         #expect(try lu.run(SimCDB.testUnitReady).status == .good)
     }
 }
