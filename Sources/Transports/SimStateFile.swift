@@ -29,7 +29,12 @@ struct SimSnapshot: Equatable, Sendable {
     static func resolve(header: SimLUHeader, record: SimCommitRecord, fileSize: Int,
                         committed: (content: SimSlotContent, storedCRC: UInt32?)?) -> Result<SimSnapshot, SimCorruption> {
         var snapshot = SimSnapshot(header: header, record: record, fileSize: fileSize)
-        guard record.sequence > 0 else { return .success(snapshot) }
+        // Nothing committed: shorter is an initialisation cut short (the first commit completes it); longer is
+        // not something storage-ctl writes, and a commit into it would make a file the next read refuses.
+        guard record.sequence > 0, fileSize <= SimFormat.fileSize else {
+            if fileSize <= SimFormat.fileSize { return .success(snapshot) }
+            return .failure(SimCorruption(details: "file extended to \(fileSize) bytes; a simulated LU is \(SimFormat.fileSize)"))
+        }
         guard fileSize == SimFormat.fileSize else {
             let what = fileSize < SimFormat.fileSize ? "truncated" : "extended"
             return .failure(SimCorruption(details: "file \(what) to \(fileSize) bytes; a simulated LU is "

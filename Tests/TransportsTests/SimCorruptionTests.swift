@@ -179,7 +179,12 @@ import Testing
                 #expect(length < SimFormat.headerReadSize && error.kind == .corruptState, "length \(length): \(error)")
             }
         }
+        // Longer than a simulated LU is not a fresh LU (a commit into it would make a file the next read refuses).
+        writer.put(page, at: 0)
+        writer.size(SimFormat.fileSize + 1)
+        #expect(throws: TransportError.self) { try file.readSnapshot() }
         // Used again after such a cut, the LU completes the file and commits.
+        writer.size(4096)
         writer.put(page, at: 0)
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
