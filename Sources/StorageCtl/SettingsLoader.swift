@@ -23,7 +23,10 @@ enum SettingsLoader {
         var explicit = false
         if let configured = invocation.configPath {
             path = configured; explicit = true
-            pathBytes = ArgumentBytes.original(of: configured)
+            guard let bytes = ArgumentBytes.original(of: configured) else {
+                throw .usage(ArgumentBytes.ambiguity("configuration", configured))
+            }
+            pathBytes = bytes
         } else if let configured = environment("STORAGE_CTL_CONF"), !configured.isEmpty {
             path = configured; explicit = true
             pathBytes = Posix.environmentBytes("STORAGE_CTL_CONF").flatMap {

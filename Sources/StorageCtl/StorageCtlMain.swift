@@ -20,7 +20,10 @@ public enum StorageCtlMain {
                 variable: Posix.environment,
                 // DEVICE is opened by the bytes given in argv, not by a repaired String (ArgumentBytes).
                 openDevice: { (path, options) throws(TransportError) in
-                    try DeviceResolver.open(pathBytes: ArgumentBytes.original(of: path), options: options)
+                    guard let bytes = ArgumentBytes.original(of: path) else {
+                        throw TransportError(.other, ArgumentBytes.ambiguity("DEVICE", path))
+                    }
+                    return try DeviceResolver.open(pathBytes: bytes, options: options)
                 },
                 sleeper: {
                     let sleeper = SignalSleeper()
@@ -79,7 +82,10 @@ public enum StorageCtlMain {
         }
         let devicePath = positionals.removeFirst()
         // DEVICE as every message shows it: escaped, capped (OutputText.argument).
-        let shownDevice = OutputText.escaped(bytes: ArgumentBytes.original(of: devicePath), limit: OutputText.echoLimit)
+        guard let deviceBytes = ArgumentBytes.original(of: devicePath) else {
+            throw .usage(ArgumentBytes.ambiguity("DEVICE", devicePath))
+        }
+        let shownDevice = OutputText.escaped(bytes: deviceBytes, limit: OutputText.echoLimit)
         guard !positionals.isEmpty else {
             if Verbs.named(devicePath) != nil {
                 throw .usage("\(shownDevice): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(shownDevice))")

@@ -264,6 +264,10 @@ struct HostileFilesTests {
         r = try runRaw(["-c", site.path("c") + "\\0377.conf", site.drive, "register"])
         r.expectOneErrorLine(2, contains: "cannot read configuration \(site.path("c"))\\xff.conf: No such file or directory")
 
+        // Two arguments whose bytes differ but read the same once repaired: which one is DEVICE cannot be told.
+        r = try runRaw(["-c", site.path("lu") + "\\0376", raw, "regkeys"])
+        r.expectOneErrorLine(2, contains: "two arguments that are not UTF-8 read the same")
+
         // A NUL in a path from the configuration is an error, not a shorter path.
         let conf = site.path("nul.conf")
         try "key=bac001\ndebug_log=1\ndebug_file=\"\(site.path("log"))\u{0}.x\"\n".write(toFile: conf, atomically: false, encoding: .utf8)

@@ -72,7 +72,10 @@ public enum PersistCommand {
     /// user cannot write is opened read-only by SimulatedLU itself).
     /// DEVICE is opened by the bytes given in argv (`ArgumentBytes`), not by a repaired String.
     static func openLive(_ path: String, initiatorName: String) throws(TransportError) -> any SCSITransport {
-        try DeviceResolver.open(pathBytes: ArgumentBytes.original(of: path), options: DeviceOptions(initiatorName: initiatorName))
+        guard let bytes = ArgumentBytes.original(of: path) else {
+            throw TransportError(.other, ArgumentBytes.ambiguity("DEVICE", path))
+        }
+        return try DeviceResolver.open(pathBytes: bytes, options: DeviceOptions(initiatorName: initiatorName))
     }
 
     /// Reads `file=NAME` files, and standard input once (later reads see end of file, as a second `-X -` does).
