@@ -4,10 +4,13 @@ import Glibc
 
 /// Where `-v` and `debug_log=1` send one line per SCSI command and per decision.
 ///
-/// The debug file is opened append-only, created mode 0640 and never through a symbolic link
-/// (O_NOFOLLOW): storage-ctl runs as root from the backup daemon, and a link planted in a
-/// writable directory must not make it append to an arbitrary file. A log that cannot be
-/// written costs a warning, never the lock.
+/// The debug file is opened append-only and created mode 0640. storage-ctl runs as root from the
+/// backup daemon, so what someone else planted must not make it append to another file or block:
+/// the last component is never a symbolic link (O_NOFOLLOW), a link on the way is followed only
+/// where nobody else could have put it (`Posix.openWalking`), the open does not wait (O_NONBLOCK:
+/// a FIFO would block it, and `lock` with it, forever), and only a regular file with one link
+/// (no hard link to something else), owned by root or us, is written. A log that cannot be
+/// written costs one warning, never the lock.
 public final class CommandTracer {
     let device: String
     let verbose: Bool
@@ -58,14 +61,13 @@ public final class CommandTracer {
         // after one failed open this run logs nothing, so the warning below is true and said once
         guard let debugFile, !warned else { return }
         if fd < 0 {
-            repeat {
-                fd = open(debugFile, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0o640)
-            } while fd < 0 && errno == EINTR
-            if fd < 0 {
-                if !warned {
-                    warned = true
-                    warn("warning: cannot write debug_file \(debugFile): \(Posix.errorText(errno)); no debug log for this run")
-                }
+            if warned { return }
+            switch Self.open(debugFile) {
+            case .success(let opened):
+                fd = opened
+            case .failure(let reason):
+                warned = true
+                warn("warning: cannot write debug_file \(OutputText.escaped(debugFile, limit: OutputText.echoLimit)): \(reason.text); no debug log for this run")
                 return
             }
         }
@@ -73,8 +75,46 @@ public final class CommandTracer {
         if let failure = Posix.write(fd, "\(Self.timestamp()) [\(getpid())] \(device) \(verb): \(OutputText.escaped(text))\n"),
            !warned {
             warned = true
-            warn("warning: cannot write debug_file \(debugFile): \(Posix.errorText(failure))")
+            warn("warning: cannot write debug_file \(OutputText.escaped(debugFile, limit: OutputText.echoLimit)): \(Posix.errorText(failure)); no more debug log for this run")
         }
+    }
+
+    struct Refusal: Error { var text: String }
+
+    /// Opens the debug file for appending, or says why not.
+    static func open(_ path: String) -> Result<Int32, Refusal> {
+        let walked: Posix.WalkedFile
+        do throws(Posix.WalkFailure) {
+            walked = try Posix.openWalking(Array(path.utf8), flags: O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY,
+                                           mode: 0o640, followLastLink: false)
+        } catch {
+            switch error {
+            case .errno(let code):
+                return .failure(Refusal(text: code == ELOOP ? "it is a symbolic link" : code == ENXIO ? "not a regular file (a FIFO or socket)" : Posix.errorText(code)))
+            case .untrustedLink(let why):
+                return .failure(Refusal(text: OutputText.escaped(why, limit: 2 * OutputText.echoLimit)))
+            case .notRegular(let type):
+                return .failure(Refusal(text: "it is \(Posix.typeName(type)), not a regular file"))
+            }
+        }
+        let status = walked.status
+        let refusal: String?
+        switch status.st_mode & S_IFMT {
+        case S_IFREG:
+            if status.st_nlink != 1 {
+                refusal = "it has \(status.st_nlink) hard links (a link planted to another file?)"
+            } else if status.st_uid != 0 && status.st_uid != geteuid() {
+                refusal = "it is owned by uid \(status.st_uid) (must be root or uid \(geteuid()))"
+            } else {
+                refusal = nil
+            }
+        default: refusal = "it is \(Posix.typeName(status.st_mode & S_IFMT)), not a regular file"
+        }
+        if let refusal {
+            close(walked.fd)
+            return .failure(Refusal(text: refusal))
+        }
+        return .success(walked.fd)
     }
 
     static func timestamp() -> String {

@@ -144,7 +144,7 @@ public struct Invocation: Sendable, Equatable {
             }
             if let option = valued(arg) {
                 guard i < arguments.count else {
-                    throw .usage("option \(arg) needs a value (try 'storage-ctl --help')")
+                    throw .usage("option \(OutputText.argument(arg)) needs a value (try 'storage-ctl --help')")
                 }
                 result.set(option, arguments[i])
                 i += 1
@@ -180,6 +180,6 @@ public struct Invocation: Sendable, Equatable {
     }
 
     private static func unknownOption(_ name: String) -> StorageCtlError {
-        .usage("unknown option '\(OutputText.escaped(name))' (try 'storage-ctl --help')")
+        .usage("unknown option '\(OutputText.argument(name))' (try 'storage-ctl --help')")
     }
 }

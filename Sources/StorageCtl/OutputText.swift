@@ -1,25 +1,72 @@
-/// Text that reaches a terminal or a parser must not be ambiguous: a name from the configuration
-/// or a string from a device could hold a newline or an escape sequence. `escaped` keeps printable
-/// ASCII and UTF-8 letters, and writes everything else as `\xNN` (and a backslash as `\\`).
+/// Text that reaches a terminal or a parser must not be ambiguous: a name from the configuration,
+/// a path or argument from the command line, or a string from a device could hold a newline or an
+/// escape sequence. `escaped` is the one place that makes such text safe to echo: it keeps printable
+/// ASCII and printable UTF-8 letters, and writes everything else as `\xNN` (a control character or a
+/// byte that is not UTF-8), `\u{NNNN}` (a Unicode control, format or separator character), and a
+/// backslash as `\\`; with `limit`, it echoes at most that many characters and says how much it left out.
 public enum OutputText {
-    public static func escaped(_ text: String) -> String {
+    /// How much of an argument or path a message echoes (characters of escaped text).
+    public static let echoLimit = 160
+
+    /// An argument, path or configured value as a message echoes it: escaped, at most `echoLimit` characters.
+    public static func argument(_ text: String) -> String { escaped(text, limit: echoLimit) }
+
+    /// `text` unchanged when it holds no control character (the common case, already escaped where it came
+    /// from), else escaped: the last guard that keeps every stderr message on one line.
+    public static func oneLine(_ text: String) -> String {
+        text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" }
+            ? escaped(text) : text
+    }
+
+    public static func escaped(_ text: String, limit: Int? = nil) -> String {
+        escaped(bytes: Array(text.utf8), limit: limit)
+    }
+
+    /// The same for bytes that need not be UTF-8 (a path from argv).
+    public static func escaped(bytes: [UInt8], limit: Int? = nil) -> String {
         var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x5C: out += "\\\\"
-            case 0x20...0x7E: out.unicodeScalars.append(scalar)
-            case 0xA0...: // printable non-ASCII is kept unless it is a format/control character
-                if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format
-                    || scalar.properties.generalCategory == .lineSeparator || scalar.properties.generalCategory == .paragraphSeparator {
-                    out += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(scalar)
+        out.reserveCapacity(bytes.count)
+        var count = 0
+        var consumed = 0
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        func append(_ piece: String, _ length: Int) -> Bool {
+            if let limit, count + piece.unicodeScalars.count > limit { return false }
+            out += piece
+            count += piece.unicodeScalars.count
+            consumed += length
+            return true
+        }
+        loop: while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                let scalar = Unicode.UTF8.decode(encoded)
+                let piece: String
+                switch scalar.value {
+                case 0x5C: piece = "\\\\"
+                case 0x20...0x7E: piece = String(Character(scalar))
+                case 0xA0...:
+                    let category = scalar.properties.generalCategory
+                    if category == .control || category == .format || category == .lineSeparator
+                        || category == .paragraphSeparator || category == .unassigned || category == .privateUse
+                        || category == .surrogate {
+                        piece = "\\u{\(String(scalar.value, radix: 16))}"
+                    } else {
+                        piece = String(Character(scalar))
+                    }
+                default:
+                    piece = "\\x" + hex2(UInt8(truncatingIfNeeded: scalar.value))
                 }
-            default:
-                out += "\\x" + hex2(UInt8(truncatingIfNeeded: scalar.value))
+                if !append(piece, encoded.count) { break loop }
+            case .error(let length):
+                let start = consumed
+                let invalid = bytes[start..<(start + length)].map { "\\x" + hex2($0) }.joined()
+                if !append(invalid, length) { break loop }
+            case .emptyInput:
+                break loop
             }
         }
+        if consumed < bytes.count { out += "...(\(bytes.count - consumed) more bytes)" }
         return out
     }
 

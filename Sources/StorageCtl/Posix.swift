@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Transports
 
 /// The few system calls the command layer makes itself (reading the configuration file, the
 /// environment, writing output), each wrapped once with EINTR retried.
@@ -12,6 +13,12 @@ enum Posix {
     static func errorText(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "error \(code)" }
         return String(cString: text)
+    }
+
+    /// An environment variable's bytes as they are (no UTF-8 repair): for paths.
+    static func environmentBytes(_ name: String) -> [UInt8]? {
+        guard let value = getenv(name) else { return nil }
+        return Array(UnsafeBufferPointer(start: UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self), count: strlen(value)))
     }
 
     static func environment(_ name: String) -> String? {
@@ -26,6 +33,183 @@ enum Posix {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw Failure(errno: errno) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw Failure(errno: EISDIR) }
+        return try readAll(fd, limit: limit)
+    }
+
+    /// A file opened by `openWalking`, with what was seen on the way.
+    struct WalkedFile {
+        var fd: Int32
+        /// fstat(2) of `fd`: what was opened, not what the path names a moment later.
+        var status: stat
+        /// The first directory on the way (from `/` down) that someone other than root or us could change:
+        /// not owned by root or the effective uid, or writable by group or others without the sticky bit.
+        var untrustedDirectory: String?
+    }
+
+    enum WalkFailure: Error {
+        /// A system call failed (ENOENT, EACCES, ELOOP, ...).
+        case errno(Int32)
+        /// A symbolic link that someone else could have planted, with why.
+        case untrustedLink(String)
+        /// The last component exists and is not a regular file (`regularOnly`); not opened. The file type bits.
+        case notRegular(mode_t)
+    }
+
+    /// Opens `path` one component at a time (openat(2) with O_NOFOLLOW from `/`; a relative path is taken from
+    /// the working directory), so every directory on the way is examined on its descriptor, as ssh examines
+    /// the directories above its files. A symbolic link on the way is followed only when the directory holding
+    /// it is trusted (see `WalkedFile.untrustedDirectory`) and the link is owned by root or us, as the kernel's
+    /// protected_symlinks does in sticky directories; otherwise `.untrustedLink`. The last component is opened
+    /// with `flags | O_NOFOLLOW`; a link there is followed under the same rule when `followLastLink` is set,
+    /// else the open fails with ELOOP. At most 40 links (ELOOP). With `regularOnly`, a last component that exists
+    /// and is not a regular file is refused before it is opened: opening a device can have effects (a watchdog
+    /// arms, a tape rewinds on close), and a FIFO can block.
+    static func openWalking(_ path: [UInt8], flags: Int32, mode: mode_t = 0, followLastLink: Bool,
+                            regularOnly: Bool = true) throws(WalkFailure) -> WalkedFile {
+        guard !path.isEmpty else { throw .errno(ENOENT) }
+        guard !path.contains(0) else { throw .errno(EINVAL) }
+        var full = path
+        if path.first != UInt8(ascii: "/") {
+            guard let cwd = currentDirectory() else { throw .errno(errno) }
+            full = cwd + [UInt8(ascii: "/")] + path
+        }
+        var pending = components(full)
+        let trailingSlash = path.last == UInt8(ascii: "/")
+        var dirfd = openPath([UInt8(ascii: "/")], relativeTo: AT_FDCWD, flags: openPathOnly | O_DIRECTORY)
+        guard dirfd >= 0 else { throw .errno(errno) }
+        var dirName: [UInt8] = [UInt8(ascii: "/")]
+        var untrusted: String? = isTrustedDirectory(dirfd) ? nil : text(dirName)
+        defer { close(dirfd) }
+        var links = 0
+        if pending.isEmpty { pending = [[UInt8(ascii: ".")]] }
+        while !pending.isEmpty {
+            let name = pending.removeFirst()
+            let isLast = pending.isEmpty && !trailingSlash
+            let child = dirName == [UInt8(ascii: "/")] ? dirName + name : dirName + [UInt8(ascii: "/")] + name
+            if isLast, regularOnly, let (type, device) = fileType(name, in: dirfd), type != S_IFREG, type != S_IFLNK,
+               !(type == S_IFCHR && device == nullDevice) {
+                throw .notRegular(type)
+            }
+            let fd = isLast
+                ? openPath(name, relativeTo: dirfd, flags: flags | O_NOFOLLOW, mode: mode)
+                : openPath(name, relativeTo: dirfd, flags: openPathOnly | O_DIRECTORY | O_NOFOLLOW)
+            if fd < 0 {
+                let error = errno
+                guard error == ELOOP || error == ENOTDIR || error == EMLINK, !isLast || followLastLink,
+                      let link = linkStatus(name, in: dirfd) else { throw .errno(error) }
+                // A symbolic link: follow it only where nobody else could have put it.
+                links += 1
+                guard links <= 40 else { throw .errno(ELOOP) }
+                guard isTrustedDirectory(dirfd) else {
+                    throw .untrustedLink("\(text(child)) is a symbolic link in \(text(dirName)), a directory others can write")
+                }
+                guard link.st_uid == 0 || link.st_uid == geteuid() else {
+                    throw .untrustedLink("\(text(child)) is a symbolic link owned by uid \(link.st_uid)")
+                }
+                guard let target = readLink(name, in: dirfd) else { throw .errno(errno) }
+                if target.first == UInt8(ascii: "/") {
+                    let root = openPath([UInt8(ascii: "/")], relativeTo: AT_FDCWD, flags: openPathOnly | O_DIRECTORY)
+                    guard root >= 0 else { throw .errno(errno) }
+                    close(dirfd)
+                    dirfd = root
+                    dirName = [UInt8(ascii: "/")]
+                }
+                pending = components(target) + pending
+                if pending.isEmpty { pending = [[UInt8(ascii: ".")]] }
+                continue
+            }
+            if isLast {
+                var status = stat()
+                guard fstat(fd, &status) == 0 else { let error = errno; close(fd); throw .errno(error) }
+                return WalkedFile(fd: fd, status: status, untrustedDirectory: untrusted)
+            }
+            if untrusted == nil, !isTrustedDirectory(fd) { untrusted = text(child) }
+            close(dirfd)
+            dirfd = fd
+            dirName = name == [UInt8(ascii: ".")] ? dirName : child
+        }
+        // A path ending in "/" names a directory.
+        throw .errno(EISDIR)
+    }
+
+    private static let openPathOnly = LinuxOpenFlags.pathOnly
+
+    private static func components(_ path: [UInt8]) -> [[UInt8]] {
+        path.split(separator: UInt8(ascii: "/")).map(Array.init).filter { $0 != [UInt8(ascii: ".")] }
+    }
+
+    /// Owned by root or us, and not writable by group or others unless sticky (others cannot replace our
+    /// entries in a sticky directory such as /tmp).
+    private static func isTrustedDirectory(_ fd: Int32) -> Bool {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return false }
+        let owner = status.st_uid == 0 || status.st_uid == geteuid()
+        return owner && (status.st_mode & 0o022 == 0 || status.st_mode & S_ISVTX != 0)
+    }
+
+    private static func openPath(_ name: [UInt8], relativeTo dirfd: Int32, flags: Int32, mode: mode_t = 0) -> Int32 {
+        var fd: Int32
+        repeat {
+            fd = (name + [0]).withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { openat(dirfd, $0.baseAddress!, flags | O_CLOEXEC, mode) }
+            }
+        } while fd < 0 && errno == EINTR
+        return fd
+    }
+
+    /// /dev/null's device number (1:3), the one device `regularOnly` lets through: `-c /dev/null` is an
+    /// empty configuration, and opening it has no effect.
+    private static let nullDevice: UInt64 = 0x103
+
+    /// The S_IFMT bits and device number of `name` in `dirfd` (not following a link), or nil when it does not exist.
+    private static func fileType(_ name: [UInt8], in dirfd: Int32) -> (mode_t, UInt64)? {
+        var status = stat()
+        let rc = (name + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { fstatat(dirfd, $0.baseAddress!, &status, AT_SYMLINK_NOFOLLOW) }
+        }
+        return rc == 0 ? (status.st_mode & S_IFMT, UInt64(status.st_rdev)) : nil
+    }
+
+    /// "a FIFO", "a directory", ...: a file type for messages.
+    static func typeName(_ type: mode_t) -> String {
+        switch type {
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFDIR: return "a directory"
+        default: return "not a regular file"
+        }
+    }
+
+    private static func linkStatus(_ name: [UInt8], in dirfd: Int32) -> stat? {
+        var status = stat()
+        let rc = (name + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { fstatat(dirfd, $0.baseAddress!, &status, AT_SYMLINK_NOFOLLOW) }
+        }
+        return rc == 0 && status.st_mode & S_IFMT == S_IFLNK ? status : nil
+    }
+
+    private static func readLink(_ name: [UInt8], in dirfd: Int32) -> [UInt8]? {
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let count = (name + [0]).withUnsafeBufferPointer { namePointer in
+            namePointer.withMemoryRebound(to: CChar.self) { readlinkat(dirfd, $0.baseAddress!, &buffer, 4096) }
+        }
+        guard count > 0 else { return nil }
+        return buffer[0..<count].map { UInt8(bitPattern: $0) }
+    }
+
+    private static func currentDirectory() -> [UInt8]? {
+        var buffer = [CChar](repeating: 0, count: 4097)
+        guard getcwd(&buffer, buffer.count) != nil else { return nil }
+        return buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    }
+
+    /// Path bytes as text for messages (invalid UTF-8 repaired; callers escape it).
+    static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Reads what is left of an open file, up to `limit` bytes (EFBIG beyond).
+    static func readAll(_ fd: Int32, limit: Int = 1 << 20) throws(Failure) -> [UInt8] {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
@@ -41,11 +225,6 @@ enum Posix {
     static func fileExists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0
-    }
-
-    static func fileStatus(_ path: String) -> stat? {
-        var st = stat()
-        return stat(path, &st) == 0 ? st : nil
     }
 
     /// The directory holding the running executable (for `storage-ctl.conf` beside it).

@@ -11,12 +11,16 @@ public struct DeviceRequest {
     public var tracer: CommandTracer?
     /// The configured reservation type (`-t`, `type=`).
     public var type: ReservationType
+    /// DEVICE as messages show it (escaped and capped, `OutputText.argument`); nil: the path as opened.
+    public var displayPath: String?
 
-    public init(options: DeviceOptions, commandTimeout: Double, tracer: CommandTracer?, type: ReservationType) {
+    public init(options: DeviceOptions, commandTimeout: Double, tracer: CommandTracer?, type: ReservationType,
+                displayPath: String? = nil) {
         self.options = options
         self.commandTimeout = commandTimeout
         self.tracer = tracer
         self.type = type
+        self.displayPath = displayPath
     }
 }
 
@@ -39,7 +43,9 @@ public enum ReservationDevices {
     /// (a logging or scripted LU) behind the CLI.
     public static func scsi(_ transport: any SCSITransport, path: String, _ request: DeviceRequest,
                             resolutionNote: String? = nil) -> SCSIReservationDevice {
-        SCSIReservationDevice(transport: transport, path: path, commandTimeout: request.commandTimeout,
-                              tracer: request.tracer, typeField: request.type, resolutionNote: resolutionNote)
+        SCSIReservationDevice(transport: transport, path: request.displayPath ?? path, commandTimeout: request.commandTimeout,
+                              tracer: request.tracer, typeField: request.type,
+                              resolutionNote: resolutionNote.map { OutputText.escaped($0) },
+                              lockDeadline: request.options.lockDeadline)
     }
 }

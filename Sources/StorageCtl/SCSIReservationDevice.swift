@@ -19,6 +19,7 @@ import Transports
 /// (The sg_persist personality does not use this: sg_persist reports a UA as exit 6.)
 public final class SCSIReservationDevice: PersistentReservationDevice {
     public let transport: any SCSITransport
+    /// DEVICE as messages show it (escaped and capped by the caller: `OutputText.argument`).
     public let path: String
     public let resolutionNote: String?
     let timeout: Duration
@@ -27,18 +28,44 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
     /// device ignores: storage-ctl has always sent the configured type there, and keeps sending it
     /// (a device that does not ignore it must see what it saw before).
     let typeField: ReservationType
+    /// `lock`'s budget: when a simulated LU's file lock (held by another process) makes a command wait past it,
+    /// the command gives up as `lock` does, exit 4 with the reason (the simulated LU stops waiting there).
+    let lockDeadline: ContinuousClock.Instant?
 
     /// How often one command is re-sent after UNIT ATTENTION or BUSY before giving up.
     static let maxRetries = 8
 
     public init(transport: any SCSITransport, path: String, commandTimeout: Double, tracer: CommandTracer?,
-                typeField: ReservationType, resolutionNote: String? = nil) {
+                typeField: ReservationType, resolutionNote: String? = nil, lockDeadline: ContinuousClock.Instant? = nil) {
         self.transport = transport
         self.path = path
-        self.timeout = .milliseconds(Int64((commandTimeout * 1000).rounded()))
+        self.timeout = Self.commandTimeout(seconds: commandTimeout)
         self.tracer = tracer
         self.typeField = typeField
         self.resolutionNote = resolutionNote
+        self.lockDeadline = lockDeadline
+    }
+
+    /// `command_timeout` as a Duration: whole milliseconds rounded up, at least 1 ms (SG_IO counts in
+    /// milliseconds, and 0 there would mean the kernel's default rather than a very short limit).
+    public static func commandTimeout(seconds: Double) -> Duration {
+        let milliseconds = (seconds * 1000).rounded(.up)
+        guard milliseconds.isFinite, milliseconds < Double(Int64.max / 1_000_000) else { return .seconds(Int64.max / 1_000_000_000) }
+        return .milliseconds(max(1, Int64(milliseconds)))
+    }
+
+    /// The error for a transport failure: a device error (exit 3), or exit 4 when a simulated LU's file lock
+    /// outlasted `lockDeadline` (while opening it too).
+    public static func transportFailure(_ path: String, _ what: String, _ error: TransportError,
+                                        transportIsSimulated: Bool,
+                                        lockDeadline: ContinuousClock.Instant?) -> StorageCtlError {
+        // Transport messages may carry names from the file system (a link's target, a sysfs name): escaped.
+        let message = OutputText.escaped(error.message)
+        let text = what.isEmpty ? message : "\(what): \(message)"
+        if error.kind == .timeout, transportIsSimulated, let lockDeadline, ContinuousClock.now >= lockDeadline {
+            return StorageCtlError(.timedOut, "\(path): gave up waiting (max_lock_wait): \(text)")
+        }
+        return .device(path, text)
     }
 
     public var knownNexus: Nexus? { transport.knownNexus }
@@ -62,7 +89,8 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
                 result = try transport.execute(cdb: cdb, dataOut: dataOut, dataInLength: dataInLength, timeout: timeout)
             } catch {
                 tracer?.trace(what: what, cdb: cdb, outcome: "transport error: \(error.message)", elapsed: ContinuousClock.now - start)
-                throw .device(path, "\(what): \(error.message)")
+                throw Self.transportFailure(path, what, error, transportIsSimulated: transport is SimulatedLU,
+                                            lockDeadline: lockDeadline)
             }
             let sense = result.sense.isEmpty ? nil : SenseData.decode(result.sense)
             tracer?.trace(what: what, cdb: cdb, outcome: Self.describe(result, sense), elapsed: ContinuousClock.now - start)

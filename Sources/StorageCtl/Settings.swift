@@ -1,4 +1,5 @@
 import PRCore
+import Transports
 
 /// Everything a command needs to know about this host's configuration, after the file, the
 /// environment and the command-line options have been merged (options win).
@@ -28,6 +29,9 @@ public struct Settings: Sendable, Equatable {
     public var configPath: String?
     /// Whether the configuration file exists and was read.
     public var configLoaded = false
+    /// Owner and mode of the configuration file as read (fstat of the descriptor it was read from), and the
+    /// first directory above it that others could change; checked by `SettingsLoader.checkOwnership`.
+    public var configOwnership: ConfigOwnership?
 
     public init() {}
 
@@ -46,6 +50,13 @@ public struct Settings: Sendable, Equatable {
         if let key { keys.insert(key) }
         return keys
     }
+}
+
+/// What `SettingsLoader.checkOwnership` needs to know about the configuration file that was read.
+public struct ConfigOwnership: Sendable, Equatable {
+    public var uid: UInt32
+    public var mode: UInt32
+    public var untrustedDirectory: String?
 }
 
 /// The settings this version understands, with how to parse each. Unknown names get a warning,
@@ -72,17 +83,17 @@ public enum SettingValue {
         do {
             let key = try ReservationKey.parse(text)
             if key.rawValue == 0 {
-                return .failure(.usage("invalid key '\(OutputText.escaped(text))': zero is not a reservation key (it means 'none' to the device)"))
+                return .failure(.usage("invalid key '\(OutputText.argument(text))': zero is not a reservation key (it means 'none' to the device)"))
             }
             return .success(key)
         } catch {
-            return .failure(.usage("invalid key '\(OutputText.escaped(text))': \(error)"))
+            return .failure(.usage("invalid key '\(OutputText.argument(text))': \(error)"))
         }
     }
 
     public static func type(_ text: String) -> Result<ReservationType, StorageCtlError> {
         if let type = ReservationType.parse(text) { return .success(type) }
-        return .failure(.usage("invalid reservation type '\(OutputText.escaped(text))': use 1, 3, 5, 6, 7, 8 or wr-ex, ex-ac, wr-ex-ro, ex-ac-ro, wr-ex-ar, ex-ac-ar"))
+        return .failure(.usage("invalid reservation type '\(OutputText.argument(text))': use 1, 3, 5, 6, 7, 8 or wr-ex, ex-ac, wr-ex-ro, ex-ac-ro, wr-ex-ar, ex-ac-ar"))
     }
 
     /// A non-negative number of seconds (`1800`, `0.5`); no sign, no exponent, no inf/nan.
@@ -96,10 +107,10 @@ public enum SettingValue {
         }
         if sawDot && digitsAfter == 0 { ok = false }
         guard ok, digitsBefore > 0, let value = Double(text), value.isFinite, value <= 315_360_000 else {
-            return .failure(.usage("invalid \(what) '\(OutputText.escaped(text))': expected a number of seconds, 0 or more"))
+            return .failure(.usage("invalid \(what) '\(OutputText.argument(text))': expected a number of seconds, 0 or more"))
         }
         if !allowZero && value == 0 {
-            return .failure(.usage("invalid \(what) '\(OutputText.escaped(text))': must be more than 0"))
+            return .failure(.usage("invalid \(what) '\(OutputText.argument(text))': must be more than 0"))
         }
         return .success(value)
     }
@@ -109,7 +120,7 @@ public enum SettingValue {
     public static func retryDelay(_ text: String, what: String) -> Result<Double, StorageCtlError> {
         seconds(text, what: what).flatMap { value in
             value >= 0.001 ? .success(value)
-                : .failure(.usage("invalid \(what) '\(OutputText.escaped(text))': must be at least 0.001 (1 ms)"))
+                : .failure(.usage("invalid \(what) '\(OutputText.argument(text))': must be at least 0.001 (1 ms)"))
         }
     }
 
@@ -117,7 +128,7 @@ public enum SettingValue {
         switch text {
         case "0", "no", "false", "off": return .success(false)
         case "1", "yes", "true", "on": return .success(true)
-        default: return .failure(.usage("invalid \(what) '\(OutputText.escaped(text))': expected 0 or 1"))
+        default: return .failure(.usage("invalid \(what) '\(OutputText.argument(text))': expected 0 or 1"))
         }
     }
 
@@ -125,7 +136,7 @@ public enum SettingValue {
         switch text {
         case "tape": return .success(.tape)
         case "disk": return .success(.disk)
-        default: return .failure(.usage("invalid sim_type '\(OutputText.escaped(text))': expected tape or disk"))
+        default: return .failure(.usage("invalid sim_type '\(OutputText.argument(text))': expected tape or disk"))
         }
     }
 }
@@ -135,7 +146,7 @@ extension Settings {
     public mutating func apply(_ file: ConfigFile) throws(StorageCtlError) -> [String] {
         var warnings: [String] = []
         func fail(_ entry: ConfigFile.Entry, _ error: StorageCtlError) -> StorageCtlError {
-            StorageCtlError(.usage, "\(file.path):\(entry.line): \(error.message)")
+            StorageCtlError(.usage, "\(OutputText.argument(file.path)):\(entry.line): \(error.message)")
         }
         for entry in file.entries {
             if entry.name.hasPrefix("host_") {
@@ -149,7 +160,7 @@ extension Settings {
                 continue
             }
             guard let name = SettingName(rawValue: entry.name) else {
-                warnings.append("\(file.path):\(entry.line): warning: unknown setting '\(OutputText.escaped(entry.name))' ignored")
+                warnings.append("\(OutputText.argument(file.path)):\(entry.line): warning: unknown setting '\(OutputText.argument(entry.name))' ignored")
                 continue
             }
             do throws(StorageCtlError) {
@@ -169,9 +180,12 @@ extension Settings {
         case .debugLog: debugLog = try SettingValue.flag(value, what: "debug_log").get()
         case .debugFile:
             if value.isEmpty { throw .usage("debug_file: empty path") }
+            // A C path ends at the first NUL: "/a\0/b" would silently be "/a".
+            if value.utf8.contains(0) { throw .usage("debug_file: a path cannot contain a NUL byte") }
             debugFile = value
         case .initiator:
             if value.isEmpty { throw .usage("initiator: empty name") }
+            if let problem = SimulatedLU.initiatorNameProblem(value) { throw .usage("initiator: \(problem)") }
             initiator = value
         case .maxLockWait: maxLockWait = try SettingValue.seconds(value, what: "max_lock_wait").get()
         case .commandTimeout: commandTimeout = try SettingValue.seconds(value, what: "command_timeout", allowZero: false).get()

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PRCore
+import Transports
 
 /// Finds, reads and checks the configuration file, then applies the command-line options.
 enum SettingsLoader {
@@ -17,33 +18,66 @@ enum SettingsLoader {
                      warn: (String) -> Void) throws(StorageCtlError) -> Settings {
         var settings = Settings()
         var path: String? = nil
+        // The path's bytes as given (argv and the environment are bytes; a String would repair them).
+        var pathBytes: [UInt8] = []
         var explicit = false
         if let configured = invocation.configPath {
             path = configured; explicit = true
+            guard let bytes = ArgumentBytes.original(of: configured) else {
+                throw .usage(ArgumentBytes.ambiguity("configuration", configured))
+            }
+            pathBytes = bytes
         } else if let configured = environment("STORAGE_CTL_CONF"), !configured.isEmpty {
             path = configured; explicit = true
+            pathBytes = Posix.environmentBytes("STORAGE_CTL_CONF").flatMap {
+                String(decoding: $0, as: UTF8.self) == configured ? $0 : nil
+            } ?? Array(configured.utf8)
         } else {
             path = defaultCandidates().first(where: Posix.fileExists)
+            pathBytes = Array((path ?? "").utf8)
         }
         if let path {
             if path.isEmpty { throw .usage("empty configuration file name") }
-            let bytes: [UInt8]
-            do {
-                bytes = try Posix.readFile(path)
+            let shown = OutputText.escaped(bytes: pathBytes, limit: OutputText.echoLimit)
+            let walked: Posix.WalkedFile
+            do throws(Posix.WalkFailure) {
+                walked = try Posix.openWalking(pathBytes, flags: O_RDONLY | O_NONBLOCK | O_NOCTTY,
+                                               followLastLink: true)
             } catch {
-                if !explicit && error.errno == ENOENT {
-                    return try applyOptions(invocation, to: settings, environment: environment)
+                switch error {
+                case .errno(let code):
+                    if !explicit && code == ENOENT {
+                        return try applyOptions(invocation, to: settings, environment: environment)
+                    }
+                    throw .usage("cannot read configuration \(shown): \(Posix.errorText(code))")
+                case .untrustedLink(let why):
+                    throw .usage("cannot read configuration \(shown): \(OutputText.escaped(why, limit: 2 * OutputText.echoLimit))")
+                case .notRegular(let type):
+                    if type == S_IFDIR { throw .usage("cannot read configuration \(shown): \(Posix.errorText(EISDIR))") }
+                    throw .usage("cannot read configuration \(shown): it is \(Posix.typeName(type)), not a regular file")
                 }
-                throw .usage("cannot read configuration \(path): \(Posix.errorText(error.errno))")
             }
+            defer { close(walked.fd) }
+            let bytes: [UInt8]
+            do throws(Posix.Failure) {
+                guard walked.status.st_mode & S_IFMT == S_IFREG || walked.status.st_mode & S_IFMT == S_IFCHR else {
+                    throw Posix.Failure(errno: walked.status.st_mode & S_IFMT == S_IFDIR ? EISDIR : EINVAL)
+                }
+                bytes = try Posix.readAll(walked.fd)
+            } catch {
+                let why = error.errno == EINVAL ? "not a regular file" : Posix.errorText(error.errno)
+                throw .usage("cannot read configuration \(shown): \(why)")
+            }
+            settings.configOwnership = ConfigOwnership(uid: walked.status.st_uid, mode: walked.status.st_mode,
+                                                       untrustedDirectory: walked.untrustedDirectory)
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw .usage("\(path): not a text file (invalid UTF-8)")
+                throw .usage("\(shown): not a text file (invalid UTF-8)")
             }
             let file: ConfigFile
             do {
                 file = try ConfigFile.parse(text, path: path)
             } catch {
-                throw .usage("\(path):\(error.line): \(error.reason)")
+                throw .usage("\(shown):\(error.line): \(error.reason)")
             }
             for warning in try settings.apply(file) { warn(warning) }
             settings.configPath = path
@@ -60,9 +94,13 @@ enum SettingsLoader {
         if let wait = invocation.wait { settings.maxLockWait = try SettingValue.seconds(wait, what: "--wait").get() }
         if let initiator = invocation.initiator {
             if initiator.isEmpty { throw .usage("--initiator: empty name") }
+            if let problem = SimulatedLU.initiatorNameProblem(initiator) { throw .usage("--initiator: \(problem)") }
             settings.initiator = initiator
         }
         if settings.initiator == nil, let fromEnvironment = environment("STORAGE_CTL_INITIATOR"), !fromEnvironment.isEmpty {
+            if let problem = SimulatedLU.initiatorNameProblem(fromEnvironment) {
+                throw .usage("STORAGE_CTL_INITIATOR: \(problem)")
+            }
             settings.initiator = fromEnvironment
         }
         return settings
@@ -87,17 +125,25 @@ enum SettingsLoader {
     }
 
     /// State-changing commands trust the key in this file, so, as ssh does with its files, refuse
-    /// one that someone else could have written: writable by group or others, or owned by
-    /// neither root nor the caller.
+    /// one that someone else could have written: writable by group or others, owned by neither root
+    /// nor the caller, or below a directory that someone else could change. Checked on the descriptor
+    /// the file was read from (`Settings.configOwnership`), never on the path again: a symbolic link
+    /// swapped between the read and a second look must not pass a file nobody checked.
     static func checkOwnership(_ settings: Settings) throws(StorageCtlError) {
-        guard let path = settings.configPath, settings.configLoaded, let st = Posix.fileStatus(path) else { return }
+        guard let path = settings.configPath, settings.configLoaded, let file = settings.configOwnership else { return }
+        let shown = OutputText.escaped(path, limit: OutputText.echoLimit)
         let uid = geteuid()
-        if st.st_uid != 0 && st.st_uid != uid {
+        if file.uid != 0 && file.uid != uid {
             let owners = uid == 0 ? "root" : "root or uid \(uid), which runs this command"
-            throw .usage("\(path): refusing a configuration owned by uid \(st.st_uid) (it must be owned by \(owners))")
+            throw .usage("\(shown): refusing a configuration owned by uid \(file.uid) (it must be owned by \(owners))")
         }
-        if st.st_mode & 0o022 != 0 {
-            throw .usage("\(path): refusing a configuration writable by group or others (chmod go-w \(path))")
+        if file.mode & 0o022 != 0 {
+            throw .usage("\(shown): refusing a configuration writable by group or others (chmod go-w \(shown))")
+        }
+        if let directory = file.untrustedDirectory {
+            let dir = OutputText.escaped(directory, limit: OutputText.echoLimit)
+            throw .usage("\(shown): refusing a configuration below \(dir), a directory others can change "
+                         + "(it must be owned by root or uid \(uid) and not writable by group or others, or sticky)")
         }
     }
 }

@@ -41,7 +41,15 @@ public enum StorageCtlMain {
         public static var live: Environment {
             Environment(
                 variable: Posix.environment,
-                openDevice: { (path, request) throws(TransportError) in try ReservationDevices.open(path, request) },
+                // DEVICE is opened by the bytes given in argv, not by a repaired String (ArgumentBytes).
+                openDevice: { (path, request) throws(TransportError) in
+                    guard let bytes = ArgumentBytes.original(of: path) else {
+                        throw TransportError(.other, ArgumentBytes.ambiguity("DEVICE", path))
+                    }
+                    return try DeviceResolver.withOpenablePath(bytes) { (openable: String) throws(TransportError) in
+                        try ReservationDevices.open(openable, request)
+                    }
+                },
                 sleeper: {
                     let sleeper = SignalSleeper()
                     return { sleeper.sleep($0) }
@@ -97,7 +105,7 @@ public enum StorageCtlMain {
     /// As `run`, also saying whether a failure line was printed (then a failed stdout adds no second one).
     static func runReporting(_ arguments: [String], environment: Environment, stdout: inout some TextOutputStream,
                              stderrLine: @escaping (String) -> Void) -> (status: ExitCode, failureReported: Bool) {
-        let line = { (text: String) in stderrLine("storage-ctl: " + text) }
+        let line = { (text: String) in stderrLine("storage-ctl: " + OutputText.oneLine(text)) }
         do {
             return (try execute(arguments, environment: environment, stdout: &stdout, stderrLine: line), false)
         } catch {
@@ -134,32 +142,37 @@ public enum StorageCtlMain {
         if devicePath.isEmpty {
             throw .usage("DEVICE is empty (''): name /dev/sgN, a SCSI disk, a tape node or a simulated drive's file")
         }
+        // DEVICE as every message shows it: escaped, capped (OutputText.argument).
+        guard let deviceBytes = ArgumentBytes.original(of: devicePath) else {
+            throw .usage(ArgumentBytes.ambiguity("DEVICE", devicePath))
+        }
+        let shownDevice = OutputText.escaped(bytes: deviceBytes, limit: OutputText.echoLimit)
         guard !positionals.isEmpty else {
             if Verbs.named(devicePath) != nil {
-                throw .usage("\(devicePath): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(devicePath))")
+                throw .usage("\(shownDevice): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(shownDevice))")
             }
             if let meant = suggestion(for: devicePath, among: Verbs.all.map { $0.name } + ["scan"]) {
                 let usage = meant == "scan" ? "storage-ctl scan" : "storage-ctl DEVICE \(meant)"
-                throw .usage("missing COMMAND after DEVICE \(OutputText.escaped(devicePath)) (did you mean \(usage)?)")
+                throw .usage("missing COMMAND after DEVICE \(shownDevice) (did you mean \(usage)?)")
             }
-            throw .usage("missing COMMAND after DEVICE \(OutputText.escaped(devicePath)) (try 'storage-ctl --help')")
+            throw .usage("missing COMMAND after DEVICE \(shownDevice) (try 'storage-ctl --help')")
         }
         let commandName = positionals.removeFirst()
         guard let verbType = Verbs.named(commandName) else {
             if Verbs.named(devicePath) != nil {
-                throw .usage("unknown command '\(OutputText.escaped(commandName))': DEVICE comes first (storage-ctl DEVICE \(devicePath))")
+                throw .usage("unknown command '\(OutputText.argument(commandName))': DEVICE comes first (storage-ctl DEVICE \(shownDevice))")
             }
             if commandName == "scan" || commandName == "persist" {
                 throw .usage("\(commandName) takes no DEVICE before it (usage: storage-ctl \(commandName == "scan" ? "[OPTIONS] scan" : "persist [sg_persist OPTIONS] DEVICE"))")
             }
             if let meant = suggestion(for: commandName, among: Verbs.all.map { $0.name }) {
-                throw .usage("unknown command '\(OutputText.escaped(commandName))'; did you mean \(meant)? (try 'storage-ctl --help')")
+                throw .usage("unknown command '\(OutputText.argument(commandName))'; did you mean \(meant)? (try 'storage-ctl --help')")
             }
-            throw .usage("unknown command '\(OutputText.escaped(commandName))' (try 'storage-ctl --help')")
+            throw .usage("unknown command '\(OutputText.argument(commandName))' (try 'storage-ctl --help')")
         }
         guard verbType.argumentCount.contains(positionals.count) else {
             if positionals.count > verbType.argumentCount.upperBound {
-                throw .usage("\(commandName): unexpected argument '\(OutputText.escaped(positionals[verbType.argumentCount.upperBound]))' (usage: storage-ctl DEVICE \(verbType.synopsis))")
+                throw .usage("\(commandName): unexpected argument '\(OutputText.argument(positionals[verbType.argumentCount.upperBound]))' (usage: storage-ctl DEVICE \(verbType.synopsis))")
             }
             throw .usage("\(commandName): missing argument (usage: storage-ctl DEVICE \(verbType.synopsis))")
         }
@@ -174,28 +187,32 @@ public enum StorageCtlMain {
         }
         if settings.initiator == nil { settings.initiator = SettingsLoader.derivedInitiator() }
 
-        let tracer = CommandTracer(device: devicePath, verb: commandName, verbose: invocation.verbose,
+        let tracer = CommandTracer(device: shownDevice, verb: commandName, verbose: invocation.verbose,
                                    debugFile: settings.debugLog ? settings.debugFile : nil,
                                    traceLine: stderrLine, warn: stderrLine)
+        // lock's budget also bounds waits for a simulated LU's file lock (SCSIReservationDevice.lockDeadline).
+        let lockDeadline = verbType == LockVerb.self ? ContinuousClock.now + Duration(seconds: settings.maxLockWait) : nil
         let options = DeviceOptions(initiatorName: settings.initiator ?? "", simDeviceType: settings.simType,
-                                    verbose: invocation.verbose)
+                                    verbose: invocation.verbose,
+                                    openTimeout: SCSIReservationDevice.commandTimeout(seconds: settings.commandTimeout),
+                                    lockDeadline: lockDeadline)
         let request = DeviceRequest(options: options, commandTimeout: settings.commandTimeout,
-                                    tracer: tracer.isActive ? tracer : nil, type: settings.type)
+                                    tracer: tracer.isActive ? tracer : nil, type: settings.type, displayPath: shownDevice)
         let device: any PersistentReservationDevice
         do {
             device = try environment.openDevice(devicePath, request)
         } catch {
             tracer.record("open failed: \(error.message)")
-            throw .device(devicePath, error.message)
+            throw SCSIReservationDevice.transportFailure(shownDevice, "", error, transportIsSimulated: true, lockDeadline: lockDeadline)
         }
         // A stop signal that came before any SCSI command was sent (opening can wait: a simulated LU's
         // lock, a slow device node): stop here, nothing done.
         if let signal = environment.pendingStop() {
             tracer.record("\(ProcessSignals.name(signal)) before any command was sent")
-            throw StorageCtlError(.interrupted, "\(devicePath): interrupted by \(ProcessSignals.name(signal)) before \(commandName) sent any command; nothing was done")
+            throw StorageCtlError(.interrupted, "\(shownDevice): interrupted by \(ProcessSignals.name(signal)) before \(commandName) sent any command; nothing was done")
         }
         if invocation.verbose, let note = device.resolutionNote {
-            stderrLine("\(devicePath): \(note)")
+            stderrLine("\(shownDevice): \(note)")
         }
         let records = settings.key.flatMap { key in
             LockRecordStore(directory: settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable),

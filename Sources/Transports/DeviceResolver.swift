@@ -1,6 +1,13 @@
 import Glibc
 import PRCore
 
+/// Open flags Glibc does not export to Swift.
+public enum LinuxOpenFlags {
+    /// O_PATH (010000000 on x86, arm, riscv, powerpc, s390): a descriptor that only names a file, for openat,
+    /// fstat and /proc/self/fd, needing no read permission.
+    public static let pathOnly: Int32 = 0o10_000_000
+}
+
 /// What the CLI knows when it opens a DEVICE.
 public struct DeviceOptions: Sendable {
     /// The iSCSI-style initiator name of this I_T nexus (simulated LU only).
@@ -13,9 +20,16 @@ public struct DeviceOptions: Sendable {
     public var sysfsRoot: String
     /// Where device nodes live (tests point this at a scratch directory).
     public var devDirectory: String
+    /// Simulated LU only: how long opening it may wait for its file's lock (`command_timeout`).
+    public var openTimeout: Duration
+    /// Simulated LU only: no wait for its file's lock goes on past this instant (`lock`'s `max_lock_wait`).
+    public var lockDeadline: ContinuousClock.Instant?
 
     public init(initiatorName: String, simDeviceType: PeripheralDeviceType = .tape, verbose: Bool = false,
-                sysfsRoot: String = "/sys", devDirectory: String = "/dev") {
+                sysfsRoot: String = "/sys", devDirectory: String = "/dev",
+                openTimeout: Duration = SimulatedLU.openLockTimeout, lockDeadline: ContinuousClock.Instant? = nil) {
+        self.openTimeout = openTimeout
+        self.lockDeadline = lockDeadline
         self.initiatorName = initiatorName
         self.simDeviceType = simDeviceType
         self.verbose = verbose
@@ -78,10 +92,41 @@ public enum DeviceResolver {
         switch resolution.kind {
         case .simulatedLU:
             return try SimulatedLU(path: resolution.path, initiatorName: options.initiatorName,
-                                   deviceTypeForNewLU: options.simDeviceType)
+                                   deviceTypeForNewLU: options.simDeviceType, openTimeout: options.openTimeout,
+                                   lockDeadline: options.lockDeadline)
         case .scsiGeneric, .scsiBlockDevice, .otherBlockDevice, .scsiTape:
             return try SGIOTransport(nodePath: resolution.nodePath, path: resolution.path, resolutionNote: resolution.note)
         }
+    }
+
+    /// Opens DEVICE given as the bytes the user passed. UTF-8 goes the usual way; other bytes (a Swift String
+    /// cannot hold them: it would repair them to U+FFFD and name another file) are opened once, with O_PATH, by
+    /// exactly those bytes, and the file is then reached through `/proc/self/fd/N`, so what is opened is what
+    /// was named. The O_PATH descriptor is closed once the transport has its own.
+    public static func open(pathBytes: [UInt8], options: DeviceOptions) throws(TransportError) -> any SCSITransport {
+        try withOpenablePath(pathBytes) { (path: String) throws(TransportError) in try open(path, options: options) }
+    }
+
+    /// Runs `body` with a path that opens exactly the file `pathBytes` names. UTF-8 is passed as it is; other
+    /// bytes (which a Swift String would repair to U+FFFD, naming another file) are opened once, with O_PATH,
+    /// and `body` gets `/proc/self/fd/N`; the O_PATH descriptor is closed when `body` returns.
+    public static func withOpenablePath<T>(_ pathBytes: [UInt8],
+                                           _ body: (String) throws(TransportError) -> T) throws(TransportError) -> T {
+        if let text = String(validating: pathBytes, as: UTF8.self) { return try body(text) }
+        if pathBytes.contains(0) { throw TransportError(.other, "device path contains a NUL byte") }
+        var fd: Int32
+        repeat {
+            fd = (pathBytes + [0]).withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { Glibc.open($0.baseAddress!, LinuxOpenFlags.pathOnly | O_CLOEXEC) }
+            }
+        } while fd < 0 && errno == EINTR
+        guard fd >= 0 else {
+            let e = errno
+            if e == ENOENT { throw TransportError(.open(errno: e), "no such file or device") }
+            throw TransportError(.open(errno: e), "cannot examine it: \(SGIOSyscall.describe(e)) (\(SGIOSyscall.name(e)))")
+        }
+        defer { Glibc.close(fd) }
+        return try body("/proc/self/fd/\(fd)")
     }
 
     /// Classifies `path` without opening it.

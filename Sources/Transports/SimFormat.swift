@@ -1,18 +1,18 @@
 import Glibc
 import PRCore
 
-/// The on-disk format of a simulated LU, version 1.
+/// The on-disk format of a simulated LU, version 2.
 ///
-/// A simulated LU is a regular file: one header page, then two state slots at fixed offsets. All integers are
-/// big-endian. Total size 135168 bytes (the slot area is preallocated when the file is initialised).
+/// A simulated LU is a regular file: one header page (the header fields and the commit record), then two state
+/// slots at fixed offsets. All integers are big-endian. Total size 135168 bytes (`SimFormat.fileSize`).
 ///
-/// **Header** (offset 0, a 4096-byte page; bytes 128–4095 are zero). Written once, by a single `pwrite` of one
-/// page when an empty file is first used, and never rewritten.
+/// **Header fields** (offset 0; bytes 160–4095 of the page are zero). Written once, when an empty file is first
+/// used, and never rewritten.
 ///
 /// | Offset | Len | Field |
 /// |---|---|---|
 /// | 0 | 8 | MAGIC `STCTLSIM` (53 54 43 54 4C 53 49 4D) |
-/// | 8 | 2 | FORMAT VERSION = 0001h |
+/// | 8 | 2 | FORMAT VERSION = 0002h |
 /// | 10 | 2 | HEADER SIZE = 1000h (4096): offset of slot 0 |
 /// | 12 | 4 | SLOT SIZE = 00010000h (65536) |
 /// | 16 | 1 | SLOT COUNT = 2 |
@@ -26,45 +26,64 @@ import PRCore
 /// | 80 | 44 | reserved (0) |
 /// | 124 | 4 | CRC-32C of bytes 0–123 |
 ///
+/// **Commit record** (offset 128, 32 bytes): which slot holds the committed state. Rewritten by every commit.
+///
+/// | Offset | Len | Field |
+/// |---|---|---|
+/// | 128 | 4 | RECORD TAG `CMIT` (43 4D 49 54) |
+/// | 132 | 1 | SLOT: 0 or 1 (0 while nothing is committed) |
+/// | 133 | 3 | reserved (0) |
+/// | 136 | 8 | SEQUENCE NUMBER of the committed state; 0: nothing committed yet (a fresh LU) |
+/// | 144 | 4 | PAYLOAD LENGTH of the committed slot |
+/// | 148 | 4 | the committed slot's CRC field |
+/// | 152 | 4 | reserved (0) |
+/// | 156 | 4 | CRC-32C of bytes 128–155 |
+///
 /// **State slot** *i* (offset 4096 + 65536 × *i*, *i* = 0, 1; 65536 bytes each):
 ///
 /// | Offset | Len | Field |
 /// |---|---|---|
 /// | 0 | 4 | SLOT TAG `SLOT` (53 4C 4F 54) |
 /// | 4 | 4 | PAYLOAD LENGTH *L*, at most 65504 (`SimFormat.slotCapacity`) |
-/// | 8 | 8 | SEQUENCE NUMBER, ≥ 1: the slot with the higher one is the newer state |
+/// | 8 | 8 | SEQUENCE NUMBER, ≥ 1 |
 /// | 16 | 4 | CRC-32C of bytes 0–15 followed by the *L* payload bytes |
 /// | 20 | 12 | reserved (0) |
 /// | 32 | *L* | payload: `LogicalUnitState.encode()` |
 ///
-/// Bytes after the payload are left over from older states and mean nothing.
+/// Bytes after the payload, and the slot the commit record does not name, are left over from older or
+/// uncommitted states and mean nothing.
 ///
-/// **Reading.** A slot is *valid* when its tag, length, reserved bytes and CRC check; *empty* when every byte
-/// of it is zero or lies beyond the end of the file (never written); *invalid* otherwise. The current state is
-/// the valid slot with the highest sequence number. With no valid slot the LU is *fresh* (its initial,
-/// power-on state; sequence 0) in exactly two cases: both slots empty, or slot 0 invalid with SEQUENCE NUMBER 1
-/// and slot 1 empty (the very first commit was interrupted). Anything else is corrupt and is reported, never
-/// reset. An empty file is a fresh LU whose header has not been written yet.
+/// **Reading.** A 0-byte file is a fresh LU whose header has not been written yet; it is the only file taken for
+/// a fresh LU without a header. Otherwise the header fields and the commit record must check (magic, version,
+/// CRCs, tags, reserved bytes). A record with SEQUENCE NUMBER 0 is a fresh LU (the slots are not read). Any
+/// other record names the committed state exactly: the file must be 135168 bytes, and the slot it names must
+/// hold that sequence number, length and CRC, and check. Anything else is damage to a committed state (a flipped
+/// bit, a truncation, an overwrite) and is reported, never replaced by the other slot's older state or by a
+/// fresh LU.
 ///
-/// **Writing.** A new state is written with one `pwrite` into the slot that does *not* hold the current state
-/// (slot 0 when fresh), with sequence number current + 1. The write becomes the current state the moment it is
-/// complete; until then the old slot is still the newest valid one. A SIGKILL (or ENOSPC, or EFBIG) part-way
-/// through therefore leaves the old state or the new one, never a mix: the torn slot fails its CRC. The header
-/// is written with a single one-page `pwrite` at offset 0, which the kernel copies whole or not at all.
-/// No rename, ever: the file's inode is what the `flock(2)` lock is on.
+/// **Writing.** A commit writes the new state with one `pwrite` into the slot the record does *not* name, with
+/// sequence number current + 1, and then the new record with one 32-byte `pwrite` inside the header page. The
+/// record is the commit point: a SIGKILL (or ENOSPC, EFBIG, EIO) before it leaves the record naming the old
+/// slot, so the old state stands and the command counts as never completed (its caller got no answer); a
+/// 32-byte write inside one page is copied whole or not at all. Initialising an empty file writes the header
+/// page (header fields + a record with sequence 0) with one one-page `pwrite`, then extends the file to its full
+/// size (`posix_fallocate`, else `ftruncate`); a kill between the two leaves a fresh LU, and the first commit
+/// completes the extension. No rename, ever: the file's inode is what the `flock(2)` lock is on.
 ///
 /// **Durability.** No `fsync`/`fdatasync`. A SIGKILL cannot lose a completed `pwrite` (the data is in the page
 /// cache, which every later reader sees), and that is the guarantee a lock helper needs. A power loss or kernel
-/// crash may lose recent states or leave both slots torn (then the file is reported corrupt); a *simulated* LU
-/// is not required to survive that, and an `fdatasync` would cost milliseconds per command on a disk.
+/// crash may lose recent states or leave the record or the slot torn (then the file is reported corrupt); a
+/// *simulated* LU is not required to survive that, and an `fdatasync` would cost milliseconds per command.
 ///
-/// **Versioning.** A reader refuses a newer FORMAT VERSION by name and never writes to it. A change to the
-/// payload encoding that an older `LogicalUnitState(decoding:)` cannot read must bump FORMAT VERSION.
+/// **Versioning.** A reader refuses a newer FORMAT VERSION by name and never writes to it. Version 1 (two slots,
+/// no commit record: the newest checksummed slot won, so damage to the newest state silently rolled back to the
+/// previous one) is refused with a message saying to recreate the file. A change to the payload encoding that
+/// an older `LogicalUnitState(decoding:)` cannot read must bump FORMAT VERSION.
 enum SimFormat {
     /// `STCTLSIM`.
     static let magic: [UInt8] = [0x53, 0x54, 0x43, 0x54, 0x4C, 0x53, 0x49, 0x4D]
     /// The version this code reads and writes.
-    static let version: UInt16 = 1
+    static let version: UInt16 = 2
     /// Size of the header page; slot 0 starts here.
     static let headerSize = 4096
     /// Bytes of the header page that carry fields (the rest is zero).
@@ -78,6 +97,13 @@ enum SimFormat {
     static let slotTag: [UInt8] = [0x53, 0x4C, 0x4F, 0x54]
     /// Size of an initialised file.
     static let fileSize = headerSize + slotCount * slotSize
+    /// Where the commit record starts, and its size.
+    static let commitRecordOffset = 128
+    static let commitRecordSize = 32
+    /// The bytes of the header page a reader needs: the header fields and the commit record.
+    static let headerReadSize = commitRecordOffset + commitRecordSize
+    /// `CMIT`.
+    static let commitTag: [UInt8] = [0x43, 0x4D, 0x49, 0x54]
 
     /// Where slot `index` starts.
     static func slotOffset(_ index: Int) -> Int { headerSize + index * slotSize }
@@ -155,6 +181,8 @@ struct SimLUHeader: Equatable, Sendable {
         case foreign
         /// A later version of storage-ctl wrote it.
         case newerVersion(UInt16)
+        /// An earlier version wrote it, in a format this one no longer reads.
+        case olderVersion(UInt16)
         /// Ours, but damaged.
         case corrupt(String)
     }
@@ -171,6 +199,11 @@ struct SimLUHeader: Equatable, Sendable {
         let fields = Array(bytes.prefix(SimFormat.headerFieldsSize))
         guard fields.bigEndianInteger(at: 124, as: UInt32.self) == SimCRC32C.checksum(fields.prefix(124)) else {
             throw .corrupt("checksum mismatch")
+        }
+        if version < SimFormat.version { throw .olderVersion(version) }
+        guard fields[18..<24].allSatisfy({ $0 == 0 }), fields[52..<64].allSatisfy({ $0 == 0 }),
+              fields[80..<124].allSatisfy({ $0 == 0 }) else {
+            throw .corrupt("reserved bytes are not zero")
         }
         guard fields.bigEndianInteger(at: 10, as: UInt16.self) == UInt16(SimFormat.headerSize),
               fields.bigEndianInteger(at: 12, as: UInt32.self) == UInt32(SimFormat.slotSize),
@@ -192,6 +225,66 @@ struct SimLUHeader: Equatable, Sendable {
     private static func fitted(_ bytes: [UInt8], to length: Int, pad: UInt8 = 0) -> [UInt8] {
         Array(bytes.prefix(length)) + [UInt8](repeating: pad, count: max(0, length - bytes.count))
     }
+}
+
+/// The commit record: which slot holds the committed state (see `SimFormat`).
+struct SimCommitRecord: Equatable, Sendable {
+    /// 0 when nothing is committed yet.
+    var sequence: UInt64
+    var slot: Int
+    var length: Int
+    /// The committed slot's CRC field.
+    var slotCRC: UInt32
+
+    /// The record of an LU with nothing committed.
+    static let fresh = SimCommitRecord(sequence: 0, slot: 0, length: 0, slotCRC: 0)
+
+    /// The 32 bytes at `SimFormat.commitRecordOffset`.
+    func encode() -> [UInt8] {
+        var writer = ByteWriter(capacity: SimFormat.commitRecordSize)
+        writer.writeBytes(SimFormat.commitTag)
+        writer.writeInteger(UInt8(slot))
+        writer.writeZeros(3)
+        writer.writeInteger(sequence)
+        writer.writeInteger(UInt32(length))
+        writer.writeInteger(slotCRC)
+        writer.writeZeros(4)
+        writer.writeInteger(SimCRC32C.checksum(writer.bytes))
+        return writer.bytes
+    }
+
+    /// Decodes the record; the reason when it does not check.
+    static func decode(_ bytes: [UInt8]) -> Result<SimCommitRecord, SimCorruption> {
+        func corrupt(_ why: String) -> Result<SimCommitRecord, SimCorruption> {
+            .failure(SimCorruption(details: "commit record: \(why)"))
+        }
+        guard bytes.count >= SimFormat.commitRecordSize else { return corrupt("file ends inside it") }
+        let record = Array(bytes.prefix(SimFormat.commitRecordSize))
+        guard record.bigEndianInteger(at: 28, as: UInt32.self) == SimCRC32C.checksum(record.prefix(28)) else {
+            return corrupt("checksum mismatch")
+        }
+        guard Array(record.prefix(4)) == SimFormat.commitTag, record[5..<8].allSatisfy({ $0 == 0 }),
+              record[24..<28].allSatisfy({ $0 == 0 }),
+              let sequence = record.bigEndianInteger(at: 8, as: UInt64.self),
+              let length = record.bigEndianInteger(at: 16, as: UInt32.self),
+              let slotCRC = record.bigEndianInteger(at: 20, as: UInt32.self) else {
+            return corrupt("bad tag or reserved bytes")
+        }
+        guard Int(record[4]) < SimFormat.slotCount, length <= UInt32(SimFormat.slotCapacity) else {
+            return corrupt("slot \(record[4]), length \(length) out of range")
+        }
+        if sequence == 0, record[4] != 0 || length != 0 || slotCRC != 0 {
+            return corrupt("fields set without a committed state")
+        }
+        return .success(SimCommitRecord(sequence: sequence, slot: Int(record[4]), length: Int(length),
+                                        slotCRC: slotCRC))
+    }
+}
+
+/// Damage to a simulated LU's file: it is reported (exit 3), never reset.
+struct SimCorruption: Error, Equatable, Sendable {
+    var details: String
+    var message: String { "simulated LU state is corrupt (\(details))" }
 }
 
 /// What one state slot holds.

@@ -5,51 +5,60 @@ import PRCore
 struct SimSnapshot: Equatable, Sendable {
     /// `nil` when the file is empty: a fresh LU whose header has not been written yet.
     var header: SimLUHeader?
-    /// One entry per slot.
-    var slots: [SimSlotContent]
+    /// The commit record (`.fresh` for an empty file).
+    var record: SimCommitRecord = .fresh
+    /// The file's size when read.
+    var fileSize: Int = 0
+    /// One entry per slot, read only when asked for (`verify`); empty otherwise.
+    var slots: [SimSlotContent] = []
     /// The slot holding the current state; `nil` when the LU is fresh (no state was ever committed).
     var currentSlot: Int?
     /// The current state's sequence number (0 when fresh).
-    var sequence: UInt64
+    var sequence: UInt64 = 0
     /// The current state's `LogicalUnitState.encode()` bytes; `nil` when fresh.
     var payload: [UInt8]?
 
     /// Where the next commit goes: the slot that does not hold the current state (slot 0 when fresh).
     var nextSlot: Int { currentSlot.map { ($0 + 1) % SimFormat.slotCount } ?? 0 }
 
-    /// The current state from the slots, or a description of why there is none.
-    static func resolve(header: SimLUHeader?, slots: [SimSlotContent]) -> Result<SimSnapshot, SimCorruption> {
-        var best: (index: Int, sequence: UInt64, payload: [UInt8])?
-        for (index, slot) in slots.enumerated() {
-            if case .valid(let sequence, let payload) = slot, sequence > (best?.sequence ?? 0) {
-                best = (index, sequence, payload)
-            }
-        }
-        if let best {
-            return .success(SimSnapshot(header: header, slots: slots, currentSlot: best.index,
-                                        sequence: best.sequence, payload: best.payload))
-        }
-        let fresh = SimSnapshot(header: header, slots: slots, currentSlot: nil, sequence: 0, payload: nil)
-        if slots.allSatisfy({ $0 == .empty }) { return .success(fresh) }
-        // The first commit (slot 0, sequence 1) was torn, and slot 1 was never written: nothing was committed yet.
-        if case .invalid(_, let sequence) = slots[0], sequence == 1, slots.dropFirst().allSatisfy({ $0 == .empty }) {
-            return .success(fresh)
-        }
-        let reasons = slots.enumerated().map { index, slot -> String in
-            switch slot {
-            case .empty: return "slot \(index): never written"
-            case .valid: return "slot \(index): valid"
-            case .invalid(let reason, _): return "slot \(index): \(reason)"
-            }
-        }
-        return .failure(SimCorruption(details: reasons.joined(separator: "; ")))
-    }
-}
+    /// The snapshot of an empty file.
+    static let empty = SimSnapshot(header: nil)
 
-/// No state slot of the file can be used.
-struct SimCorruption: Error, Equatable, Sendable {
-    var details: String
-    var message: String { "simulated LU state is corrupt (\(details))" }
+    /// The committed state the record names, checked against the slot's bytes (`committed`, what the read of the
+    /// named slot found, its stored CRC field), or why there is none.
+    static func resolve(header: SimLUHeader, record: SimCommitRecord, fileSize: Int,
+                        committed: (content: SimSlotContent, storedCRC: UInt32?)?) -> Result<SimSnapshot, SimCorruption> {
+        var snapshot = SimSnapshot(header: header, record: record, fileSize: fileSize)
+        // Nothing committed: shorter is an initialisation cut short (the first commit completes it); longer is
+        // not something storage-ctl writes, and a commit into it would make a file the next read refuses.
+        guard record.sequence > 0, fileSize <= SimFormat.fileSize else {
+            if fileSize <= SimFormat.fileSize { return .success(snapshot) }
+            return .failure(SimCorruption(details: "file extended to \(fileSize) bytes; a simulated LU is \(SimFormat.fileSize)"))
+        }
+        guard fileSize == SimFormat.fileSize else {
+            let what = fileSize < SimFormat.fileSize ? "truncated" : "extended"
+            return .failure(SimCorruption(details: "file \(what) to \(fileSize) bytes; a simulated LU is "
+                                          + "\(SimFormat.fileSize)"))
+        }
+        let damaged = "committed state (slot \(record.slot), sequence \(record.sequence)) is damaged"
+        guard let committed else { return .failure(SimCorruption(details: damaged)) }
+        switch committed.content {
+        case .valid(let sequence, let payload):
+            guard sequence == record.sequence, payload.count == record.length,
+                  committed.storedCRC == record.slotCRC else {
+                return .failure(SimCorruption(details: "\(damaged): the slot holds sequence \(sequence), "
+                                              + "\(payload.count) bytes, not what the commit record says"))
+            }
+            snapshot.currentSlot = record.slot
+            snapshot.sequence = sequence
+            snapshot.payload = payload
+            return .success(snapshot)
+        case .empty:
+            return .failure(SimCorruption(details: "\(damaged): the slot is empty"))
+        case .invalid(let reason, _):
+            return .failure(SimCorruption(details: "\(damaged): \(reason)"))
+        }
+    }
 }
 
 /// A simulated LU's file, open: snapshots and commits, under the file's `flock(2)` lock.
@@ -117,9 +126,10 @@ struct SimStateFile: Sendable {
     /// Takes the lock: exclusive when writable, shared otherwise (a read-only descriptor cannot change the
     /// file, so readers need not exclude each other). Pair with `unlock()` (`defer`).
     ///
-    /// Waits for the lock at most `timeout`; a non-positive `timeout` waits without limit. A live process holds
-    /// the lock for microseconds and the kernel releases it when the holder dies, so a long wait means a stopped
-    /// process (SIGSTOP, a debugger) holds it.
+    /// Waits for the lock at most `timeout`; a non-positive `timeout` tries once. Never without limit: a live
+    /// storage-ctl holds the lock for microseconds and the kernel releases it when the holder dies, so a long
+    /// wait means a stopped process (SIGSTOP, a debugger) or a foreign one holds it; `flock(2)` needs only a
+    /// descriptor, so anyone who can open the file for reading can (README, "Simulated drives").
     func lock(timeout: Duration) throws(TransportError) {
         let kind: SimLockKind = isWritable ? .exclusive : .shared
         let acquired: Bool
@@ -129,21 +139,18 @@ struct SimStateFile: Sendable {
             throw TransportError(.io(errno: error.rawValue), "cannot lock the simulated LU: \(error)")
         }
         guard acquired else {
-            throw TransportError(.timeout, "timed out after \(timeout) waiting for the simulated LU's lock "
-                                 + "(a stopped process may hold it)")
+            throw TransportError(.timeout, "the simulated LU's file stayed locked by another process for "
+                                 + "\(SimStateFile.seconds(timeout)) s (a stopped storage-ctl, or any process "
+                                 + "that can open the file, holds its flock)")
         }
     }
 
     func unlock() { descriptor.unlock() }
 
-    /// Takes the lock at once if free; else waits without limit (`timeout` <= 0) or polls with exponential
-    /// backoff (50 µs doubling to 5 ms) until `timeout` passes. False when it timed out.
+    /// Takes the lock at once if free; else polls with exponential backoff (50 µs doubling to 5 ms) until
+    /// `timeout` passes (`timeout` <= 0: no second try). False when it timed out.
     private func acquireLock(_ kind: SimLockKind, timeout: Duration) throws(SimErrno) -> Bool {
         if try descriptor.tryLock(kind) { return true }
-        if timeout <= .zero {
-            try descriptor.lock(kind)
-            return true
-        }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         var pause = Duration.microseconds(50)
@@ -156,28 +163,64 @@ struct SimStateFile: Sendable {
         }
     }
 
-    /// Reads the header and both slots and picks the current state. Caller holds the lock.
-    func readSnapshot() throws(TransportError) -> SimSnapshot {
-        // The header's fields: the rest of the header page is zero and carries nothing.
-        let page = try read(count: SimFormat.headerFieldsSize, at: 0)
-        if page.isEmpty {
-            return SimSnapshot(header: nil, slots: Array(repeating: .empty, count: SimFormat.slotCount),
-                               currentSlot: nil, sequence: 0, payload: nil)
+    /// `2`, `0.5`, `0.001`: a duration in seconds for messages, to the millisecond (at least 0.001 when not 0).
+    static func seconds(_ duration: Duration) -> String {
+        let (whole, atto) = duration.components
+        guard whole >= 0, whole > 0 || atto > 0 else { return "0" }
+        var millis = Int64(whole) * 1000 + atto / 1_000_000_000_000_000
+        if millis == 0 { millis = 1 }
+        if millis % 1000 == 0 { return String(millis / 1000) }
+        var fraction = String(millis % 1000)
+        fraction = String(repeating: "0", count: 3 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(millis / 1000).\(fraction)"
+    }
+
+    /// Reads the header and the commit record, then the slot the record names, and checks them. Caller holds
+    /// the lock. `allSlots` also reads both slots as they are (for `verify`'s report).
+    func readSnapshot(allSlots: Bool = false) throws(TransportError) -> SimSnapshot {
+        let size: Int
+        do throws(SimErrno) {
+            size = try descriptor.status().size
+        } catch {
+            throw TransportError(.io(errno: error.rawValue), "cannot examine the simulated LU: \(error)")
         }
+        if size == 0 {
+            var snapshot = SimSnapshot.empty
+            if allSlots { snapshot.slots = Array(repeating: .empty, count: SimFormat.slotCount) }
+            return snapshot
+        }
+        let page = try read(count: SimFormat.headerReadSize, at: 0)
         let header: SimLUHeader
         do throws(SimLUHeader.DecodeError) {
             header = try SimLUHeader.decode(page)
         } catch {
             throw SimStateFile.headerError(error)
         }
-        var slots: [SimSlotContent] = []
-        for index in 0..<SimFormat.slotCount {
-            slots.append(try readSlot(index))
-        }
-        switch SimSnapshot.resolve(header: header, slots: slots) {
-        case .success(let snapshot): return snapshot
+        let record: SimCommitRecord
+        switch SimCommitRecord.decode(Array(page.dropFirst(SimFormat.commitRecordOffset))) {
+        case .success(let decoded): record = decoded
         case .failure(let corruption): throw TransportError(.corruptState, corruption.message)
         }
+        var committed: (content: SimSlotContent, storedCRC: UInt32?)?
+        if record.sequence > 0 && size == SimFormat.fileSize {
+            let bytes = try read(count: SimFormat.slotHeaderSize + record.length, at: SimFormat.slotOffset(record.slot))
+            let content: SimSlotContent
+            switch SimSlotContent.decode(bytes, isComplete: true) {
+            case .content(let decoded): content = decoded
+            case .needsBytes: content = .invalid(reason: "no slot tag", sequence: nil)
+            }
+            committed = (content, bytes.bigEndianInteger(at: 16, as: UInt32.self))
+        }
+        var snapshot: SimSnapshot
+        switch SimSnapshot.resolve(header: header, record: record, fileSize: size, committed: committed) {
+        case .success(let resolved): snapshot = resolved
+        case .failure(let corruption): throw TransportError(.corruptState, corruption.message)
+        }
+        if allSlots {
+            for index in 0..<SimFormat.slotCount { snapshot.slots.append(try readSlot(index)) }
+        }
+        return snapshot
     }
 
     static func headerError(_ error: SimLUHeader.DecodeError) -> TransportError {
@@ -187,6 +230,10 @@ struct SimStateFile: Sendable {
         case .newerVersion(let version):
             return TransportError(.corruptState, "simulated LU format version \(version) is newer than this "
                                   + "storage-ctl supports (version \(SimFormat.version))")
+        case .olderVersion(let version):
+            return TransportError(.corruptState, "simulated LU format version \(version) is no longer read "
+                                  + "(this storage-ctl uses version \(SimFormat.version)); recreate the file "
+                                  + "(an empty file is a fresh LU; its registrations are lost)")
         case .corrupt(let reason):
             return TransportError(.corruptState, "simulated LU header is corrupt (\(reason))")
         }
@@ -209,25 +256,45 @@ struct SimStateFile: Sendable {
         }
     }
 
-    /// Writes the header of a new LU into an empty file and reserves the slot area. Caller holds the
-    /// exclusive lock and has just seen the file empty.
+    /// Writes the header page of a new LU (header fields and a commit record with nothing committed) into an
+    /// empty file, then extends the file to its full size. Caller holds the exclusive lock and has just seen the
+    /// file empty.
     func initialise(_ header: SimLUHeader) throws(TransportError) {
         if let reason = readOnlyReason { throw SimStateFile.readOnlyError(reason) }
+        var page = header.encode()
+        page.replaceSubrange(SimFormat.commitRecordOffset..<SimFormat.headerReadSize, with: SimCommitRecord.fresh.encode())
         do throws(SimErrno) {
-            try descriptor.write(header.encode(), at: 0)
+            try descriptor.write(page, at: 0)
         } catch {
             // Leave the file empty (a fresh LU) rather than holding part of a header.
             descriptor.truncate()
             throw TransportError(.io(errno: error.rawValue), "cannot initialise the simulated LU: \(error)")
         }
-        // Best effort: where it works, later commits cannot hit ENOSPC; where it does not, a commit reports it.
-        try? descriptor.allocate(offset: SimFormat.headerSize, length: SimFormat.slotCount * SimFormat.slotSize)
+        // Only the owner and the group may open it: anyone who can open the file can hold its lock (README).
+        descriptor.restrictPermissions()
+        try extend()
     }
 
-    /// Writes `payload` as the state after `snapshot`: into `snapshot.nextSlot`, sequence + 1. Caller holds the
-    /// exclusive lock, has read `snapshot` under it, and has checked the size against `SimFormat.slotCapacity`.
+    /// Gives the file its full size: the slot area's blocks reserved where the file system can (later commits
+    /// then cannot hit ENOSPC), else a sparse extension (a commit may then report ENOSPC, keeping the state).
+    private func extend() throws(TransportError) {
+        let length = SimFormat.slotCount * SimFormat.slotSize
+        do throws(SimErrno) {
+            do throws(SimErrno) {
+                try descriptor.allocate(offset: SimFormat.headerSize, length: length)
+            } catch {
+                try descriptor.setSize(SimFormat.fileSize)
+            }
+        } catch {
+            throw TransportError(.io(errno: error.rawValue), "cannot initialise the simulated LU: \(error)")
+        }
+    }
+
+    /// Writes `payload` as the state after `snapshot`: into `snapshot.nextSlot` with sequence + 1, then the commit
+    /// record naming it. Caller holds the exclusive lock and has read `snapshot` under it.
     ///
-    /// `failAfterBytes` is for tests: write only that many bytes, then fail with ENOSPC (a torn write).
+    /// `failAfterBytes` is for tests: write only that many bytes of the slot (all of them: the slot but not the
+    /// record), then fail with ENOSPC, as a write cut short or a process killed before the commit point.
     func commit(_ payload: [UInt8], after snapshot: SimSnapshot, failAfterBytes: Int? = nil) throws(TransportError) {
         if let reason = readOnlyReason { throw SimStateFile.readOnlyError(reason) }
         guard payload.count <= SimFormat.slotCapacity else {
@@ -238,14 +305,19 @@ struct SimStateFile: Sendable {
             // Only a forged file gets here (2^64 commits do not happen); do not wrap to an older-looking number.
             throw TransportError(.corruptState, "simulated LU state is corrupt (sequence number exhausted)")
         }
+        // An initialisation killed before the extension: complete it first.
+        if snapshot.fileSize < SimFormat.fileSize { try extend() }
         let bytes = SimSlotContent.encode(sequence: snapshot.sequence + 1, payload: payload)
+        let record = SimCommitRecord(sequence: snapshot.sequence + 1, slot: snapshot.nextSlot, length: payload.count,
+                                     slotCRC: bytes.bigEndianInteger(at: 16, as: UInt32.self) ?? 0)
         let offset = SimFormat.slotOffset(snapshot.nextSlot)
         do throws(SimErrno) {
-            if let limit = failAfterBytes, limit < bytes.count {
+            if let limit = failAfterBytes, limit <= bytes.count {
                 try descriptor.write(Array(bytes.prefix(max(0, limit))), at: offset)
                 throw SimErrno(ENOSPC)
             }
             try descriptor.write(bytes, at: offset)
+            try descriptor.write(record.encode(), at: SimFormat.commitRecordOffset)
         } catch {
             let what = error.rawValue == ENOSPC ? "file system full" : "write failed: \(error)"
             throw TransportError(.io(errno: error.rawValue),

@@ -144,17 +144,26 @@ struct SimFileDescriptor: Sendable {
         }
     }
 
-    /// ftruncate(2) to zero length, best effort (used only to undo a failed initialisation).
-    func truncate() {
-        while ftruncate(rawValue, 0) != 0 && errno == EINTR {}
-    }
-
-    /// flock(2), waiting until the lock is granted.
-    func lock(_ kind: SimLockKind) throws(SimErrno) {
-        while flock(rawValue, kind.operation) != 0 {
+    /// ftruncate(2) to `size` bytes.
+    func setSize(_ size: Int) throws(SimErrno) {
+        while ftruncate(rawValue, off_t(size)) != 0 {
             let error = SimErrno.current
             if error.rawValue != EINTR { throw error }
         }
+    }
+
+    /// fchmod(2) to at most 0660 (no access for others, no execute or set-id bits), best effort: a caller who
+    /// is not the owner cannot, and the file keeps its mode.
+    func restrictPermissions() {
+        var info = stat()
+        guard fstat(rawValue, &info) == 0 else { return }
+        let mode = info.st_mode & 0o7777
+        if mode & ~0o660 != 0 { _ = fchmod(rawValue, mode & 0o660) }
+    }
+
+    /// ftruncate(2) to zero length, best effort (used only to undo a failed initialisation).
+    func truncate() {
+        while ftruncate(rawValue, 0) != 0 && errno == EINTR {}
     }
 
     /// flock(2) with LOCK_NB: true when granted, false when another open file description holds a conflicting lock.

@@ -44,12 +44,16 @@ public final class SimulatedLU: SCSITransport, Sendable {
     /// True when the file was opened read-only (asked for, or all the file allows).
     public var isReadOnly: Bool { !file.isWritable }
 
+    /// No wait for the file's lock goes on past this instant (`lock`'s `max_lock_wait`), whatever the
+    /// command's own timeout; nil: no such limit.
+    public let lockDeadline: ContinuousClock.Instant?
+
     private let file: SimStateFile
     private let deviceTypeForNewLU: PeripheralDeviceType
     private let serial = SimMutex()
 
-    /// How long `init` and `verify` wait for the file's lock (a live holder keeps it for microseconds).
-    static let openLockTimeout = Duration.seconds(60)
+    /// How long `init` and `verify` wait for the file's lock by default (a live holder keeps it for microseconds).
+    public static let openLockTimeout = Duration.seconds(60)
 
     /// Opens the simulated LU in the regular file at `path` as the I_T nexus (`initiatorName`,
     /// `relativeTargetPortIdentifier`).
@@ -60,12 +64,16 @@ public final class SimulatedLU: SCSITransport, Sendable {
     ///   - relativeTargetPortIdentifier: the target port, 1–65535 (0 is reserved in SPC).
     ///   - deviceTypeForNewLU: the PERIPHERAL DEVICE TYPE given to an empty file; an initialised file keeps its own.
     ///   - readOnly: open O_RDONLY even if the file is writable (sg_persist `--readonly`).
+    ///   - openTimeout: how long the open waits for the file's lock to check the file.
+    ///   - lockDeadline: no wait for the file's lock (this one, or a command's) goes on past it.
     /// - Throws: `.other` for a bad initiator name or port; `.open(errno:)` when the path cannot be opened
     ///   ("cannot open: No such file or directory", "is a directory"); `.notSCSIDevice` for a FIFO, device node
-    ///   or socket; `.corruptState` for a foreign, newer or corrupt file; `.io` for read errors; `.timeout` if a
-    ///   stopped process holds the lock for 60 s.
+    ///   or socket; `.corruptState` for a foreign, newer or corrupt file; `.io` for read errors; `.timeout` if
+    ///   another process holds the file's lock for `openTimeout` (or until `lockDeadline`).
     public init(path: String, initiatorName: String, relativeTargetPortIdentifier: UInt16 = 1,
-                deviceTypeForNewLU: PeripheralDeviceType = .tape, readOnly: Bool = false) throws(TransportError) {
+                deviceTypeForNewLU: PeripheralDeviceType = .tape, readOnly: Bool = false,
+                openTimeout: Duration = SimulatedLU.openLockTimeout,
+                lockDeadline: ContinuousClock.Instant? = nil) throws(TransportError) {
         try SimulatedLU.validate(initiatorName: initiatorName)
         guard relativeTargetPortIdentifier != 0 else {
             throw TransportError(.other, "relative target port identifier 0 is reserved (use 1 to 65535)")
@@ -76,9 +84,10 @@ public final class SimulatedLU: SCSITransport, Sendable {
                            relativeTargetPortIdentifier: relativeTargetPortIdentifier)
         self.file = file
         self.deviceTypeForNewLU = deviceTypeForNewLU
+        self.lockDeadline = lockDeadline
         // Check (and initialise an empty file) now, so a bad file is reported by the open, not the first command.
         // On failure deinit closes the descriptor.
-        try file.lock(timeout: SimulatedLU.openLockTimeout)
+        try file.lock(timeout: lockWait(openTimeout))
         defer { file.unlock() }
         _ = try load()
     }
@@ -89,22 +98,28 @@ public final class SimulatedLU: SCSITransport, Sendable {
 
     /// Checks an initiator name: 1 to 223 bytes, each printable ASCII other than space (21h–7Eh).
     static func validate(initiatorName name: String) throws(TransportError) {
+        if let problem = initiatorNameProblem(name) { throw TransportError(.other, problem) }
+    }
+
+    /// Why `name` cannot be an initiator name (1 to 223 bytes, each printable ASCII other than space), or nil.
+    /// The one rule: the CLI checks `initiator=`/`--initiator` with it too (a configuration error there).
+    public static func initiatorNameProblem(_ name: String) -> String? {
         let bytes = Array(name.utf8)
         let rule = "must be 1 to 223 printable ASCII characters without spaces"
-        guard !bytes.isEmpty else { throw TransportError(.other, "invalid initiator name (empty): \(rule)") }
-        guard bytes.count <= 223 else {
-            throw TransportError(.other, "invalid initiator name (\(bytes.count) bytes): \(rule)")
-        }
+        guard !bytes.isEmpty else { return "invalid initiator name (empty): \(rule)" }
+        guard bytes.count <= 223 else { return "invalid initiator name (\(bytes.count) bytes): \(rule)" }
         guard bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             let shown = String(decoding: bytes.map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
-            throw TransportError(.other, "invalid initiator name \"\(shown)\": \(rule)")
+            return "invalid initiator name \"\(shown)\": \(rule)"
         }
+        return nil
     }
 
     // MARK: SCSITransport
 
     /// Runs one command atomically: lock, read the state, `process`, execute an allowed ordinary command, write
-    /// the state if it changed, unlock. `timeout` bounds the wait for the lock (non-positive: no limit).
+    /// the state if it changed, unlock. `timeout` bounds the wait for the lock (non-positive: one try), and so
+    /// does `lockDeadline`.
     ///
     /// SCSI outcomes (CHECK CONDITION with fixed-format sense, RESERVATION CONFLICT) are in the result. Throws
     /// only when the command's outcome cannot be delivered or recorded: `.other` for a CDB of 0 or more than
@@ -117,7 +132,7 @@ public final class SimulatedLU: SCSITransport, Sendable {
         let dataInLength = max(0, dataInLength)
         serial.lock()
         defer { serial.unlock() }
-        try file.lock(timeout: timeout)
+        try file.lock(timeout: lockWait(timeout))
         defer { file.unlock() }
 
         let (snapshot, identity) = try load()
@@ -141,6 +156,17 @@ public final class SimulatedLU: SCSITransport, Sendable {
         return SCSICommandResult(status: response.status, sense: response.sense?.encodeFixed() ?? [],
                                  data: Array(response.data.prefix(dataInLength)))
     }
+
+    /// How long a wait for the file's lock may last: `timeout`, cut short by `lockDeadline` but never below
+    /// `lockDeadlineGrace`: another storage-ctl holds the lock for microseconds, and `lock -w 0` (or an attempt
+    /// just before the deadline) must not fail on that.
+    private func lockWait(_ timeout: Duration) -> Duration {
+        guard let lockDeadline else { return timeout }
+        return min(timeout, max(ContinuousClock.now.duration(to: lockDeadline), SimulatedLU.lockDeadlineGrace))
+    }
+
+    /// How far past `lockDeadline` a wait for the file's lock may go.
+    public static let lockDeadlineGrace = Duration.milliseconds(50)
 
     // MARK: Testing hooks
 
@@ -170,6 +196,7 @@ public final class SimulatedLU: SCSITransport, Sendable {
             let header = SimLUHeader.new(deviceType: deviceTypeForNewLU.rawValue)
             try file.initialise(header)
             snapshot.header = header
+            snapshot.fileSize = SimFormat.fileSize
         }
         let header = snapshot.header ?? SimulatedLU.unstoredHeader(deviceType: deviceTypeForNewLU, file: file.openStatus)
         return (snapshot, SimLUIdentity(header: header, relativeTargetPortIdentifier: nexus.relativeTargetPortIdentifier))

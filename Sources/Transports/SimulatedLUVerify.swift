@@ -90,7 +90,7 @@ extension SimulatedLU {
         defer { file.close() }
         try file.lock(timeout: timeout)
         defer { file.unlock() }
-        let snapshot = try file.readSnapshot()
+        let snapshot = try file.readSnapshot(allSlots: true)
         let state = try SimulatedLU.decodeState(snapshot)
         let identity = snapshot.header.map { SimLUIdentity(header: $0, relativeTargetPortIdentifier: 0) }
         let slots = snapshot.slots.map { slot -> SimFileReport.SlotStatus in

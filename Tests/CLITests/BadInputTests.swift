@@ -28,6 +28,9 @@ struct BadInputTests {
         (["DRIVE", "preempt", "xyz", "-k", "bac001"], "invalid key 'xyz'"),
         (["-c", "/nonexistent/storage-ctl.conf", "DRIVE", "query"], "cannot read configuration /nonexistent/storage-ctl.conf: No such file or directory"),
         (["scan", "extra"], "scan takes no arguments"),
+        (["--initiator", "iqn.x host", "DRIVE", "regkeys"], "--initiator: invalid initiator name \"iqn.x host\""),
+        (["DRIVE", "frobnicate\n2nd line"], "unknown command 'frobnicate\\x0a2nd line'"),
+        (["-c", "/nonexistent/a\u{1B}[2J.conf", "DRIVE", "query"], "cannot read configuration /nonexistent/a\\x1b[2J.conf: No such file or directory"),
     ])
     func usage(arguments: [String], message: String) throws {
         let site = try Site("usage")
@@ -44,6 +47,9 @@ struct BadInputTests {
         ("key=zz", ":1: invalid key 'zz'"),
         ("key='bac001", ":1: unterminated single quote"),
         ("key=bac001\ntype=9", ":2: invalid reservation type '9'"),
+        ("key=bac001\ninitiator='iqn.x host'", ":2: initiator: invalid initiator name \"iqn.x host\""),
+        ("key=bac001\ndebug_file='/tmp/a\u{0}b'", ":2: debug_file: a path cannot contain a NUL byte"),
+        ("key=bac001\nmax_lock_wait='1\u{1B}[31m'", ":2: invalid max_lock_wait '1\\x1b[31m'"),
     ])
     func badConfig(text: String, message: String) throws {
         let site = try Site("conf")

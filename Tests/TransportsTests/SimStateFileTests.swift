@@ -36,8 +36,11 @@ import Testing
         #expect(throws: SimLUHeader.DecodeError.foreign) { try SimLUHeader.decode([0x53]) }
 
         var newer = page
-        newer[9] = 2
-        #expect(throws: SimLUHeader.DecodeError.newerVersion(2)) { try SimLUHeader.decode(newer) }
+        newer[9] = 3
+        #expect(throws: SimLUHeader.DecodeError.newerVersion(3)) { try SimLUHeader.decode(newer) }
+        var older = SimLUHeader.new(deviceType: 0)
+        older.formatVersion = 1
+        #expect(throws: SimLUHeader.DecodeError.olderVersion(1)) { try SimLUHeader.decode(older.encode()) }
 
         var flipped = page
         flipped[40] ^= 0x01
@@ -96,38 +99,50 @@ import Testing
 
     // MARK: Choosing the current state
 
-    @Test func resolvePicksTheHighestValidSequence() throws {
-        let older = SimSlotContent.valid(sequence: 4, payload: [4])
-        let newer = SimSlotContent.valid(sequence: 5, payload: [5])
-        let torn = SimSlotContent.invalid(reason: "checksum mismatch", sequence: 6)
-
-        let a = try SimSnapshot.resolve(header: nil, slots: [newer, older]).get()
-        #expect(a.currentSlot == 0 && a.sequence == 5 && a.payload == [5] && a.nextSlot == 1)
-        let b = try SimSnapshot.resolve(header: nil, slots: [older, newer]).get()
-        #expect(b.currentSlot == 1 && b.nextSlot == 0)
-        let c = try SimSnapshot.resolve(header: nil, slots: [older, torn]).get()
-        #expect(c.currentSlot == 0 && c.sequence == 4 && c.nextSlot == 1)
+    @Test func commitRecordRoundTripsAndDetectsDamage() throws {
+        let record = SimCommitRecord(sequence: 7, slot: 1, length: 300, slotCRC: 0xDEAD_BEEF)
+        let bytes = record.encode()
+        #expect(bytes.count == SimFormat.commitRecordSize && Array(bytes.prefix(4)) == Array("CMIT".utf8))
+        #expect(try SimCommitRecord.decode(bytes).get() == record)
+        #expect(try SimCommitRecord.decode(SimCommitRecord.fresh.encode()).get() == .fresh)
+        for bit in 0..<(bytes.count * 8) {
+            var damaged = bytes
+            damaged[bit / 8] ^= UInt8(1 << (bit % 8))
+            if case .success = SimCommitRecord.decode(damaged) { Issue.record("bit \(bit) of the record not detected") }
+        }
+        #expect(SimCommitRecord.decode(Array(bytes.prefix(31)))
+                == .failure(SimCorruption(details: "commit record: file ends inside it")))
     }
 
-    @Test func resolveFreshOnlyWhenNothingWasEverCommitted() throws {
-        let fresh = try SimSnapshot.resolve(header: nil, slots: [.empty, .empty]).get()
-        #expect(fresh.currentSlot == nil && fresh.sequence == 0 && fresh.payload == nil && fresh.nextSlot == 0)
+    @Test func resolveTakesOnlyWhatTheRecordNames() throws {
+        let header = SimLUHeader.new(deviceType: 1)
+        let payload: [UInt8] = [5, 5, 5]
+        let slot = SimSlotContent.encode(sequence: 5, payload: payload)
+        let crc = slot.bigEndianInteger(at: 16, as: UInt32.self)!
+        let record = SimCommitRecord(sequence: 5, slot: 1, length: 3, slotCRC: crc)
+        let good = try SimSnapshot.resolve(header: header, record: record, fileSize: SimFormat.fileSize,
+                                           committed: (.valid(sequence: 5, payload: payload), crc)).get()
+        #expect(good.currentSlot == 1 && good.sequence == 5 && good.payload == payload && good.nextSlot == 0)
 
-        // The first commit (slot 0, sequence 1) torn by a kill: still fresh.
-        let tornFirst = try SimSnapshot.resolve(
-            header: nil, slots: [.invalid(reason: "checksum mismatch", sequence: 1), .empty]).get()
-        #expect(tornFirst.currentSlot == nil && tornFirst.nextSlot == 0)
+        // Nothing committed: fresh, whatever the size (an initialisation killed before the extension).
+        let fresh = try SimSnapshot.resolve(header: header, record: .fresh, fileSize: 4096, committed: nil).get()
+        #expect(fresh.currentSlot == nil && fresh.sequence == 0 && fresh.nextSlot == 0)
 
-        // Anything else without a valid slot is corrupt, never a silent reset.
-        let corrupt: [[SimSlotContent]] = [
-            [.invalid(reason: "checksum mismatch", sequence: 3), .empty],
-            [.invalid(reason: "no slot tag", sequence: nil), .empty],
-            [.empty, .invalid(reason: "checksum mismatch", sequence: 1)],
-            [.invalid(reason: "checksum mismatch", sequence: 1), .invalid(reason: "checksum mismatch", sequence: 2)],
+        // Anything else is damage, never an older or a fresh state.
+        let bad: [(Int, (SimSlotContent, UInt32?)?)] = [
+            (SimFormat.fileSize - 1, (.valid(sequence: 5, payload: payload), crc)),
+            (SimFormat.fileSize + 1, (.valid(sequence: 5, payload: payload), crc)),
+            (SimFormat.fileSize, (.valid(sequence: 4, payload: payload), crc)),
+            (SimFormat.fileSize, (.valid(sequence: 5, payload: [5, 5]), crc)),
+            (SimFormat.fileSize, (.valid(sequence: 5, payload: payload), crc ^ 1)),
+            (SimFormat.fileSize, (.empty, nil)),
+            (SimFormat.fileSize, (.invalid(reason: "checksum mismatch", sequence: 5), crc)),
+            (SimFormat.fileSize, nil),
         ]
-        for slots in corrupt {
-            guard case .failure(let corruption) = SimSnapshot.resolve(header: nil, slots: slots) else {
-                Issue.record("\(slots) resolved to a state")
+        for (size, committed) in bad {
+            guard case .failure(let corruption) = SimSnapshot.resolve(header: header, record: record, fileSize: size,
+                                                                      committed: committed) else {
+                Issue.record("\(size) \(String(describing: committed)) resolved to a state")
                 continue
             }
             #expect(corruption.message.hasPrefix("simulated LU state is corrupt ("))
@@ -174,7 +189,7 @@ import Testing
         try file.lockedCommit(payload)
         try file.lockedCommit([1])
         #expect(throws: TransportError.self) { try file.lockedCommit(payload + [0]) }
-        let snapshot = try file.lockedSnapshot()
+        let snapshot = try file.lockedSnapshot(allSlots: true)
         #expect(snapshot.payload == [1] && snapshot.sequence == 2)
         if case .valid(1, let first) = snapshot.slots[0] { #expect(first == payload) } else {
             Issue.record("slot 0 lost the large state: \(snapshot.slots[0])")
@@ -191,8 +206,9 @@ import Testing
         let new = [UInt8](repeating: 0xBB, count: 9000)
         try file.lockedInitialise(deviceType: 1)
         try file.lockedCommit(old)
-        // Torn at several points: inside the slot header, at a page boundary, inside the payload, one byte short.
-        for cut in [0, 10, 4096, 5000, SimFormat.slotHeaderSize + new.count - 1] {
+        // Torn at several points: inside the slot header, at a page boundary, inside the payload, one byte short,
+        // and the whole slot written but not the commit record (killed before the commit point).
+        for cut in [0, 10, 4096, 5000, SimFormat.slotHeaderSize + new.count - 1, SimFormat.slotHeaderSize + new.count] {
             let error = #expect(throws: TransportError.self) { try file.lockedCommit(new, failAfterBytes: cut) }
             #expect(error?.kind == .io(errno: ENOSPC))
             #expect(error?.message == "file system full: cannot record the new state (the previous state is kept)")
@@ -214,7 +230,7 @@ import Testing
         #expect(throws: TransportError.self) {
             try file.lockedCommit([UInt8](repeating: 1, count: 8000), failAfterBytes: 4096)
         }
-        let snapshot = try file.lockedSnapshot()
+        let snapshot = try file.lockedSnapshot(allSlots: true)
         #expect(snapshot.currentSlot == nil && snapshot.sequence == 0)
         #expect(snapshot.slots[0] == SimSlotContent.invalid(reason: "checksum mismatch", sequence: 1))
         #expect(snapshot.slots[1] == SimSlotContent.empty)
@@ -263,10 +279,10 @@ import Testing
 
 /// One locked step at a time, for tests.
 extension SimStateFile {
-    func lockedSnapshot() throws(TransportError) -> SimSnapshot {
+    func lockedSnapshot(allSlots: Bool = false) throws(TransportError) -> SimSnapshot {
         try lock(timeout: .seconds(5))
         defer { unlock() }
-        return try readSnapshot()
+        return try readSnapshot(allSlots: allSlots)
     }
 
     func lockedInitialise(deviceType: UInt8) throws(TransportError) {

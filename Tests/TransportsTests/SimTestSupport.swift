@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PRCore
 @testable import Transports
 
 /// A private directory for one test's files, removed when the value goes away.
@@ -51,6 +52,17 @@ enum SimFileBytes {
         defer { close(fd) }
         let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
         precondition(written == bytes.count)
+    }
+}
+
+extension SimFileBytes {
+    /// Writes a checksummed slot and a commit record naming it, as a commit would (a forged but consistent state).
+    static func forgeCommit(_ path: String, slot: Int, sequence: UInt64, payload: [UInt8]) {
+        let bytes = SimSlotContent.encode(sequence: sequence, payload: payload)
+        patch(path, at: SimFormat.slotOffset(slot), with: bytes)
+        let record = SimCommitRecord(sequence: sequence, slot: slot, length: payload.count,
+                                     slotCRC: bytes.bigEndianInteger(at: 16, as: UInt32.self)!)
+        patch(path, at: SimFormat.commitRecordOffset, with: record.encode())
     }
 }
 

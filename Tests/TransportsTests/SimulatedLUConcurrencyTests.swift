@@ -137,9 +137,33 @@ func simRunThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         }
         let waited = ContinuousClock.now - started
         #expect(error?.kind == .timeout)
-        #expect(error?.message.hasPrefix("timed out after 0.08 seconds waiting for the simulated LU's lock") == true)
+        #expect(error?.message.hasPrefix("the simulated LU's file stayed locked by another process for 0.08 s") == true)
         #expect(waited >= .milliseconds(80) && waited < .seconds(2))
+
+        // A lock deadline cuts the wait short, whatever the command's timeout; zero or less is one try, never
+        // a wait without limit.
+        let tried = ContinuousClock.now
+        #expect(throws: TransportError.self) { try SimulatedLU(path: path, initiatorName: simHostB, openTimeout: .zero) }
+        #expect(ContinuousClock.now - tried < .seconds(1))
         holder.unlock()
+        let bounded = try SimulatedLU(path: path, initiatorName: simHostB,
+                                      lockDeadline: ContinuousClock.now + .milliseconds(300))
+        try holder.lock(timeout: .zero)
+        let before = ContinuousClock.now
+        let cut = #expect(throws: TransportError.self) {
+            try bounded.execute(cdb: SimCDB.testUnitReady, dataOut: [], dataInLength: 0, timeout: .seconds(30))
+        }
+        #expect(cut?.kind == .timeout && ContinuousClock.now - before < .seconds(2))
+        holder.unlock()
+
+        // Past its deadline a command still waits a short grace for a holder that is only passing through
+        // (another storage-ctl holds the lock for microseconds): `lock -w 0` must not fail on that. The holder
+        // here keeps it 10 ms, the scenario, not a synchronisation.
+        let late = try SimulatedLU(path: path, initiatorName: simHostB, lockDeadline: ContinuousClock.now)
+        try holder.lock(timeout: .zero)
+        let release = Thread { usleep(10_000); holder.unlock() }
+        release.start()
+        #expect(try late.execute(cdb: SimCDB.testUnitReady, dataOut: [], dataInLength: 0, timeout: .seconds(30)).status == .good)
         #expect(try lu.run(SimCDB.testUnitReady).status == .good)
     }
 }

@@ -80,7 +80,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         #expect(lu.nexus == Nexus(transportID: .iscsi(name: simHostA), relativeTargetPortIdentifier: 1))
 
         let report = try SimulatedLU.verify(path: path)
-        #expect(report.isInitialised && report.formatVersion == 1 && report.deviceType == .tape)
+        #expect(report.isInitialised && report.formatVersion == 2 && report.deviceType == .tape)
         #expect(report.vendor == "STORCTL" && report.product == "SIM TAPE" && report.revision == "1.0")
         #expect(report.currentSlot == nil && report.sequence == 0 && report.slots == [.empty, .empty])
         #expect(report.state == LogicalUnitState())
@@ -189,7 +189,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         let state = try SimulatedLU.verify(path: path).state.encode()
-        SimFileBytes.patch(path, at: SimFormat.slotOffset(1), with: SimSlotContent.encode(sequence: .max, payload: state))
+        SimFileBytes.forgeCommit(path, slot: 1, sequence: .max, payload: state)
         let content = SimFileBytes.read(path)
         #expect(try lu.readKeys().keys == [0x1])  // reading is fine
         #expect(throws: TransportError(.corruptState, "simulated LU state is corrupt (sequence number exhausted)")) {
@@ -202,12 +202,18 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         let directory = SimTempDirectory()
         let path = directory.emptyFile()
         try SimulatedLU(path: path, initiatorName: simHostA).prOut(.registerAndIgnoreExistingKey, sark: 0x1)
-        // A version-2 header with a valid checksum, as a newer storage-ctl would write it.
+        // A version-3 header with a valid checksum, as a newer storage-ctl would write it.
         var header = SimLUHeader.decodeForTest(SimFileBytes.read(path))
-        header.formatVersion = 2
+        header.formatVersion = 3
         SimFileBytes.patch(path, at: 0, with: Array(header.encode().prefix(SimFormat.headerFieldsSize)))
         try simExpectRefused(path, content: SimFileBytes.read(path), TransportError(
-            .corruptState, "simulated LU format version 2 is newer than this storage-ctl supports (version 1)"))
+            .corruptState, "simulated LU format version 3 is newer than this storage-ctl supports (version 2)"))
+        // Version 1 (no commit record) is refused with what to do.
+        header.formatVersion = 1
+        SimFileBytes.patch(path, at: 0, with: Array(header.encode().prefix(SimFormat.headerFieldsSize)))
+        try simExpectRefused(path, content: SimFileBytes.read(path), TransportError(
+            .corruptState, "simulated LU format version 1 is no longer read (this storage-ctl uses version 2); "
+            + "recreate the file (an empty file is a fresh LU; its registrations are lost)"))
     }
 
     @Test func aDamagedHeaderIsRefused() throws {
@@ -228,13 +234,11 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         SimFileBytes.patch(path, at: SimFormat.slotOffset(0) + 40, with: [0xDE, 0xAD])
         SimFileBytes.patch(path, at: SimFormat.slotOffset(1) + 40, with: [0xBE, 0xEF])
         let content = SimFileBytes.read(path)
-        try simExpectRefused(path, content: content, TransportError(
-            .corruptState, "simulated LU state is corrupt (slot 0: checksum mismatch; slot 1: checksum mismatch)"))
+        let error = TransportError(.corruptState, "simulated LU state is corrupt (committed state (slot 1, "
+                                   + "sequence 2) is damaged: checksum mismatch)")
+        try simExpectRefused(path, content: content, error)
         // The object that was open before the damage refuses too, and writes nothing.
-        #expect(throws: TransportError(.corruptState,
-                                       "simulated LU state is corrupt (slot 0: checksum mismatch; slot 1: checksum mismatch)")) {
-            try lu.prOut(.release, key: 0x1)
-        }
+        #expect(throws: error) { try lu.prOut(.release, key: 0x1) }
         #expect(SimFileBytes.read(path) == content)
     }
 
@@ -243,15 +247,14 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         let path = directory.emptyFile()
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
-        // A checksummed slot whose payload is not a PR state, with a higher sequence number.
-        SimFileBytes.patch(path, at: SimFormat.slotOffset(1),
-                           with: SimSlotContent.encode(sequence: 9, payload: Array("garbage".utf8)))
+        // A checksummed, committed slot whose payload is not a PR state.
+        SimFileBytes.forgeCommit(path, slot: 1, sequence: 9, payload: Array("garbage".utf8))
         let error = #expect(throws: TransportError.self) { try lu.run(SimCDB.testUnitReady) }
         #expect(error?.kind == .corruptState)
         #expect(error?.message.hasPrefix("simulated LU state is corrupt (slot 1: ") == true)
     }
 
-    @Test func aTornCurrentSlotFallsBackToThePreviousState() throws {
+    @Test func damageToTheCommittedSlotIsReportedNotRolledBack() throws {
         let directory = SimTempDirectory()
         let path = directory.emptyFile()
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
@@ -259,16 +262,34 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         try lu.prOut(.reserve, key: 0x1)                        // sequence 2, slot 1
         #expect(try SimulatedLU.verify(path: path).currentSlot == 1)
 
-        // Garbage over the current slot's payload, as a write cut short by SIGKILL would leave.
+        // Garbage over the committed slot's payload: slot 0 still holds the valid older state (unreserved), which
+        // must not come back.
         SimFileBytes.patch(path, at: SimFormat.slotOffset(1) + SimFormat.slotHeaderSize,
                            with: [UInt8](repeating: 0x5A, count: 64))
+        let error = TransportError(.corruptState, "simulated LU state is corrupt (committed state (slot 1, "
+                                   + "sequence 2) is damaged: checksum mismatch)")
+        try simExpectRefused(path, content: SimFileBytes.read(path), error)
+        #expect(throws: error) { try lu.readReservation() }
+    }
+
+    @Test func aSlotWrittenButNotCommittedIsIgnored() throws {
+        let directory = SimTempDirectory()
+        let path = directory.emptyFile()
+        let lu = try SimulatedLU(path: path, initiatorName: simHostA)
+        try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)  // sequence 1, slot 0
+        // A process killed after writing the next state into slot 1 but before the commit record: a complete,
+        // checksummed slot with a higher sequence number. The command never completed; the old state stands.
+        var next = try SimulatedLU.verify(path: path).state
+        let command = SimCDB.prOut(.reserve, key: 0x1)
+        _ = next.process(cdb: command.cdb, dataOut: command.data, dataInLength: 0, from: lu.nexus)
+        SimFileBytes.patch(path, at: SimFormat.slotOffset(1), with: SimSlotContent.encode(sequence: 2, payload: next.encode()))
         let report = try SimulatedLU.verify(path: path)
         #expect(report.currentSlot == 0 && report.sequence == 1)
-        #expect(report.slots == [.valid(sequence: 1, length: report.state.encode().count), .invalid(reason: "checksum mismatch")])
+        #expect(report.slots == [.valid(sequence: 1, length: report.state.encode().count),
+                                 .valid(sequence: 2, length: next.encode().count)])
         #expect(try lu.readReservation().reservation == nil)
-        #expect(try lu.readKeys().keys == [0x1])
 
-        // The next change is written over the torn slot, with the next sequence number.
+        // The next change is written over the uncommitted slot, with the next sequence number.
         try lu.prOut(.reserve, key: 0x1)
         let repaired = try SimulatedLU.verify(path: path)
         #expect(repaired.currentSlot == 1 && repaired.sequence == 2 && repaired.state.reservation != nil)

@@ -65,6 +65,9 @@ private func check(_ text: String) {
         return
     }
     fuzzCheck(warnings.count <= file.entries.count, "more warnings than entries")
+    if let initiator = settings.initiator {
+        fuzzCheck(SimulatedLU.initiatorNameProblem(initiator) == nil, "initiator= accepted a name the simulated LU refuses")
+    }
     for warning in warnings { fuzzCheck(!warning.utf8.contains(0x0A), "warning spans lines") }
     if let key = settings.key { fuzzCheck(!key.isZero, "key zero accepted") }
     for (key, name) in settings.hostNames {
@@ -89,6 +92,22 @@ private func check(_ text: String) {
     // SCSIReservationDevice turns the command timeout into a Duration the same way.
     _ = SCSIReservationDevice(transport: NoDevice(), path: "/fuzz", commandTimeout: settings.commandTimeout, tracer: nil,
                               typeField: settings.type)
+    fuzzCheck(SCSIReservationDevice.commandTimeout(seconds: settings.commandTimeout) >= .milliseconds(1),
+              "command_timeout=\(settings.commandTimeout) became a zero timeout")
+
+    // Every value echoed in a message is one line, capped (OutputText, the one escaping function).
+    for entry in file.entries {
+        for shown in [OutputText.argument(entry.value), OutputText.escaped(entry.value)] {
+            fuzzCheck(!shown.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) },
+                      "escaped value holds a control character")
+        }
+        fuzzCheck(OutputText.argument(entry.value).unicodeScalars.count <= OutputText.echoLimit + 32, "echo not capped")
+    }
+    let raw = Array(text.utf8)
+    let escapedBytes = OutputText.escaped(bytes: raw)
+    fuzzCheck(!escapedBytes.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) },
+              "escaped bytes hold a control character")
+    fuzzCheck(OutputText.oneLine(text).utf8.allSatisfy { $0 != 0x0A && $0 != 0x0D }, "oneLine left a line break")
 }
 
 private final class NoDevice: SCSITransport {

@@ -5,11 +5,13 @@
 //
 // Input: byte 0 = mode. Bits 1-0 pick the layout:
 //   0  the rest of the input is the whole file (small files: empty, header only, a torn first slot);
-//   1  sparse: 128 header bytes, a 2-byte length and that many bytes for slot 0, the rest for slot 1, each
-//      placed at its real offset (4096, 69632);
+//   1  sparse: 160 header bytes (fields and commit record), a 2-byte length and that many bytes for slot 0,
+//      the rest for slot 1, each placed at its real offset (4096, 69632);
 //   2  well-formed pieces: header fields with a correct CRC, then per slot a selector byte (0 never written,
 //      1 a checksummed slot with the input's sequence number and payload, 2 raw bytes, 3 a checksummed slot
-//      torn at an offset from the input), so mutated payloads get past the CRC to the state decoder;
+//      torn at an offset from the input), then a commit record selector (0 nothing committed, 1 a record
+//      matching slot 0 or 1 as written, 2 input bytes with a correct CRC, 3 raw bytes), so mutated payloads
+//      get past the CRCs to the state decoder;
 //   3  no file: the rest goes to the pure decoders.
 // Bit 2: pad the file to its full initialised size. Bit 3: also run commands through a writable LU.
 @testable import PRCore
@@ -39,7 +41,7 @@ public func fuzzSimFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 0:
         file = input.rest()
     case 1:
-        let header = input.take(128)
+        let header = input.take(SimFormat.headerReadSize)
         let slot0 = input.take(Int(input.u16()))
         let slot1 = input.rest()
         file = place(header: header, slots: [slot0, slot1], pad: mode & 0x04 != 0)
@@ -102,6 +104,24 @@ private func wellFormed(_ input: inout FuzzInput, pad: Bool) -> [UInt8] {
             slots.append(input.take(Int(input.u16())))
         }
     }
+    let recordMode = input.u8()
+    switch recordMode & 0x03 {
+    case 0:
+        header += SimCommitRecord.fresh.encode()
+    case 1:
+        let slot = Int(recordMode >> 2) % SimFormat.slotCount
+        let bytes = slots[slot]
+        header += SimCommitRecord(sequence: bytes.bigEndianInteger(at: 8, as: UInt64.self) ?? 0, slot: slot,
+                                  length: Int(bytes.bigEndianInteger(at: 4, as: UInt32.self) ?? 0) & 0xFFFF,
+                                  slotCRC: bytes.bigEndianInteger(at: 16, as: UInt32.self) ?? 0).encode()
+    case 2:
+        var record = input.take(28)
+        record += [UInt8](repeating: 0, count: 28 - record.count)
+        let crc = SimCRC32C.checksum(record)
+        header += record + [UInt8(crc >> 24), UInt8(truncatingIfNeeded: crc >> 16), UInt8(truncatingIfNeeded: crc >> 8), UInt8(truncatingIfNeeded: crc)]
+    default:
+        header += input.take(SimFormat.commitRecordSize)
+    }
     return place(header: header, slots: slots, pad: pad)
 }
 
@@ -109,6 +129,10 @@ private func wellFormed(_ input: inout FuzzInput, pad: Bool) -> [UInt8] {
 
 private func checkPure(_ bytes: [UInt8]) {
     _ = try? SimLUHeader.decode(Array(bytes.prefix(SimFormat.headerFieldsSize)))
+    if case .success(let record) = SimCommitRecord.decode(Array(bytes.dropFirst(SimFormat.commitRecordOffset).prefix(SimFormat.commitRecordSize))) {
+        fuzzCheck(record.slot < SimFormat.slotCount && record.length <= SimFormat.slotCapacity, "decoded record fields")
+        fuzzCheck(SimCommitRecord.decode(record.encode()) == .success(record), "record does not survive encode/decode")
+    }
     for start in [0, SimFormat.headerSize, SimFormat.slotOffset(1)] where start <= bytes.count {
         let slot = Array(bytes[start...].prefix(SimFormat.slotSize))
         for complete in [false, true] {
@@ -159,6 +183,16 @@ private func checkFile(_ bytes: [UInt8], runCommands: Bool) {
         verified = nil
     }
     fuzzCheck(readScratch() == bytes, "verify changed the file")
+    if let verified {
+        // Only a 0-byte file is fresh without a header; otherwise the state is exactly what the record names.
+        fuzzCheck(verified.isInitialised || bytes.isEmpty, "a non-empty file without a header was accepted")
+        if verified.isInitialised {
+            fuzzCheck(bytes.count >= SimFormat.headerReadSize, "a file shorter than its header page fields was accepted")
+            let record = try? SimCommitRecord.decode(Array(bytes[SimFormat.commitRecordOffset..<SimFormat.headerReadSize])).get()
+            fuzzCheck(record?.sequence == verified.sequence, "the state is not the one the commit record names")
+            if verified.sequence > 0 { fuzzCheck(bytes.count == SimFormat.fileSize, "a committed state in a file of the wrong size") }
+        }
+    }
     let probe = PersistentReserveIn.CDB(serviceAction: .readFullStatus).encode()
 
     // Read-only open: a file verify accepts opens; one it refuses is refused by the open or the first command.

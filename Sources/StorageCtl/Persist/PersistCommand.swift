@@ -70,8 +70,12 @@ public enum PersistCommand {
     /// are not passed on: on the test bed the real sg_persist, run as root, sends PR OUT through an O_RDONLY
     /// sg descriptor and the device executes it, and a simulated LU behaves the same way (a state file the
     /// user cannot write is opened read-only by SimulatedLU itself).
+    /// DEVICE is opened by the bytes given in argv (`ArgumentBytes`), not by a repaired String.
     static func openLive(_ path: String, initiatorName: String) throws(TransportError) -> any SCSITransport {
-        try DeviceResolver.open(path, options: DeviceOptions(initiatorName: initiatorName))
+        guard let bytes = ArgumentBytes.original(of: path) else {
+            throw TransportError(.other, ArgumentBytes.ambiguity("DEVICE", path))
+        }
+        return try DeviceResolver.open(pathBytes: bytes, options: DeviceOptions(initiatorName: initiatorName))
     }
 
     /// Reads `file=NAME` files, and standard input once (later reads see end of file, as a second `-X -` does).
