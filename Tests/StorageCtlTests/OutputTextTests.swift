@@ -29,9 +29,9 @@ import Testing
     }
 
     @Test func commandTimeoutNeverRoundsToZero() {
-        #expect(PRDevice.commandTimeout(seconds: 0.0001) == .milliseconds(1))
-        #expect(PRDevice.commandTimeout(seconds: 0.0004) == .milliseconds(1))
-        #expect(PRDevice.commandTimeout(seconds: 0.0015) == .milliseconds(2))
-        #expect(PRDevice.commandTimeout(seconds: 60) == .seconds(60))
+        #expect(SCSIReservationDevice.commandTimeout(seconds: 0.0001) == .milliseconds(1))
+        #expect(SCSIReservationDevice.commandTimeout(seconds: 0.0004) == .milliseconds(1))
+        #expect(SCSIReservationDevice.commandTimeout(seconds: 0.0015) == .milliseconds(2))
+        #expect(SCSIReservationDevice.commandTimeout(seconds: 60) == .seconds(60))
     }
 }
