@@ -83,7 +83,7 @@ struct HostileFilesTests {
         let waiter = try cibou.start("lock")
         var r = waiter.finish(timeout: 10)
         #expect(r.status == 0, "\(r)")
-        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(fifo): it is a FIFO, not a regular file\n", "\(r)")
+        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(fifo): it is a FIFO, not a regular file; no debug log for this run\n", "\(r)")
 
         // A FIFO someone reads: opened, then refused on what fstat says.
         let reader = open(fifo, O_RDONLY | O_NONBLOCK)
@@ -96,7 +96,7 @@ struct HostileFilesTests {
         // /dev/null, an empty configuration.
         let device = try site.host("dev", key: "bac004", extra: "debug_log=1\ndebug_file=/dev/zero")
         r = try device.run("register")
-        #expect(r.status == 0 && r.stderr == "storage-ctl: warning: cannot write debug_file /dev/zero: it is a character device, not a regular file\n", "\(r)")
+        #expect(r.status == 0 && r.stderr == "storage-ctl: warning: cannot write debug_file /dev/zero: it is a character device, not a regular file; no debug log for this run\n", "\(r)")
         try CLI.run(["-c", "/dev/zero", site.drive, "regkeys"]).expectOneErrorLine(2, contains: "cannot read configuration /dev/zero: it is a character device, not a regular file")
         #expect(try CLI.run(["-c", "/dev/null", site.drive, "regkeys"]).status == 0)
 
@@ -108,7 +108,7 @@ struct HostileFilesTests {
         let linked = try site.host("dir", key: "bac999", extra: "debug_log=1\ndebug_file=\(hard)")
         r = try linked.run("register")
         #expect(r.status == 0, "\(r)")
-        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(hard): it has 2 hard links (a link planted to another file?)\n", "\(r)")
+        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(hard): it has 2 hard links (a link planted to another file?); no debug log for this run\n", "\(r)")
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
 
         // A symbolic link to a directory, planted in a directory anyone can write (not sticky).
@@ -121,7 +121,7 @@ struct HostileFilesTests {
         let planted = try site.host("p", key: "bac002", extra: "debug_log=1\ndebug_file=\(open)/logs/x.log")
         r = try planted.run("register")
         #expect(r.status == 0, "\(r)")
-        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(open)/logs/x.log: \(open)/logs is a symbolic link in \(open), a directory others can write\n", "\(r)")
+        #expect(r.stderr == "storage-ctl: warning: cannot write debug_file \(open)/logs/x.log: \(open)/logs is a symbolic link in \(open), a directory others can write; no debug log for this run\n", "\(r)")
         #expect(!FileManager.default.fileExists(atPath: target + "/x.log"))
 
         // The same link in a directory only we can write is followed.

@@ -104,7 +104,7 @@ struct SignalTests {
         hold.release()
         #expect(r.status == 3, "\(r)")
         #expect(r.stderrLines.count == 2, "\(r)")
-        #expect(r.stderrLines.last?.hasPrefix("storage-ctl: \(site.drive): ") == true && r.stderr.contains("timed out"), "\(r)")
+        #expect(r.stderrLines.last?.hasPrefix("storage-ctl: \(site.drive): ") == true && r.stderr.contains("stayed locked by another process"), "\(r)")
         #expect(try site.holderKey() == "0xbac999")
     }
 
