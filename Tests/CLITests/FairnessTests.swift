@@ -147,6 +147,29 @@ struct FairnessTests {
         #expect(try b.run("status").stdout == "key=0xbac999 registered=1 locked=0 blockedby=0xbac001 name=dir blockedbyname=cibou\n")
     }
 
+    /// CLOCK_BOOTTIME starts again at 0 on every boot, and `run_dir` may outlive a boot (set to a
+    /// directory on disk, or /tmp for a non-root daemon). A record from the previous boot can say
+    /// `since=` later than now: it must cost at most one courtesy window, never the whole
+    /// `max_lock_wait` on a free drive.
+    @Test("a record from another boot (since= later than now) costs at most one courtesy window")
+    func recordFromAnotherBoot() throws {
+        let site = try Site("fair-boot")
+        let a = try site.host("cibou", key: "bac001")
+        #expect(try a.run("lock").status == 0)
+        #expect(try a.run("unlock").status == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: site.runDirectory).filter { !$0.hasPrefix(".") }
+        #expect(names.count == 1, "\(names)")
+        // the previous boot had been up for 30 days when this host released the drive others waited for
+        let since = Int64(30 * 86_400) * 1_000_000_000 + Int64(ProcessInfo.processInfo.systemUptime * 1e9)
+        try "released gen=1 waiters=1 since=\(since)\n".write(toFile: site.path("run/\(names[0])"), atomically: true, encoding: .utf8)
+        let started = Date()
+        let r = try a.run("lock", "-w", "6")
+        let took = Date().timeIntervalSince(started)
+        #expect(r.status == 0, "\(r)")
+        #expect(took < 3, "a free drive took \(took) s to lock")
+        #expect(try a.run("unlock").status == 0)
+    }
+
     @Test("status on the waiting host says waiting=1 (also in --json), and stops saying it when the wait ends")
     func statusShowsWaiting() throws {
         let site = try Site("fair-status")
