@@ -35,3 +35,44 @@ struct AcquiredThenFaultTests {
         #expect(code == 0, "exit \(code) holding the lock it took: \(err) \(transport.lu.log)")
     }
 }
+
+/// The holder named in `preempt KEY` releases the drive, and a third host reserves it, between
+/// preempt's READ RESERVATION and its PREEMPT (an admin breaking a lock that only looked stale).
+private final class HolderChangesBeforePreempt: SCSITransport {
+    let lu = LoggingLU()
+    let victim = Nexus(transportID: .iscsi(name: "iqn.2024-01.com.example:dir"), relativeTargetPortIdentifier: 1)
+    let third = Nexus(transportID: .iscsi(name: "iqn.2024-01.com.example:third"), relativeTargetPortIdentifier: 1)
+    var path: String { lu.path }
+    var knownNexus: Nexus? { lu.knownNexus }
+    private var raced = false
+
+    init() {
+        lu.out(.register, rk: 0, sark: 0xbac999, from: victim)
+        lu.out(.reserve, rk: 0xbac999, sark: 0, from: victim)
+        lu.out(.register, rk: 0, sark: 0xbac555, from: third)
+    }
+
+    func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult {
+        if !raced, cdb[0] == 0x5F, [0x04, 0x05].contains(cdb[1] & 0x1F) {
+            raced = true
+            lu.out(.release, rk: 0xbac999, sark: 0, from: victim)
+            lu.out(.reserve, rk: 0xbac555, sark: 0, from: third)
+        }
+        return try lu.execute(cdb: cdb, dataOut: dataOut, dataInLength: dataInLength, timeout: timeout)
+    }
+}
+
+@Suite("Preempt: exit 0 means we hold the lock")
+struct PreemptRaceTests {
+    /// PREEMPT of a key that no longer holds the reservation only removes its registration (SPC):
+    /// the third host keeps the lock. preempt trusted its earlier look and said "we hold the lock",
+    /// exit 0: two storage daemons then use the drive at once.
+    @Test("preempt KEY after KEY released and another host reserved: not exit 0", arguments: ["", "--abort"])
+    func holderChangedBeforePreempt(abort: String) {
+        let transport = HolderChangesBeforePreempt()
+        let args = ["-k", "bac001", "/dev/fake", "preempt", "bac999"] + (abort.isEmpty ? [] : [abort])
+        let (code, _, err) = runInProcess(args, transport: transport)
+        #expect(transport.lu.state.reservation?.holder == .nexus(transport.third), "\(transport.lu.log)")
+        #expect(code != 0, "exit 0 (we hold the lock) while the third host holds it: \(err) \(transport.lu.log)")
+    }
+}
