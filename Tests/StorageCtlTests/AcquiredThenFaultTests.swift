@@ -76,3 +76,21 @@ struct PreemptRaceTests {
         #expect(code != 0, "exit 0 (we hold the lock) while the third host holds it: \(err) \(transport.lu.log)")
     }
 }
+
+@Suite("Messages: our own lock of another type")
+struct OwnLockOtherTypeTests {
+    /// We hold the drive (type 3) through this very initiator and lock again with another type
+    /// (`type=` changed in the configuration, or `-t 1` typed by hand). RESERVE of another type is
+    /// refused, and the message blamed a configuration copied to two hosts, which is not the case:
+    /// it should say that we hold it with another type (as `release` does: "use -t 3, or unlock").
+    @Test("trylock -t 1 while we hold it with type 3 on this initiator: not 'through another initiator'")
+    func ownLockOtherType() {
+        let lu = LoggingLU()
+        lu.out(.register, rk: 0, sark: 0xbac001)
+        lu.out(.reserve, rk: 0xbac001, sark: 0)
+        let (code, _, err) = runInProcess(["-k", "bac001", "-t", "1", "/dev/fake", "trylock"], transport: lu)
+        #expect(lu.state.reservation?.holder == .nexus(lu.nexus))
+        #expect(code == 1 && err.count == 1, "\(err)")
+        #expect(!(err.last ?? "").contains("through another initiator"), "\(err)")
+    }
+}
