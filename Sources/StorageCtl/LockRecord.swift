@@ -91,8 +91,12 @@ public struct LockRecord: Equatable, Sendable {
     public func courtesyLeft(now: Int64, generation: UInt32, lockRetryMax: Duration) -> Duration? {
         guard case .released(let releasedAt, let waiters) = state else { return nil }
         guard waiters || generation != releasedAt else { return nil }
+        // A release "later than now" is from another boot (CLOCK_BOOTTIME restarts at 0, and run_dir
+        // may outlive a boot): it owes nothing. Clamping it to "just now" yielded a free drive for
+        // the whole max_lock_wait, since the window never ran out.
+        guard now >= since else { return nil }
         let window = Self.courtesyWindow(lockRetryMax: lockRetryMax)
-        let elapsed = Duration.nanoseconds(max(0, now - since))
+        let elapsed = Duration.nanoseconds(now - since)
         return elapsed < window ? window - elapsed : nil
     }
 }

@@ -203,7 +203,11 @@ struct Locker {
         // RESERVE failed with nobody (or our key) holding it: we are most likely not registered
         try register(likelyRegistered: current?.key == key)
         if try reserve() {
-            return .acquired(generation: try readReservation().generation, wasHolding: false)
+            // The lock is ours now: a failed look after it must not turn that into a failure (exit 3
+            // holding the lock we took). The generation is only the fairness baseline; without the
+            // look, ours is the REGISTER's (+1).
+            let generation = (try? readReservation().generation) ?? before.generation &+ 1
+            return .acquired(generation: generation, wasHolding: false)
         }
         guard let after = try holder() else {
             // Released between our RESERVE and READ RESERVATION: report busy; a waiting lock retries.

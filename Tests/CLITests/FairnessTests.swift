@@ -147,6 +147,29 @@ struct FairnessTests {
         #expect(try b.run("status").stdout == "key=0xbac999 registered=1 locked=0 blockedby=0xbac001 name=dir blockedbyname=cibou\n")
     }
 
+    /// CLOCK_BOOTTIME starts again at 0 on every boot, and `run_dir` may outlive a boot (set to a
+    /// directory on disk, or /tmp for a non-root daemon). A record from the previous boot can say
+    /// `since=` later than now: it must cost at most one courtesy window, never the whole
+    /// `max_lock_wait` on a free drive.
+    @Test("a record from another boot (since= later than now) costs at most one courtesy window")
+    func recordFromAnotherBoot() throws {
+        let site = try Site("fair-boot")
+        let a = try site.host("cibou", key: "bac001")
+        #expect(try a.run("lock").status == 0)
+        #expect(try a.run("unlock").status == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: site.runDirectory).filter { !$0.hasPrefix(".") }
+        #expect(names.count == 1, "\(names)")
+        // the previous boot had been up for 30 days when this host released the drive others waited for
+        let since = Int64(30 * 86_400) * 1_000_000_000 + Int64(ProcessInfo.processInfo.systemUptime * 1e9)
+        try "released gen=1 waiters=1 since=\(since)\n".write(toFile: site.path("run/\(names[0])"), atomically: true, encoding: .utf8)
+        let started = Date()
+        let r = try a.run("lock", "-w", "6")
+        let took = Date().timeIntervalSince(started)
+        #expect(r.status == 0, "\(r)")
+        #expect(took < 3, "a free drive took \(took) s to lock")
+        #expect(try a.run("unlock").status == 0)
+    }
+
     @Test("status on the waiting host says waiting=1 (also in --json), and stops saying it when the wait ends")
     func statusShowsWaiting() throws {
         let site = try Site("fair-status")
@@ -164,6 +187,34 @@ struct FairnessTests {
         #expect(try b.run("status").stdout == "key=0xbac999 registered=1 locked=1 blockedby=no name=dir\n")
         #expect(try b.run("unlock").status == 0)
         #expect(try b.run("status", "--json").stdout.contains(#""waiting":false"#))
+    }
+
+    /// A `lock` killed while waiting (SIGKILL: Bacula cancelling a job, the OOM killer) leaves its
+    /// `waiting pid=P` record behind. On a busy site P is soon another process's: `status` must not
+    /// then say `waiting=1` (here next to `blockedby=no`: nobody holds the drive, yet "a lock waits")
+    /// for as long as that process lives. A process that started after the record was written is
+    /// not the waiter (its start time, /proc/P/stat field 22, is later than the record's since=).
+    @Test("status: a dead waiter's record does not say waiting=1 because its pid was reused")
+    func staleWaitingRecordWithReusedPid() throws {
+        let site = try Site("fair-stale-wait")
+        let a = try site.host("cibou", key: "bac001")
+        #expect(try a.run("lock").status == 0)
+        #expect(try a.run("unlock").status == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: site.runDirectory).filter { !$0.hasPrefix(".") }
+        #expect(names.count == 1, "\(names)")
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        let tenSecondsAgo = (Int64(ts.tv_sec) - 10) * 1_000_000_000 + Int64(ts.tv_nsec)
+        // the pid the killed waiter had now belongs to a process started after it wrote its record
+        let reuser = Process()
+        reuser.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        reuser.arguments = ["30"]
+        try reuser.run()
+        defer { kill(reuser.processIdentifier, SIGKILL); reuser.waitUntilExit() }
+        try "waiting pid=\(reuser.processIdentifier) since=\(tenSecondsAgo)\n"
+            .write(toFile: site.path("run/\(names[0])"), atomically: true, encoding: .utf8)
+        #expect(try a.run("status").stdout == "key=0xbac001 registered=1 locked=0 blockedby=no name=cibou\n")
+        #expect(try a.run("status", "--json").stdout.contains(#""waiting":false"#))
     }
 
     @Test("a planted record directory (a symlink, or writable by others) is refused: no fairness memory, the lock still works")

@@ -218,8 +218,10 @@ struct LockRecordTests {
         #expect(alone.courtesyLeft(now: 10, generation: 8, lockRetryMax: max) == window - .nanoseconds(10))
         #expect(LockRecord(state: .held(generation: 7), since: 0).courtesyLeft(now: 1, generation: 8, lockRetryMax: max) == nil)
         #expect(LockRecord(state: .waiting(pid: 1), since: 0).courtesyLeft(now: 1, generation: 8, lockRetryMax: max) == nil)
-        // a clock that went backwards (another boot's record) counts as no time elapsed, still bounded by the window
-        #expect(waited.courtesyLeft(now: 0, generation: 7, lockRetryMax: max) == window)
+        // a release later than now is another boot's record: no courtesy. (Counting it as "no time
+        // elapsed" gave a full window on every attempt, so a free drive was yielded for all of max_lock_wait.)
+        #expect(waited.courtesyLeft(now: 0, generation: 7, lockRetryMax: max) == nil)
+        #expect(waited.courtesyLeft(now: 999_999_999, generation: 8, lockRetryMax: max) == nil)
     }
 }
 

@@ -243,8 +243,17 @@ struct PreemptVerb: Verb {
         }
         let victimLabel = context.settings.label(victim)
         if let before, before.key == victim, !before.isAllRegistrants {
-            context.note("preempted \(victimLabel): its registration is gone and we hold the lock")
-            return .ok
+            // The PREEMPT gave us the reservation only if KEY still held it: KEY may have released
+            // since we looked, and another host reserved (then PREEMPT only removed KEY's
+            // registration). Look again; a look that fails keeps the PREEMPT's word (never exit
+            // non-zero holding the lock).
+            let looked: Holder?? = try? locker.holder()
+            if case .some(let now) = looked, now?.key != context.key {
+                // fall through: take the lock as trylock does, or name who holds it
+            } else {
+                context.note("preempted \(victimLabel): its registration is gone and we hold the lock")
+                return .ok
+            }
         }
         // KEY held no (single-holder) reservation: its registrations are gone; now take the lock.
         switch try locker.attempt() {
