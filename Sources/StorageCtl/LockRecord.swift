@@ -51,29 +51,34 @@ public struct LockRecord: Equatable, Sendable {
 
     public init?(decoding text: String) {
         guard text.hasSuffix("\n"), text.utf8.count <= 200 else { return nil }
-        let words = text.dropLast().split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-        var fields: [String: String] = [:]
-        for word in words.dropFirst() {
-            guard let eq = word.firstIndex(of: "="), fields[String(word[..<eq])] == nil else { return nil }
-            fields[String(word[..<eq])] = String(word[word.index(after: eq)...])
+        let words = text.dropLast().split(separator: " ", omittingEmptySubsequences: false)
+        // the exact field names, in order, for each state (no dictionary: a Hashable conformance
+        // lookup would cost every start-up more than the whole parse)
+        let names: [Substring]
+        switch words.first {
+        case "held": names = ["gen", "since"]
+        case "released": names = ["gen", "waiters", "since"]
+        case "waiting": names = ["pid", "since"]
+        default: return nil
         }
-        func number<T: FixedWidthInteger>(_ name: String, _: T.Type) -> T? {
-            guard let text = fields[name], !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-            return T(text)
+        guard words.count == names.count + 1 else { return nil }
+        var values: [UInt64] = []
+        for (word, name) in zip(words.dropFirst(), names) {
+            guard word.hasPrefix(name + "="), case let digits = word.dropFirst(name.count + 1), !digits.isEmpty,
+                  digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = UInt64(digits) else { return nil }
+            values.append(value)
         }
-        guard let since = number("since", Int64.self) else { return nil }
-        switch (words.first, fields.count) {
-        case ("held", 2):
-            guard let generation = number("gen", UInt32.self) else { return nil }
+        guard let since = Int64(exactly: values[values.count - 1]) else { return nil }
+        switch words[0] {
+        case "held":
+            guard let generation = UInt32(exactly: values[0]) else { return nil }
             state = .held(generation: generation)
-        case ("released", 3):
-            guard let generation = number("gen", UInt32.self), let waiters = number("waiters", UInt8.self), waiters <= 1 else { return nil }
-            state = .released(generation: generation, waiters: waiters == 1)
-        case ("waiting", 2):
-            guard let pid = number("pid", Int32.self), pid > 0 else { return nil }
-            state = .waiting(pid: pid)
+        case "released":
+            guard let generation = UInt32(exactly: values[0]), values[1] <= 1 else { return nil }
+            state = .released(generation: generation, waiters: values[1] == 1)
         default:
-            return nil
+            guard let pid = Int32(exactly: values[0]), pid > 0 else { return nil }
+            state = .waiting(pid: pid)
         }
         self.since = since
     }
@@ -81,9 +86,14 @@ public struct LockRecord: Equatable, Sendable {
     /// How long, after a release that others were waiting for, our own next `lock` yields the drive:
     /// longer than a waiter's longest poll interval (`lock_retry_max`, jittered down to half of
     /// it) plus a command's round trip, so a waiting host's next poll finds it free.
+    /// Capped at `maximumCourtesy`: a huge `lock_retry_max` must not turn one stale record into a long,
+    /// silent wait for a free drive (such waiters poll too rarely to be helped anyway).
     public static func courtesyWindow(lockRetryMax: Duration) -> Duration {
-        lockRetryMax + lockRetryMax / 4 + .milliseconds(20)
+        min(lockRetryMax + lockRetryMax / 4 + .milliseconds(20), maximumCourtesy)
     }
+
+    /// The longest courtesy a `lock` ever pays.
+    public static let maximumCourtesy = Duration.seconds(10)
 
     /// The rest of the courtesy our next `lock` owes the waiters at `now` (boot-clock ns), or nil.
     /// `generation` is the PRgeneration the drive shows now: if it moved since our release, a waiter
@@ -124,7 +134,7 @@ public struct LockRecordStore {
     }
 
     public static func defaultDirectory(environment: (String) -> String?) -> String {
-        if let dir = environment("STORAGE_CTL_RUN_DIR"), !dir.isEmpty { return dir }
+        if let dir = environment("STORAGE_CTL_RUN_DIR"), dir.hasPrefix("/") { return dir }
         if geteuid() == 0 { return "/run/storage-ctl" }
         if let runtime = environment("XDG_RUNTIME_DIR"), runtime.hasPrefix("/") { return runtime + "/storage-ctl" }
         return "/tmp/storage-ctl-\(geteuid())"
@@ -198,10 +208,26 @@ public struct LockRecordStore {
     }
 
     /// Whether a `lock` of ours is waiting for the drive now (`status` says `waiting=1`): a waiting
-    /// record whose process is still alive (kill with signal 0; EPERM also means alive).
+    /// record whose process is still the one that wrote it. A killed waiter's pid may belong to
+    /// another process by now: it started after the record was written (`/proc/PID/stat` start time,
+    /// on the same boot clock), so it is not our waiter.
     public func isWaiting() -> Bool {
-        guard case .waiting(let pid)? = load()?.state else { return false }
-        return kill(pid, 0) == 0 || errno == EPERM
+        guard let record = load(), case .waiting(let pid) = record.state,
+              let started = Self.processStart(pid) else { return false }
+        return started <= record.since
+    }
+
+    /// When process `pid` started, in boot-clock nanoseconds (rounded down to a clock tick, so a waiter
+    /// always started no later than its record), or nil if
+    /// there is no such process.
+    static func processStart(_ pid: Int32) -> Int64? {
+        guard let bytes = try? Posix.readFile("/proc/\(pid)/stat", limit: 4096),
+              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // after "pid (comm)": state is field 3; starttime is field 22, so the 20th field after ')'
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard fields.count >= 20, let ticks = Int64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
+        let hz = Int64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        return ticks * (1_000_000_000 / hz)
     }
 
     /// Opens the directory, creating it (0700) when asked; refuses one that is a link, not ours, or

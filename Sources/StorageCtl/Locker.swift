@@ -233,6 +233,10 @@ struct Locker {
         if holder.key.rawValue == 0 {
             return "another initiator"
         }
+        if holder.key == key && holder.type != type {
+            // our own key with another type (type= changed, or -t): RESERVE of another type is refused
+            return "our own key \(settings.label(holder.key)) with type \(holder.type.rawValue) (\(holder.type.name)), not \(type.rawValue): use -t \(holder.type.rawValue), or unlock first"
+        }
         if holder.key == key {
             return "\(settings.label(holder.key)) through another initiator (is this key configured on two hosts?)"
         }

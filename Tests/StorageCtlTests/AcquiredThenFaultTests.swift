@@ -91,6 +91,6 @@ struct OwnLockOtherTypeTests {
         let (code, _, err) = runInProcess(["-k", "bac001", "-t", "1", "/dev/fake", "trylock"], transport: lu)
         #expect(lu.state.reservation?.holder == .nexus(lu.nexus))
         #expect(code == 1 && err.count == 1, "\(err)")
-        #expect(!(err.last ?? "").contains("through another initiator"), "\(err)")
+        #expect(err.last == "storage-ctl: /dev/fake: locked by our own key 0xbac001 with type 3 (Exclusive Access), not 1: use -t 3, or unlock first", "\(err)")
     }
 }

@@ -209,6 +209,8 @@ struct LockRecordTests {
         let max = Duration.seconds(1)
         let window = LockRecord.courtesyWindow(lockRetryMax: max)
         #expect(window == .milliseconds(1270))
+        // a huge lock_retry_max does not make one stale record a long, silent wait
+        #expect(LockRecord.courtesyWindow(lockRetryMax: .seconds(100)) == .seconds(10))
         let waited = LockRecord(state: .released(generation: 7, waiters: true), since: 1_000_000_000)
         #expect(waited.courtesyLeft(now: 1_000_000_000, generation: 7, lockRetryMax: max) == window)
         #expect(waited.courtesyLeft(now: 1_270_000_000 + 1_000_000_000 - 1, generation: 7, lockRetryMax: max) == .nanoseconds(1))
