@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PRCore
+import ProcessSupport
 
 /// Finds, reads and checks the configuration file, then applies the command-line options.
 enum SettingsLoader {
@@ -66,14 +67,6 @@ enum SettingsLoader {
             settings.initiator = fromEnvironment
         }
         return settings
-    }
-
-    /// The initiator name of a simulated LU's nexus when none is configured: stable per host.
-    static func derivedInitiator() -> String {
-        let host = Posix.hostName().lowercased().unicodeScalars.map { c -> Character in
-            ("a"..."z").contains(c) || ("0"..."9").contains(c) || c == "-" || c == "." ? Character(c) : "-"
-        }
-        return "iqn.2024-01.local.storage-ctl:" + (host.isEmpty ? "localhost" : String(host))
     }
 
     /// A command that needs our key found none: say where it looked, so the admin knows which

@@ -4,23 +4,26 @@ import Glibc
 import Musl
 #endif
 
-/// The few system calls the command layer makes itself (reading the configuration file, the
-/// environment, writing output), each wrapped once with EINTR retried.
-enum Posix {
-    struct Failure: Error { var errno: Int32 }
+/// The few system calls the command layers (storage-ctl and the sg_persist personality) make themselves
+/// (reading the configuration file, the environment, writing output), each wrapped once with EINTR retried.
+public enum Posix {
+    public struct Failure: Error {
+        public var errno: Int32
+        public init(errno: Int32) { self.errno = errno }
+    }
 
-    static func errorText(_ code: Int32) -> String {
+    public static func errorText(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "error \(code)" }
         return String(cString: text)
     }
 
-    static func environment(_ name: String) -> String? {
+    public static func environment(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
         return String(cString: value)
     }
 
     /// Reads a whole (small) file; refuses anything that is not a regular file.
-    static func readFile(_ path: String, limit: Int = 1 << 20) throws(Failure) -> [UInt8] {
+    public static func readFile(_ path: String, limit: Int = 1 << 20) throws(Failure) -> [UInt8] {
         let fd = try Posix.open(path, O_RDONLY | O_CLOEXEC).get()
         defer { close(fd) }
         var st = stat()
@@ -38,18 +41,18 @@ enum Posix {
         return result
     }
 
-    static func fileExists(_ path: String) -> Bool {
+    public static func fileExists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0
     }
 
-    static func fileStatus(_ path: String) -> stat? {
+    public static func fileStatus(_ path: String) -> stat? {
         var st = stat()
         return stat(path, &st) == 0 ? st : nil
     }
 
     /// The directory holding the running executable (for `storage-ctl.conf` beside it).
-    static func executableDirectory() -> String? {
+    public static func executableDirectory() -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
@@ -58,7 +61,7 @@ enum Posix {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    static func hostName() -> String {
+    public static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -69,7 +72,7 @@ enum Posix {
     /// Returns nil when everything was written, else the errno of the failure: ENOSPC (`> /dev/full`),
     /// EPIPE (a closed pipe; SIGPIPE is ignored), EBADF (a standard descriptor the caller closed,
     /// which `StandardDescriptors` reopened read-only), EIO, ...
-    static func write(_ fd: Int32, _ text: String) -> Int32? {
+    public static func write(_ fd: Int32, _ text: String) -> Int32? {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -88,7 +91,7 @@ enum Posix {
     }
 
     /// open(2) with EINTR retried; the descriptor or the errno.
-    static func open(_ path: String, _ flags: Int32) -> Result<Int32, Failure> {
+    public static func open(_ path: String, _ flags: Int32) -> Result<Int32, Failure> {
         while true {
             let fd = Glibc.open(path, flags)
             if fd >= 0 { return .success(fd) }

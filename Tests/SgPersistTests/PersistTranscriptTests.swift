@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import PRCore
 import Testing
-@testable import StorageCtl
+@testable import SgPersist
 import Transports
 
 /// A test-bed transcript (`Tests/Fixtures/sg_persist/transcripts`, copied from the shared test bed): real

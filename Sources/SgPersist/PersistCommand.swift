@@ -1,5 +1,6 @@
 import Glibc
 import PRCore
+import ProcessSupport
 import Transports
 
 /// The sg_persist personality: `storage-ctl persist [sg_persist options] DEVICE`, and the executable invoked
@@ -50,7 +51,24 @@ public enum PersistCommand {
         return status
     }
 
-    /// The live entry point for `StorageCtlMain`: the process environment, files and standard input for
+    /// The process: `main` calls this when invoked as `sg_persist` (`programName` is then argv[0]) or as
+    /// `storage-ctl persist ...` ("sg_persist"), with the arguments after those, and exits with what it returns.
+    ///
+    /// Before anything is opened the standard descriptors are made safe and SIGPIPE is ignored (`ProcessStart`,
+    /// as storage-ctl does); otherwise the real sg_persist's signal dispositions are kept. A standard descriptor
+    /// that cannot be made safe ends it with sg_persist's "other" status.
+    public static func runProcess(arguments: [String], programName: String) -> Int32 {
+        guard ProcessStart.prepare() else { return PersistExit.other }
+        var out = FDOutput(fd: 1)
+        var err = FDOutput(fd: 2)
+        let status = run(arguments: arguments, programName: programName, stdout: &out, stderr: &err)
+        // sg_persist writes through stdio and its exit status ignores a failed write: so does this one
+        out.flush()
+        err.flush()
+        return status
+    }
+
+    /// The live entry point for `runProcess`: the process environment, files and standard input for
     /// `--transport-id`, and `DeviceResolver` for DEVICE (a regular file is a simulated LU whose initiator
     /// name comes from `$STORAGE_CTL_INITIATOR`, else the one derived from the host name).
     public static func run<Out: TextOutputStream, Err: TextOutputStream>(
@@ -58,7 +76,7 @@ public enum PersistCommand {
     ) -> Int32 {
         let environment: (String) -> String? = { Posix.environment($0) }
         let initiator = environment("STORAGE_CTL_INITIATOR").flatMap { $0.isEmpty ? nil : $0 }
-            ?? SettingsLoader.derivedInitiator()
+            ?? HostInitiator.derived()
         return run(arguments: arguments, programName: programName, environment: environment,
                    readTransportIDs: liveTransportIDReader(), stdout: &stdout, stderr: &stderr,
                    openDevice: { (path, _) throws(TransportError) in

@@ -1,7 +1,7 @@
 import Foundation
 import PRCore
 import Testing
-@testable import StorageCtl
+@testable import SgPersist
 import Transports
 
 /// No input traps: random command lines (built from sg_persist's own vocabulary, mutated), random device

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import PRCore
 import Testing
-@testable import StorageCtl
+@testable import SgPersist
 import Transports
 
 /// The sg_persist personality on a simulated LU seen through two initiators: the command sequence of the
