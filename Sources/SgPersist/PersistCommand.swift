@@ -1,5 +1,6 @@
 import Glibc
 import PRCore
+import SgText
 import ProcessSupport
 import Transports
 

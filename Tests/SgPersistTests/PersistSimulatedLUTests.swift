@@ -3,6 +3,7 @@ import Glibc
 import PRCore
 import Testing
 @testable import SgPersist
+@testable import SgText
 import Transports
 
 /// The sg_persist personality on a simulated LU seen through two initiators: the command sequence of the

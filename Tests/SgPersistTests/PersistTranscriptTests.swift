@@ -3,6 +3,7 @@ import Glibc
 import PRCore
 import Testing
 @testable import SgPersist
+@testable import SgText
 import Transports
 
 /// A test-bed transcript (`Tests/Fixtures/sg_persist/transcripts`, copied from the shared test bed): real

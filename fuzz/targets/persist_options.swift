@@ -10,6 +10,7 @@
 @testable import PRCore
 @testable import Transports
 @testable import SgPersist
+@testable import SgText
 
 /// A device answering every command the same way (INQUIRY and PR IN with plausible data).
 private final class ScriptedDevice: SCSITransport {

@@ -5,6 +5,7 @@
 // service action 04h..), bytes 1-2 = ALLOCATION LENGTH (big-endian), the rest = the bytes the device sent.
 @testable import PRCore
 @testable import SgPersist
+@testable import SgText
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPRINResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -7,6 +7,7 @@
 @testable import PRCore
 @testable import Transports
 @testable import SgPersist
+@testable import SgText
 @testable import StorageCtl
 
 /// A device that answers every command with the same status and sense.
