@@ -76,12 +76,15 @@ public enum PersistCommand {
         arguments: [String], programName: String = "sg_persist", stdout: inout Out, stderr: inout Err
     ) -> Int32 {
         let environment: (String) -> String? = { Posix.environment($0) }
-        let initiator = environment("STORAGE_CTL_INITIATOR").flatMap { $0.isEmpty ? nil : $0 }
-            ?? HostInitiator.derived()
+        // Found at the first open, once: `-V`, `-h` and usage errors open no device and need no host name.
+        var initiator: String?
         return run(arguments: arguments, programName: programName, environment: environment,
                    readTransportIDs: liveTransportIDReader(), stdout: &stdout, stderr: &stderr,
                    openDevice: { (path, _) throws(TransportError) in
-                       try openLive(path, initiatorName: initiator)
+                       let name = initiator ?? environment("STORAGE_CTL_INITIATOR").flatMap { $0.isEmpty ? nil : $0 }
+                           ?? HostInitiator.derived()
+                       initiator = name
+                       return try openLive(path, initiatorName: name)
                    })
     }
 
@@ -121,8 +124,14 @@ public enum PersistCommand {
     }
 
     /// Whether argv[0] names the sg_persist personality (its basename is `sg_persist`).
+    /// (Its last non-empty `/`-separated component, compared byte by byte: no array of components is built,
+    /// which would cost the start-up a generic metadata instantiation.)
     public static func isInvokedAsSgPersist(_ argv0: String) -> Bool {
-        argv0.split(separator: "/").last.map(String.init) == "sg_persist"
+        var bytes = argv0.utf8[...]
+        while bytes.last == UInt8(ascii: "/") { bytes = bytes.dropLast() }
+        let name = "sg_persist".utf8
+        guard bytes.count >= name.count, bytes.suffix(name.count).elementsEqual(name) else { return false }
+        return bytes.count == name.count || bytes.dropLast(name.count).last == UInt8(ascii: "/")
     }
 }
 
