@@ -1,7 +1,10 @@
 // swift-tools-version:6.0
 // storage-ctl: SCSI-3 persistent-reservation lock helper for shared tape drives.
-// Layers, one direction of dependency:
+// Layers, one direction of dependency (A <- B: B uses A):
 //   PRCore (pure codecs + engine) <- Transports (sim LU, SG_IO) <- StorageCtl (commands, policy) <- storage-ctl (main)
+//                                                               <- SgPersist (sg_persist 1.46)   <-
+//   PRCore <- SgText (sg3_utils texts, sg_persist's PR IN layouts) <- StorageCtl, SgPersist
+//   ProcessSupport (process start, output streams, the few system calls of the command layers) <- StorageCtl, SgPersist
 import PackageDescription
 
 let package = Package(
@@ -12,16 +15,23 @@ let package = Package(
     targets: [
         .target(name: "PRCore"),
         .target(name: "CSGIO"),
-        .target(name: "Transports", dependencies: ["PRCore", "CSGIO"]),
-        .target(name: "StorageCtl", dependencies: ["PRCore", "Transports"]),
-        .executableTarget(name: "storage-ctl", dependencies: ["StorageCtl"]),
+        .target(name: "Transports", dependencies: ["PRCore", "CSGIO", "ProcessSupport"]),
+        .target(name: "ProcessSupport"),
+        // sg3_utils' texts (sg_lib's sense, status and exit texts) and sg_persist's PR IN layouts, which
+        // storage-ctl's query and caps print too
+        .target(name: "SgText", dependencies: ["PRCore"]),
+        .target(name: "StorageCtl", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),
+        // sg_persist 1.46, byte for byte: the binary invoked as `sg_persist`, or `storage-ctl persist ...`
+        .target(name: "SgPersist", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),
+        .executableTarget(name: "storage-ctl", dependencies: ["StorageCtl", "SgPersist"]),
         // bacula-sd.conf reader (Bacula's config grammar); no dependency. baculaconfig-check runs it for
         // scripts/bacula-referee.
         .target(name: "BaculaConfig"),
         .executableTarget(name: "baculaconfig-check", dependencies: ["BaculaConfig"]),
         .testTarget(name: "PRCoreTests", dependencies: ["PRCore"]),
         .testTarget(name: "TransportsTests", dependencies: ["Transports", "PRCore"]),
-        .testTarget(name: "StorageCtlTests", dependencies: ["StorageCtl", "Transports", "PRCore"]),
+        .testTarget(name: "StorageCtlTests", dependencies: ["StorageCtl", "Transports", "PRCore", "ProcessSupport"]),
+        .testTarget(name: "SgPersistTests", dependencies: ["SgPersist", "SgText", "Transports", "PRCore"]),
         .testTarget(name: "CLITests", dependencies: ["PRCore", "Transports"]),
         .testTarget(name: "BaculaConfigTests", dependencies: ["BaculaConfig"]),
     ]

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ProcessSupport
 
 /// Where `-v` and `debug_log=1` send one line per SCSI command and per decision.
 ///

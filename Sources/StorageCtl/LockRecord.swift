@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PRCore
+import ProcessSupport
 
 /// This host's own memory of one drive under one key, kept between storage-ctl runs: whether we
 /// hold it (and the PRgeneration when we took it), whether we released it a moment ago while

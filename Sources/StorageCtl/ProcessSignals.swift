@@ -17,8 +17,8 @@ import Glibc
 /// - a signal the caller left ignored stays ignored (`nohup storage-ctl ... lock` is not stopped by SIGHUP).
 /// - the others (SIGUSR1, SIGUSR2, SIGALRM, the real-time signals, ...) are held off and ignored: they
 ///   stay pending and are discarded when the process exits.
-/// SIGPIPE is ignored (in both personalities): a write to a closed pipe fails with EPIPE, which the
-/// writer reports as failed output (exit 7), instead of killing us with 141 holding the lock.
+/// SIGPIPE is ignored (in both personalities, `ProcessStart.prepare`): a write to a closed pipe fails with
+/// EPIPE, which the writer reports as failed output (exit 7), instead of killing us with 141 holding the lock.
 /// SIGKILL cannot be blocked; the simulated LU's commits survive it (SoakAndCrashTests).
 ///
 /// The sg_persist personality keeps the default dispositions of the real sg_persist, except SIGPIPE.
@@ -50,11 +50,6 @@ public enum ProcessSignals {
         var current = sigaction()
         guard sigaction(signal, nil, &current) == 0 else { return false }
         return unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
-    }
-
-    /// SIGPIPE ignored: writes to a closed pipe fail with EPIPE instead.
-    public static func ignoreBrokenPipe() {
-        signal(SIGPIPE, SIG_IGN)
     }
 
     static var stopSet: sigset_t { makeSet(stop) }

@@ -1,4 +1,5 @@
 import PRCore
+import SgText
 
 /// The text of `query` and `caps`: sg_persist's own layouts (one implementation, in
 /// PersistOutput), with ` (name)` after keys named in the configuration.

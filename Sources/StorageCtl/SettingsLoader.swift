@@ -3,6 +3,7 @@ import Glibc
 #endif
 import PRCore
 import Transports
+import ProcessSupport
 
 /// Finds, reads and checks the configuration file, then applies the command-line options.
 enum SettingsLoader {
@@ -24,7 +25,7 @@ enum SettingsLoader {
         if let configured = invocation.configPath {
             path = configured; explicit = true
             guard let bytes = ArgumentBytes.original(of: configured) else {
-                throw .usage(ArgumentBytes.ambiguity("configuration", configured))
+                throw .usage(ArgumentBytes.ambiguity("configuration", shown: OutputText.argument(configured)))
             }
             pathBytes = bytes
         } else if let configured = environment("STORAGE_CTL_CONF"), !configured.isEmpty {
@@ -104,14 +105,6 @@ enum SettingsLoader {
             settings.initiator = fromEnvironment
         }
         return settings
-    }
-
-    /// The initiator name of a simulated LU's nexus when none is configured: stable per host.
-    static func derivedInitiator() -> String {
-        let host = Posix.hostName().lowercased().unicodeScalars.map { c -> Character in
-            ("a"..."z").contains(c) || ("0"..."9").contains(c) || c == "-" || c == "." ? Character(c) : "-"
-        }
-        return "iqn.2024-01.local.storage-ctl:" + (host.isEmpty ? "localhost" : String(host))
     }
 
     /// A command that needs our key found none: say where it looked, so the admin knows which

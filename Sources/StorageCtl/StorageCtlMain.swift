@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PRCore
+import ProcessSupport
 import Transports
 
 /// `storage-ctl [OPTIONS] DEVICE COMMAND [ARGS]`: parse, run one verb, report. `main.swift` only
@@ -44,7 +45,7 @@ public enum StorageCtlMain {
                 // DEVICE is opened by the bytes given in argv, not by a repaired String (ArgumentBytes).
                 openDevice: { (path, request) throws(TransportError) in
                     guard let bytes = ArgumentBytes.original(of: path) else {
-                        throw TransportError(.other, ArgumentBytes.ambiguity("DEVICE", path))
+                        throw TransportError(.other, ArgumentBytes.ambiguity("DEVICE", shown: OutputText.argument(path)))
                     }
                     return try DeviceResolver.withOpenablePath(bytes) { (openable: String) throws(TransportError) in
                         try ReservationDevices.open(openable, request)
@@ -58,29 +59,17 @@ public enum StorageCtlMain {
         }
     }
 
-    /// Runs with the process's argv; returns the exit status.
+    /// Runs with the process's argv; returns the exit status. (`main` runs the sg_persist personality
+    /// instead when invoked as `sg_persist` or with `persist` first.)
     ///
-    /// Before anything is opened: the standard descriptors are made safe and SIGPIPE is ignored (both
-    /// personalities), and for storage-ctl every signal that would end the process is blocked for good
-    /// (`ProcessSignals`), so no signal can end it between a RESERVE and the exit status that reports it.
-    /// The sg_persist personality keeps sg_persist's signal dispositions and its exit statuses.
+    /// Before anything is opened: the standard descriptors are made safe and SIGPIPE is ignored
+    /// (`ProcessStart`, as the sg_persist personality does), and every signal that would end the
+    /// process is blocked for good (`ProcessSignals`), so no signal can end it between a RESERVE and
+    /// the exit status that reports it.
     public static func run(_ argv: [String]) -> Int32 {
-        let descriptorsSafe = StandardDescriptors.makeSafe()
-        ProcessSignals.ignoreBrokenPipe()
+        let descriptorsSafe = ProcessStart.prepare()
         var out = FDOutput(fd: 1)
-        var err = FDOutput(fd: 2)
         let arguments = Array(argv.dropFirst())
-        let persist: [String]? = PersistCommand.isInvokedAsSgPersist(argv.first ?? "") ? arguments
-            : arguments.first == "persist" ? Array(arguments.dropFirst()) : nil
-        if let persist {
-            guard descriptorsSafe else { return PersistExit.other }
-            let name = PersistCommand.isInvokedAsSgPersist(argv.first ?? "") ? argv.first ?? "sg_persist" : "sg_persist"
-            let status = PersistCommand.run(arguments: persist, programName: name, stdout: &out, stderr: &err)
-            // sg_persist writes through stdio and its exit status ignores a failed write: so does this one
-            out.flush()
-            err.flush()
-            return status
-        }
         ProcessSignals.holdTerminating()
         guard descriptorsSafe else { return ExitCode.outputFailed.rawValue }
         // stderr lines (progress while waiting, notes) leave at once; stdout in one write at the end.
@@ -144,7 +133,7 @@ public enum StorageCtlMain {
         }
         // DEVICE as every message shows it: escaped, capped (OutputText.argument).
         guard let deviceBytes = ArgumentBytes.original(of: devicePath) else {
-            throw .usage(ArgumentBytes.ambiguity("DEVICE", devicePath))
+            throw .usage(ArgumentBytes.ambiguity("DEVICE", shown: OutputText.argument(devicePath)))
         }
         let shownDevice = OutputText.escaped(bytes: deviceBytes, limit: OutputText.echoLimit)
         guard !positionals.isEmpty else {
@@ -185,7 +174,7 @@ public enum StorageCtlMain {
             guard settings.key != nil else { throw SettingsLoader.missingKey(commandName, settings) }
             try SettingsLoader.checkOwnership(settings)
         }
-        if settings.initiator == nil { settings.initiator = SettingsLoader.derivedInitiator() }
+        if settings.initiator == nil { settings.initiator = HostInitiator.derived() }
 
         let tracer = CommandTracer(device: shownDevice, verb: commandName, verbose: invocation.verbose,
                                    debugFile: settings.debugLog ? settings.debugFile : nil,

@@ -1,12 +1,6 @@
 import Glibc
 import PRCore
-
-/// Open flags Glibc does not export to Swift.
-public enum LinuxOpenFlags {
-    /// O_PATH (010000000 on x86, arm, riscv, powerpc, s390): a descriptor that only names a file, for openat,
-    /// fstat and /proc/self/fd, needing no read permission.
-    public static let pathOnly: Int32 = 0o10_000_000
-}
+import ProcessSupport
 
 /// What the CLI knows when it opens a DEVICE.
 public struct DeviceOptions: Sendable {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 @testable import StorageCtl
+import ProcessSupport
 import Testing
 
 /// `Posix.write`, the one place output leaves the process, and `FDOutput` on top of it.

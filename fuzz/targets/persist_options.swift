@@ -9,7 +9,8 @@
 // NUL-separated strings.
 @testable import PRCore
 @testable import Transports
-@testable import StorageCtl
+@testable import SgPersist
+@testable import SgText
 
 /// A device answering every command the same way (INQUIRY and PR IN with plausible data).
 private final class ScriptedDevice: SCSITransport {

@@ -4,7 +4,8 @@
 // Input: byte 0 = control (bits 1-0 service action, bits 3-2 -H count, bits 5-4 -v count, bit 6: an unknown
 // service action 04h..), bytes 1-2 = ALLOCATION LENGTH (big-endian), the rest = the bytes the device sent.
 @testable import PRCore
-@testable import StorageCtl
+@testable import SgPersist
+@testable import SgText
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPRINResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -6,6 +6,8 @@
 // CONDITION, GOOD, RESERVATION CONFLICT, other), the rest = the sense buffer.
 @testable import PRCore
 @testable import Transports
+@testable import SgPersist
+@testable import SgText
 @testable import StorageCtl
 
 /// A device that answers every command with the same status and sense.

@@ -3,31 +3,40 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Transports
 
-/// The few system calls the command layer makes itself (reading the configuration file, the
-/// environment, writing output), each wrapped once with EINTR retried.
-enum Posix {
-    struct Failure: Error { var errno: Int32 }
+/// Open flags Glibc does not export to Swift.
+public enum LinuxOpenFlags {
+    /// O_PATH (010000000 on x86, arm, riscv, powerpc, s390): a descriptor that only names a file, for openat,
+    /// fstat and /proc/self/fd, needing no read permission.
+    public static let pathOnly: Int32 = 0o10_000_000
+}
 
-    static func errorText(_ code: Int32) -> String {
+/// The few system calls the command layers (storage-ctl and the sg_persist personality) make themselves
+/// (reading the configuration file, the environment, writing output), each wrapped once with EINTR retried.
+public enum Posix {
+    public struct Failure: Error {
+        public var errno: Int32
+        public init(errno: Int32) { self.errno = errno }
+    }
+
+    public static func errorText(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "error \(code)" }
         return String(cString: text)
     }
 
     /// An environment variable's bytes as they are (no UTF-8 repair): for paths.
-    static func environmentBytes(_ name: String) -> [UInt8]? {
+    public static func environmentBytes(_ name: String) -> [UInt8]? {
         guard let value = getenv(name) else { return nil }
         return Array(UnsafeBufferPointer(start: UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self), count: strlen(value)))
     }
 
-    static func environment(_ name: String) -> String? {
+    public static func environment(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
         return String(cString: value)
     }
 
     /// Reads a whole (small) file; refuses anything that is not a regular file.
-    static func readFile(_ path: String, limit: Int = 1 << 20) throws(Failure) -> [UInt8] {
+    public static func readFile(_ path: String, limit: Int = 1 << 20) throws(Failure) -> [UInt8] {
         let fd = try Posix.open(path, O_RDONLY | O_CLOEXEC).get()
         defer { close(fd) }
         var st = stat()
@@ -37,16 +46,16 @@ enum Posix {
     }
 
     /// A file opened by `openWalking`, with what was seen on the way.
-    struct WalkedFile {
-        var fd: Int32
+    public struct WalkedFile {
+        public var fd: Int32
         /// fstat(2) of `fd`: what was opened, not what the path names a moment later.
-        var status: stat
+        public var status: stat
         /// The first directory on the way (from `/` down) that someone other than root or us could change:
         /// not owned by root or the effective uid, or writable by group or others without the sticky bit.
-        var untrustedDirectory: String?
+        public var untrustedDirectory: String?
     }
 
-    enum WalkFailure: Error {
+    public enum WalkFailure: Error {
         /// A system call failed (ENOENT, EACCES, ELOOP, ...).
         case errno(Int32)
         /// A symbolic link that someone else could have planted, with why.
@@ -64,7 +73,7 @@ enum Posix {
     /// else the open fails with ELOOP. At most 40 links (ELOOP). With `regularOnly`, a last component that exists
     /// and is not a regular file is refused before it is opened: opening a device can have effects (a watchdog
     /// arms, a tape rewinds on close), and a FIFO can block.
-    static func openWalking(_ path: [UInt8], flags: Int32, mode: mode_t = 0, followLastLink: Bool,
+    public static func openWalking(_ path: [UInt8], flags: Int32, mode: mode_t = 0, followLastLink: Bool,
                             regularOnly: Bool = true) throws(WalkFailure) -> WalkedFile {
         guard !path.isEmpty else { throw .errno(ENOENT) }
         guard !path.contains(0) else { throw .errno(EINVAL) }
@@ -171,7 +180,7 @@ enum Posix {
     }
 
     /// "a FIFO", "a directory", ...: a file type for messages.
-    static func typeName(_ type: mode_t) -> String {
+    public static func typeName(_ type: mode_t) -> String {
         switch type {
         case S_IFIFO: return "a FIFO"
         case S_IFSOCK: return "a socket"
@@ -206,10 +215,10 @@ enum Posix {
     }
 
     /// Path bytes as text for messages (invalid UTF-8 repaired; callers escape it).
-    static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+    public static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
     /// Reads what is left of an open file, up to `limit` bytes (EFBIG beyond).
-    static func readAll(_ fd: Int32, limit: Int = 1 << 20) throws(Failure) -> [UInt8] {
+    public static func readAll(_ fd: Int32, limit: Int = 1 << 20) throws(Failure) -> [UInt8] {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
@@ -222,25 +231,36 @@ enum Posix {
         return result
     }
 
-    static func fileExists(_ path: String) -> Bool {
+    public static func fileExists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0
     }
 
+    public static func fileStatus(_ path: String) -> stat? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st : nil
+    }
+
     /// The directory holding the running executable (for `storage-ctl.conf` beside it).
-    static func executableDirectory() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    public static func executableDirectory() -> String? {
+        // Bytes, not [CChar]: the start-up needs [UInt8] anyway, a [CChar] costs one more metadata instantiation.
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes {
+            readlink("/proc/self/exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1)
+        }
         guard n > 0 else { return nil }
-        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let path = String(decoding: buffer[0..<n], as: UTF8.self)
         guard let slash = path.lastIndex(of: "/") else { return nil }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    public static func hostName() -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)   // bytes, as in executableDirectory
+        let result = buffer.withUnsafeMutableBytes {
+            gethostname($0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1)
+        }
+        guard result == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     /// Writes all of `text` to `fd`: the one place output leaves the process. Short writes are
@@ -248,7 +268,7 @@ enum Posix {
     /// Returns nil when everything was written, else the errno of the failure: ENOSPC (`> /dev/full`),
     /// EPIPE (a closed pipe; SIGPIPE is ignored), EBADF (a standard descriptor the caller closed,
     /// which `StandardDescriptors` reopened read-only), EIO, ...
-    static func write(_ fd: Int32, _ text: String) -> Int32? {
+    public static func write(_ fd: Int32, _ text: String) -> Int32? {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -267,7 +287,7 @@ enum Posix {
     }
 
     /// open(2) with EINTR retried; the descriptor or the errno.
-    static func open(_ path: String, _ flags: Int32) -> Result<Int32, Failure> {
+    public static func open(_ path: String, _ flags: Int32) -> Result<Int32, Failure> {
         while true {
             let fd = Glibc.open(path, flags)
             if fd >= 0 { return .success(fd) }

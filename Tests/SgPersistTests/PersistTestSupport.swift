@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import PRCore
-@testable import StorageCtl
+@testable import SgPersist
 import Transports
 
 /// A device that answers from a script (the same script the sg_persist capture shim used) and records

@@ -1,4 +1,5 @@
 import PRCore
+import SgText
 
 /// What `storage-ctl persist` (and the executable invoked as `sg_persist`) was asked to do, parsed from
 /// sg_persist 1.46's own options exactly as sg_persist parses them (GNU getopt_long, glibc `sscanf`
@@ -6,8 +7,8 @@ import PRCore
 public struct PersistOptions: Hashable, Sendable {
     /// sg_persist's version line names this version.
     public static let version = "0.67 20190913"
-    /// `MX_ALLOC_LEN`: the default and largest PR IN allocation length.
-    public static let maximumAllocationLength: UInt32 = 8192
+    /// `MX_ALLOC_LEN`: the default and largest PR IN allocation length (the layouts' buffer, `PersistOutput`).
+    public static let maximumAllocationLength: UInt32 = PersistOutput.maximumAllocationLength
 
     /// DEVICE (operand or `-d`).
     public var device: String

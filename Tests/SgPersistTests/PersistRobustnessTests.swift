@@ -1,7 +1,8 @@
 import Foundation
 import PRCore
 import Testing
-@testable import StorageCtl
+@testable import SgPersist
+@testable import SgText
 import Transports
 
 /// No input traps: random command lines (built from sg_persist's own vocabulary, mutated), random device

@@ -1,6 +1,6 @@
 import PRCore
 import Testing
-@testable import StorageCtl
+@testable import SgPersist
 
 /// The typed face of the option parser: what the tutorials' command lines parse to, and the typed errors.
 @Suite("sg_persist options")

@@ -1,5 +1,7 @@
 import Glibc
 import PRCore
+import SgText
+import ProcessSupport
 import Transports
 
 /// The sg_persist personality: `storage-ctl persist [sg_persist options] DEVICE`, and the executable invoked
@@ -50,19 +52,39 @@ public enum PersistCommand {
         return status
     }
 
-    /// The live entry point for `StorageCtlMain`: the process environment, files and standard input for
+    /// The process: `main` calls this when invoked as `sg_persist` (`programName` is then argv[0]) or as
+    /// `storage-ctl persist ...` ("sg_persist"), with the arguments after those, and exits with what it returns.
+    ///
+    /// Before anything is opened the standard descriptors are made safe and SIGPIPE is ignored (`ProcessStart`,
+    /// as storage-ctl does); otherwise the real sg_persist's signal dispositions are kept. A standard descriptor
+    /// that cannot be made safe ends it with sg_persist's "other" status.
+    public static func runProcess(arguments: [String], programName: String) -> Int32 {
+        guard ProcessStart.prepare() else { return PersistExit.other }
+        var out = FDOutput(fd: 1)
+        var err = FDOutput(fd: 2)
+        let status = run(arguments: arguments, programName: programName, stdout: &out, stderr: &err)
+        // sg_persist writes through stdio and its exit status ignores a failed write: so does this one
+        out.flush()
+        err.flush()
+        return status
+    }
+
+    /// The live entry point for `runProcess`: the process environment, files and standard input for
     /// `--transport-id`, and `DeviceResolver` for DEVICE (a regular file is a simulated LU whose initiator
     /// name comes from `$STORAGE_CTL_INITIATOR`, else the one derived from the host name).
     public static func run<Out: TextOutputStream, Err: TextOutputStream>(
         arguments: [String], programName: String = "sg_persist", stdout: inout Out, stderr: inout Err
     ) -> Int32 {
         let environment: (String) -> String? = { Posix.environment($0) }
-        let initiator = environment("STORAGE_CTL_INITIATOR").flatMap { $0.isEmpty ? nil : $0 }
-            ?? SettingsLoader.derivedInitiator()
+        // Found at the first open, once: `-V`, `-h` and usage errors open no device and need no host name.
+        var initiator: String?
         return run(arguments: arguments, programName: programName, environment: environment,
                    readTransportIDs: liveTransportIDReader(), stdout: &stdout, stderr: &stderr,
                    openDevice: { (path, _) throws(TransportError) in
-                       try openLive(path, initiatorName: initiator)
+                       let name = initiator ?? environment("STORAGE_CTL_INITIATOR").flatMap { $0.isEmpty ? nil : $0 }
+                           ?? HostInitiator.derived()
+                       initiator = name
+                       return try openLive(path, initiatorName: name)
                    })
     }
 
@@ -73,7 +95,7 @@ public enum PersistCommand {
     /// DEVICE is opened by the bytes given in argv (`ArgumentBytes`), not by a repaired String.
     static func openLive(_ path: String, initiatorName: String) throws(TransportError) -> any SCSITransport {
         guard let bytes = ArgumentBytes.original(of: path) else {
-            throw TransportError(.other, ArgumentBytes.ambiguity("DEVICE", path))
+            throw TransportError(.other, ArgumentBytes.ambiguity("DEVICE", shown: path))
         }
         return try DeviceResolver.open(pathBytes: bytes, options: DeviceOptions(initiatorName: initiatorName))
     }
@@ -106,8 +128,14 @@ public enum PersistCommand {
     }
 
     /// Whether argv[0] names the sg_persist personality (its basename is `sg_persist`).
+    /// (Its last non-empty `/`-separated component, compared byte by byte: no array of components is built,
+    /// which would cost the start-up a generic metadata instantiation.)
     public static func isInvokedAsSgPersist(_ argv0: String) -> Bool {
-        argv0.split(separator: "/").last.map(String.init) == "sg_persist"
+        var bytes = argv0.utf8[...]
+        while bytes.last == UInt8(ascii: "/") { bytes = bytes.dropLast() }
+        let name = "sg_persist".utf8
+        guard bytes.count >= name.count, bytes.suffix(name.count).elementsEqual(name) else { return false }
+        return bytes.count == name.count || bytes.dropLast(name.count).last == UInt8(ascii: "/")
     }
 }
 

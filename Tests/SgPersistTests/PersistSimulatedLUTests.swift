@@ -2,7 +2,8 @@ import Foundation
 import Glibc
 import PRCore
 import Testing
-@testable import StorageCtl
+@testable import SgPersist
+@testable import SgText
 import Transports
 
 /// The sg_persist personality on a simulated LU seen through two initiators: the command sequence of the

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import StorageCtl
+@testable import SgPersist
 
 /// Every golden case captured from the real sg_persist 1.46 (`Tests/Fixtures/sg_persist/cases`, made by
 /// `tools/capture.py` with the SG_IO shim) replayed through `PersistCommand`: the same arguments and the

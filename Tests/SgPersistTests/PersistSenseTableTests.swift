@@ -1,7 +1,8 @@
 import Foundation
 import PRCore
 import Testing
-@testable import StorageCtl
+@testable import SgPersist
+@testable import SgText
 
 /// The "Additional sense:" line for every ASC/ASCQ pair, against sg3_utils 1.46 (captured with
 /// `sg_decode_sense` into `Tests/Fixtures/sg_persist/asc-ascq-sg3_utils-1.46.json`: the 2038 pairs it has a

@@ -4,17 +4,17 @@ import PRCore
 /// The text renderings sg_persist 1.46 borrows from sg3_utils' sg_lib (hex dumps, CDB and status strings,
 /// sense data, TransportIDs, Linux transport statuses), reproduced to the byte. Decoding goes through the
 /// PRCore codecs where they exist (sense keys, ASC/ASCQ texts, reservation types, TransportID protocols).
-enum PersistText {
+public enum PersistText {
     // MARK: small C helpers
 
     /// `safe_strerror()`: glibc's message for an errno value.
-    static func strerror(_ code: Int32) -> String {
+    public static func strerror(_ code: Int32) -> String {
         guard let text = Glibc.strerror(code < 0 ? -code : code) else { return "unknown errno: \(code)" }
         return String(cString: text)
     }
 
     /// At most `limit` UTF-8 bytes of `text` (what an snprintf into a fixed buffer keeps).
-    static func truncated(_ text: String, to limit: Int) -> String {
+    public static func truncated(_ text: String, to limit: Int) -> String {
         let bytes = Array(text.utf8)
         guard bytes.count > limit else { return text }
         return String(decoding: bytes.prefix(max(0, limit)), as: UTF8.self)
@@ -26,7 +26,7 @@ enum PersistText {
         return value < 0x10 ? "0" + digits : digits
     }
 
-    static func hex(_ value: some BinaryInteger) -> String { String(value, radix: 16) }
+    public static func hex(_ value: some BinaryInteger) -> String { String(value, radix: 16) }
 
     /// sg3_utils' `my_isprint()`: ASCII 0x20...0x7e.
     static func isPrint(_ byte: UInt8) -> Bool { byte >= 0x20 && byte < 0x7F }
@@ -48,7 +48,7 @@ enum PersistText {
 
     /// `dStrHex()` / `hex2stdout()` / `hex2stderr()`: `noASCII` > 0 offsets and hex, = 0 offsets, hex and
     /// ASCII, < 0 bare hex.
-    static func hexDump(_ bytes: [UInt8], count: Int, noASCII: Int) -> String {
+    public static func hexDump(_ bytes: [UInt8], count: Int, noASCII: Int) -> String {
         guard count > 0 else { return "" }
         var out = ""
         func at(_ index: Int) -> UInt8 { byte(bytes, index) }
@@ -150,14 +150,14 @@ enum PersistText {
     }
 
     /// `sg_get_command_str(cdb, len, false, ...)`: `[5e 00 ...]`.
-    static func commandString(_ cdb: [UInt8]) -> String {
+    public static func commandString(_ cdb: [UInt8]) -> String {
         "[" + cdb.map(hex2).joined(separator: " ") + "]"
     }
 
     // MARK: statuses
 
     /// `sg_get_scsi_status_str()` (the status is masked with 7Eh first).
-    static func scsiStatus(_ raw: UInt8) -> String {
+    public static func scsiStatus(_ raw: UInt8) -> String {
         let status = raw & 0x7E
         switch status {
         case 0x00, 0x02, 0x04, 0x08, 0x10, 0x14, 0x18, 0x22, 0x28, 0x30, 0x40:
@@ -179,7 +179,7 @@ enum PersistText {
     ]
 
     /// sg_pt_linux `get_scsi_pt_transport_err_str()`.
-    static func transportError(hostStatus: UInt16, driverStatus: UInt16) -> String {
+    public static func transportError(hostStatus: UInt16, driverStatus: UInt16) -> String {
         var text = ""
         if hostStatus != 0 {
             if Int(hostStatus) < linuxHostBytes.count {
@@ -198,7 +198,7 @@ enum PersistText {
 
     /// `sg_decode_transportid_str(leadIn, bp, bplen, only_one = true, 1024, b)`: `memory` starts at the
     /// TransportID and holds what follows it; `length` is the length the caller claims.
-    static func transportID(leadIn lip: String, _ memory: [UInt8], length: Int = 256) -> String {
+    public static func transportID(leadIn lip: String, _ memory: [UInt8], length: Int = 256) -> String {
         guard length > 0 else { return "" }
         var out = ""
         if length < 24 || length % 4 != 0 {
@@ -276,7 +276,7 @@ enum PersistText {
     // MARK: sense data
 
     /// `sg_err_category_sense()`: the exit status a sense buffer maps to.
-    static func senseCategory(_ sense: [UInt8]) -> Int32 {
+    public static func senseCategory(_ sense: [UInt8]) -> Int32 {
         guard sense.count > 2, let header = normalizedSense(sense) else { return PersistExit.otherSense }
         switch header.key {
         case 0x0: return PersistExit.noSense
@@ -324,7 +324,7 @@ enum PersistText {
     static func senseKeyName(_ key: UInt8) -> String { SenseKey(rawValue: key & 0x0F).name }
 
     /// `sg_get_sense_str(leadIn, sense, len, raw, 512, b)` as sg_cmds_process_helper prints it.
-    static func sense(_ sense: [UInt8], leadIn lip: String = "", raw: Bool, limit: Int = 511) -> String {
+    public static func sense(_ sense: [UInt8], leadIn lip: String = "", raw: Bool, limit: Int = 511) -> String {
         var out = ""
         guard !sense.isEmpty else { return truncated("\(lip) >>> sense buffer empty\n", to: limit) }
         let valid = sense[0] & 0x80 != 0

@@ -8,6 +8,9 @@ import PRCore
 /// as zeros, the same way; where sg_persist would read past its buffer (undefined behaviour), they stop at
 /// the buffer's end instead.
 public enum PersistOutput {
+    /// `MX_ALLOC_LEN`: the default and largest PR IN allocation length (sg_persist's response buffer).
+    public static let maximumAllocationLength: UInt32 = 8192
+
     // MARK: INQUIRY
 
     /// `"  %.8s  %.16s  %.4s"` and the peripheral device type line, from standard INQUIRY data (zeros past
@@ -47,11 +50,11 @@ public enum PersistOutput {
     ///   - allocationLength: the ALLOCATION LENGTH sent (sg_persist's buffer size).
     ///   - hex: the `-H` count; `verbose`: the `-v` count.
     public static func reserveIn(_ serviceAction: PersistentReserveIn.ServiceAction, data: [UInt8],
-                                 allocationLength: UInt32 = PersistOptions.maximumAllocationLength,
+                                 allocationLength: UInt32 = PersistOutput.maximumAllocationLength,
                                  hex: Int = 0, verbose: Int = 0) -> Rendered {
         var out = Rendered()
         // What sg_persist may read: its buffer (at least the 8-byte header it always reads).
-        let limit = max(Int(min(allocationLength, PersistOptions.maximumAllocationLength)), 8)
+        let limit = max(Int(min(allocationLength, PersistOutput.maximumAllocationLength)), 8)
         var buffer = Array(data.prefix(limit))
         buffer += [UInt8](repeating: 0, count: limit - buffer.count)
 

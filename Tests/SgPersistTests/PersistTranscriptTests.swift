@@ -2,7 +2,8 @@ import Foundation
 import Glibc
 import PRCore
 import Testing
-@testable import StorageCtl
+@testable import SgPersist
+@testable import SgText
 import Transports
 
 /// A test-bed transcript (`Tests/Fixtures/sg_persist/transcripts`, copied from the shared test bed): real

@@ -8,7 +8,7 @@ import Glibc
 /// `lu\xff` would become `lu\xef\xbf\xbd`: another file. Paths are bytes: DEVICE, `-c FILE` and the
 /// personality's DEVICE are opened by the bytes given. `original(of:)` finds them again in
 /// `CommandLine.unsafeArgv` (read, never written); main passes nothing extra.
-enum ArgumentBytes {
+public enum ArgumentBytes {
     /// The replacement character's UTF-8 bytes: where they are absent, no repair happened.
     private static let replacement: [UInt8] = [0xEF, 0xBF, 0xBD]
 
@@ -16,7 +16,7 @@ enum ArgumentBytes {
     /// `CommandLine.arguments` shows it. Text without U+FFFD is its own bytes. Whole arguments are matched
     /// first, then the tails of options; nil when arguments with different bytes read the same after repair
     /// (which one was meant cannot be told).
-    static func original(of value: String) -> [UInt8]? {
+    public static func original(of value: String) -> [UInt8]? {
         let decoded = Array(value.utf8)
         guard contains(decoded, replacement) else { return decoded }
         var whole: [[UInt8]] = []
@@ -43,9 +43,10 @@ enum ArgumentBytes {
         return candidates.allSatisfy { $0 == first } ? first : nil
     }
 
-    /// The message when `original(of:)` cannot tell.
-    static func ambiguity(_ what: String, _ value: String) -> String {
-        "\(what) \(OutputText.argument(value)): two arguments that are not UTF-8 read the same; cannot tell "
+    /// The message when `original(of:)` cannot tell; `shown` is the value as the caller's messages
+    /// echo it (escaped, capped).
+    public static func ambiguity(_ what: String, shown: String) -> String {
+        "\(what) \(shown): two arguments that are not UTF-8 read the same; cannot tell "
             + "which bytes were meant"
     }
 

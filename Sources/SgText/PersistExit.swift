@@ -1,70 +1,70 @@
 /// sg3_utils 1.46 exit statuses (`SG_LIB_*` in sg_lib.h) that sg_persist can return, and their texts
 /// (`sg_exit_str_arr`, used by `sg_exit2str()` for "sg_persist failed: ..." and "PR in (...): ...").
-enum PersistExit {
-    static let ok: Int32 = 0
+public enum PersistExit {
+    public static let ok: Int32 = 0
     /// SG_LIB_SYNTAX_ERROR.
-    static let syntaxError: Int32 = 1
+    public static let syntaxError: Int32 = 1
     /// SG_LIB_CAT_NOT_READY.
-    static let notReady: Int32 = 2
+    public static let notReady: Int32 = 2
     /// SG_LIB_CAT_MEDIUM_HARD.
-    static let mediumHard: Int32 = 3
+    public static let mediumHard: Int32 = 3
     /// SG_LIB_CAT_ILLEGAL_REQ (also INVALID FIELD IN PARAMETER LIST).
-    static let illegalRequest: Int32 = 5
+    public static let illegalRequest: Int32 = 5
     /// SG_LIB_CAT_UNIT_ATTENTION.
-    static let unitAttention: Int32 = 6
+    public static let unitAttention: Int32 = 6
     /// SG_LIB_CAT_DATA_PROTECT.
-    static let dataProtect: Int32 = 7
+    public static let dataProtect: Int32 = 7
     /// SG_LIB_CAT_INVALID_OP.
-    static let invalidOperationCode: Int32 = 9
+    public static let invalidOperationCode: Int32 = 9
     /// SG_LIB_CAT_COPY_ABORTED.
-    static let copyAborted: Int32 = 10
+    public static let copyAborted: Int32 = 10
     /// SG_LIB_CAT_ABORTED_COMMAND.
-    static let abortedCommand: Int32 = 11
+    public static let abortedCommand: Int32 = 11
     /// SG_LIB_CAT_MISCOMPARE.
-    static let miscompare: Int32 = 14
+    public static let miscompare: Int32 = 14
     /// SG_LIB_FILE_ERROR (used here for a simulated LU whose state file cannot be used).
-    static let fileError: Int32 = 15
+    public static let fileError: Int32 = 15
     /// SG_LIB_CAT_NO_SENSE.
-    static let noSense: Int32 = 20
+    public static let noSense: Int32 = 20
     /// SG_LIB_CAT_RECOVERED.
-    static let recovered: Int32 = 21
+    public static let recovered: Int32 = 21
     /// SG_LIB_LBA_OUT_OF_RANGE.
-    static let lbaOutOfRange: Int32 = 22
+    public static let lbaOutOfRange: Int32 = 22
     /// SG_LIB_CAT_RES_CONFLICT.
-    static let reservationConflict: Int32 = 24
+    public static let reservationConflict: Int32 = 24
     /// SG_LIB_CAT_CONDITION_MET.
-    static let conditionMet: Int32 = 25
+    public static let conditionMet: Int32 = 25
     /// SG_LIB_CAT_BUSY.
-    static let busy: Int32 = 26
+    public static let busy: Int32 = 26
     /// SG_LIB_CAT_TS_FULL.
-    static let taskSetFull: Int32 = 27
+    public static let taskSetFull: Int32 = 27
     /// SG_LIB_CAT_ACA_ACTIVE.
-    static let acaActive: Int32 = 28
+    public static let acaActive: Int32 = 28
     /// SG_LIB_CAT_TASK_ABORTED.
-    static let taskAborted: Int32 = 29
+    public static let taskAborted: Int32 = 29
     /// SG_LIB_CONTRADICT.
-    static let contradict: Int32 = 31
+    public static let contradict: Int32 = 31
     /// SG_LIB_OK_FALSE.
-    static let okFalse: Int32 = 36
+    public static let okFalse: Int32 = 36
     /// SG_LIB_CAT_PROTECTION.
-    static let protection: Int32 = 40
+    public static let protection: Int32 = 40
     /// SG_LIB_OS_BASE_ERR: OS errors 1...46 map to 51...96, others to 50.
-    static let osBase: Int32 = 50
+    public static let osBase: Int32 = 50
     /// SG_LIB_CAT_MALFORMED.
-    static let malformed: Int32 = 97
+    public static let malformed: Int32 = 97
     /// SG_LIB_CAT_SENSE.
-    static let otherSense: Int32 = 98
+    public static let otherSense: Int32 = 98
     /// SG_LIB_CAT_OTHER.
-    static let other: Int32 = 99
+    public static let other: Int32 = 99
 
     /// `sg_convert_errno()`.
-    static func convert(errno value: Int32) -> Int32 {
+    public static func convert(errno value: Int32) -> Int32 {
         if value <= 0 { return value < 0 ? osBase : 0 }
         return value < malformed - osBase ? osBase + value : osBase
     }
 
     /// `sg_exit_str_arr`: (status, name, longer name).
-    static let texts: [(Int32, String, String?)] = [
+    public static let texts: [(Int32, String, String?)] = [
         (0, "No errors", "may also convey true"),
         (1, "Syntax error", "command line options (usually)"),
         (2, "Device not ready", "type: sense key"),
@@ -128,7 +128,7 @@ enum PersistExit {
     ]
 
     /// `sg_exit2str()`: the text for an exit status, or `nil` when there is none.
-    static func text(_ status: Int32, longer: Bool) -> String? {
+    public static func text(_ status: Int32, longer: Bool) -> String? {
         if status < 0 { return nil }
         if status == 0 || status == okFalse {
             if !longer { return "" }
@@ -143,7 +143,7 @@ enum PersistExit {
     }
 
     /// `sg_get_category_sense_str()` with sg_persist's 80-byte buffer.
-    static func categoryText(_ status: Int32, verbose: Int) -> String {
+    public static func categoryText(_ status: Int32, verbose: Int) -> String {
         var text: String
         if let known = self.text(status, longer: verbose > 0) {
             text = known
