@@ -1,4 +1,4 @@
-/// Command access while a persistent reservation exists (`pr-semantics.md` §3.1, §3.3).
+/// Command access while a persistent reservation exists (`docs/pr-rules.md` §3.1, §3.3).
 ///
 /// ```
 /// decide(cmd, N):

@@ -1,6 +1,6 @@
 /// Bounds-checked big-endian reading and writing of SCSI byte layouts.
 ///
-/// Every multi-byte SCSI field is big-endian (SPC-4 §3.5, `pr-semantics.md` §4: "All multi-byte fields are
+/// Every multi-byte SCSI field is big-endian (SPC-4 §3.5, `docs/pr-rules.md` §4: "All multi-byte fields are
 /// big-endian"), so these types only speak big-endian and say so at every call. A read past the end returns `nil`
 /// and leaves the reader where it was: a short device response never traps.
 

@@ -1,4 +1,4 @@
-/// The persistent-reservation state of one logical unit (`pr-semantics.md` §1.1) and the only code that changes it.
+/// The persistent-reservation state of one logical unit (`docs/pr-rules.md` §1.1) and the only code that changes it.
 ///
 /// ```
 /// regs:   ordered list<Registration>   # creation order; a key change keeps the position; one per nexus

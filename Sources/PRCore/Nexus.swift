@@ -1,5 +1,5 @@
 /// An I_T nexus as the PR engine identifies it: initiator port TransportID + RELATIVE TARGET PORT IDENTIFIER
-/// (`pr-semantics.md` §1.1 `NexusId`, D27 "initiator port + RTPI").
+/// (`docs/pr-rules.md` §1.1 `NexusId`, D27 "initiator port + RTPI").
 public struct Nexus: Hashable, Sendable, CustomStringConvertible {
     /// The initiator port (for iSCSI: name + ISID, format 01b).
     public var transportID: TransportID

@@ -1,4 +1,4 @@
-/// OPERATION CODE (CDB byte 0), the commands the PR access check (`pr-semantics.md` §3.1, §3.3) classifies,
+/// OPERATION CODE (CDB byte 0), the commands the PR access check (`docs/pr-rules.md` §3.1, §3.3) classifies,
 /// plus the tape (SSC) commands a tape-drive lock meets. Unknown codes stay representable.
 public struct OperationCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8

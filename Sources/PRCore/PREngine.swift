@@ -1,4 +1,4 @@
-/// The PR engine: `process` runs one command from one nexus against the LU state (`pr-semantics.md` §2, §3).
+/// The PR engine: `process` runs one command from one nexus against the LU state (`docs/pr-rules.md` §2, §3).
 ///
 /// Processing order (§2.0):
 /// 0. A pending unit attention for N is reported first (except INQUIRY, REPORT LUNS, REQUEST SENSE, which neither
@@ -18,7 +18,7 @@ extension LogicalUnitState {
         let opcode = OperationCode(rawValue: opcodeByte)
 
         // INQUIRY, REPORT LUNS and REQUEST SENSE: no UA, no conflict (§2.10, §3.3).
-        if LogicalUnitState.unitAttentionExempt.contains(opcode) { return .proceed }
+        if LogicalUnitState.isUnitAttentionExempt(opcode) { return .proceed }
 
         // Step 0: a pending unit attention wins over everything else (D24: UA before RESERVATION CONFLICT).
         if let sense = takeUnitAttention(for: nexus) {
@@ -35,7 +35,14 @@ extension LogicalUnitState {
         }
     }
 
-    static let unitAttentionExempt: Set<OperationCode> = [.inquiry, .reportLuns, .requestSense]
+    /// A switch, not a `Set`: building a set of `OperationCode` costs every process a conformance
+    /// lookup (about 86K instructions at start-up, more than the whole PR command).
+    static func isUnitAttentionExempt(_ opcode: OperationCode) -> Bool {
+        switch opcode {
+        case .inquiry, .reportLuns, .requestSense: return true
+        default: return false
+        }
+    }
 
     // MARK: PERSISTENT RESERVE OUT
 

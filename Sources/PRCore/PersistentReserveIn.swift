@@ -1,4 +1,4 @@
-/// PERSISTENT RESERVE IN (5Eh): CDB and the four responses (`pr-semantics.md` §4.1–§4.5).
+/// PERSISTENT RESERVE IN (5Eh): CDB and the four responses (`docs/pr-rules.md` §4.1–§4.5).
 ///
 /// CDB (§4.1): byte 0 = 5Eh; byte 1 bits 4–0 SERVICE ACTION (00h READ KEYS, 01h READ RESERVATION, 02h REPORT
 /// CAPABILITIES, 03h READ FULL STATUS); bytes 2–6 reserved; bytes 7–8 ALLOCATION LENGTH; byte 9 CONTROL.

@@ -1,4 +1,4 @@
-/// PERSISTENT RESERVE OUT (5Fh): CDB and parameter lists (`pr-semantics.md` §2.0, §4.7, §4.8).
+/// PERSISTENT RESERVE OUT (5Fh): CDB and parameter lists (`docs/pr-rules.md` §2.0, §4.7, §4.8).
 ///
 /// CDB (10 bytes):
 ///

@@ -1,4 +1,4 @@
-/// RESERVATION KEY: the 8-byte key a nexus registers with (`pr-semantics.md` §4.2, §4.7: bytes 0–7 RK,
+/// RESERVATION KEY: the 8-byte key a nexus registers with (`docs/pr-rules.md` §4.2, §4.7: bytes 0–7 RK,
 /// bytes 8–15 SARK of the PR OUT parameter list; READ KEYS lists them 8 bytes each, big-endian).
 ///
 /// A key is never a bare `UInt64` past the parser. Zero is representable: it means "no key" in RK/SARK, and

@@ -1,5 +1,5 @@
 /// Persistent reservation TYPE (PR OUT CDB byte 2 bits 3–0; READ RESERVATION byte 21 bits 3–0; READ FULL STATUS
-/// descriptor byte 13 bits 3–0). `pr-semantics.md` scope: types 1, 3, 5, 6, 7, 8. Unknown values stay representable.
+/// descriptor byte 13 bits 3–0). `docs/pr-rules.md` scope: types 1, 3, 5, 6, 7, 8. Unknown values stay representable.
 public struct ReservationType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -25,7 +25,7 @@ public struct ReservationType: RawRepresentable, Hashable, Sendable, CustomStrin
 
     /// One of 1, 3, 5, 6, 7, 8.
     public var isDefined: Bool { [1, 3, 5, 6, 7, 8].contains(rawValue) }
-    /// Types 7 and 8: every registrant is a holder (`pr-semantics.md` §1.1 holder = ALL).
+    /// Types 7 and 8: every registrant is a holder (`docs/pr-rules.md` §1.1 holder = ALL).
     public var isAllRegistrants: Bool { rawValue == 7 || rawValue == 8 }
     /// Types 5 and 6.
     public var isRegistrantsOnly: Bool { rawValue == 5 || rawValue == 6 }

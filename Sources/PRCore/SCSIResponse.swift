@@ -1,4 +1,4 @@
-/// What the engine answers for one command (`pr-semantics.md` §4.9): a status, fixed-format sense for CHECK
+/// What the engine answers for one command (`docs/pr-rules.md` §4.9): a status, fixed-format sense for CHECK
 /// CONDITION, data-in bytes (already cut to the allocation length), and for PREEMPT AND ABORT the nexuses whose
 /// outstanding commands the LU must abort.
 public struct SCSIResponse: Hashable, Sendable {

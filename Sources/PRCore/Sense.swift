@@ -1,6 +1,6 @@
 /// Sense data: sense keys, additional sense codes (ASC/ASCQ) and the sense data formats.
 ///
-/// `pr-semantics.md` §4.9:
+/// `docs/pr-rules.md` §4.9:
 ///
 /// | Byte | Fixed format (70h current / 71h deferred) |
 /// |---|---|

@@ -1,4 +1,4 @@
-/// TransportID: the identity of an initiator port (`pr-semantics.md` §4.6).
+/// TransportID: the identity of an initiator port (`docs/pr-rules.md` §4.6).
 ///
 /// | Protocol (byte 0 bits 3–0) | Layout |
 /// |---|---|

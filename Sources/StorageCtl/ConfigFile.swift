@@ -1,5 +1,5 @@
-/// The shell-compatible `NAME=VALUE` file the original storage-ctl sourced (cli-contract.md
-/// "Configuration file"). Only the part of shell syntax such files use is accepted: optional
+/// The shell-compatible `NAME=VALUE` file the original storage-ctl sourced (README.md
+/// "Configuration"). Only the part of shell syntax such files use is accepted: optional
 /// `export `, a name, `=`, a value that is bare, 'single-quoted' or "double-quoted" (with
 /// `\"`, `\\`, `\$` and `` \` `` escapes), then optional white space and a `#` comment.
 /// Anything else is a malformed line, reported with file and line number: a line the shell would

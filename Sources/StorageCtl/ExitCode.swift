@@ -1,4 +1,4 @@
-/// The documented exit status of storage-ctl (cli-contract.md "Exit status").
+/// The documented exit status of storage-ctl (README.md "Exit status", the man page and --help).
 ///
 /// Backup daemons branch on these numbers, so they are an interface: never renumber.
 public enum ExitCode: Int32, Sendable, CaseIterable {

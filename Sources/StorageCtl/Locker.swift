@@ -31,7 +31,7 @@ struct Locker {
     /// REGISTER AND IGNORE EXISTING KEY would overwrite whatever key this I_T nexus holds, and
     /// two storage daemons can share one nexus (one HBA port; a simulated drive's initiator derived
     /// from the host name): the second would silently take over the first one's registration and
-    /// lock. So plain REGISTER (pr-semantics.md §2.1), which says which case we are in:
+    /// lock. So plain REGISTER (docs/pr-rules.md §2.1), which says which case we are in:
     /// - RK = our key, SARK = our key: GOOD iff the nexus is registered with our key (R5: the key
     ///   stays, PRgeneration + 1, as RAIEK did); RESERVATION CONFLICT if unregistered (R1) or
     ///   registered with another key (R4);
@@ -60,7 +60,7 @@ struct Locker {
     }
 
     /// Removes our key's registration from this nexus (releasing a type 1/3/5/6 lock it holds,
-    /// pr-semantics.md §2.1.1); never another key's. REGISTER RK = our key, SARK = 0: GOOD iff the
+    /// docs/pr-rules.md §2.1.1); never another key's. REGISTER RK = our key, SARK = 0: GOOD iff the
     /// nexus was registered with our key (R6). On conflict, REGISTER RK = 0, SARK = 0: GOOD iff
     /// the nexus is not registered (R2, a no-op; PRgeneration + 1 on SPC devices, not on LIO, D1):
     /// nothing to do, success. Conflict on both: another key holds this nexus, exit 6.

@@ -60,7 +60,7 @@ public struct DeviceResolution: Sendable, Equatable {
     public var note: String?
 }
 
-/// Turns the DEVICE argument into a transport (cli-contract.md, "DEVICE"):
+/// Turns the DEVICE argument into a transport (README.md "Usage", DEVICE):
 ///
 /// | DEVICE | result |
 /// |---|---|

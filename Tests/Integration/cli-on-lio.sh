@@ -422,7 +422,7 @@ check "reserve -t wr-ex via A: exit 0, silent" 'rc 0 && out_is "" && err_is ""'
 SG -n -i -r "$B"
 check "sg_persist -n -i -r via B: A holds Write Exclusive" 'rc 0 && out_has "    Key=0xbac001" && out_has "type: Write Exclusive"'
 SA -t 3 "$A" release
-check "release -t 3 of a type-1 reservation: LIO answers RESERVATION CONFLICT (pr-semantics D4); storage-ctl names the type, exit 2" \
+check "release -t 3 of a type-1 reservation: LIO answers RESERVATION CONFLICT (docs/pr-rules.md D4); storage-ctl names the type, exit 2" \
     'rc 2 && err_lines 1 && err_is "storage-ctl: $A: the lock is held with type 1 (Write Exclusive), not 3; use -t 1, or unlock"'
 SG -n -i -r "$B"
 check "... and A still holds Write Exclusive" 'rc 0 && out_has "    Key=0xbac001" && out_has "type: Write Exclusive"'

@@ -1,4 +1,4 @@
-// Byte-exact layouts of pr-semantics.md §4 and encode/decode round trips.
+// Byte-exact layouts of docs/pr-rules.md §4 and encode/decode round trips.
 import Testing
 @testable import PRCore
 

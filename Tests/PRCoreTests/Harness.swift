@@ -1,4 +1,4 @@
-// Helpers so each scenario of pr-semantics.md §6 reads like its table row.
+// Helpers so each scenario of docs/pr-rules.md §6 reads like its table row.
 import Testing
 @testable import PRCore
 

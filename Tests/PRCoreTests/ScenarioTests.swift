@@ -1,4 +1,4 @@
-// pr-semantics.md §6: every conformance scenario S1–S60, step by step, with the table's columns
+// docs/pr-rules.md §6: every conformance scenario S1–S60, step by step, with the table's columns
 // (Expect, Keys, Res, Gen, UA). Each setup starts from a fresh LU unless the scenario says otherwise.
 import Testing
 @testable import PRCore

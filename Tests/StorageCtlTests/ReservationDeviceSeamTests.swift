@@ -108,7 +108,7 @@ struct ReservationDeviceSeamTests {
             lu.out(.register, rk: 0, sark: 0xb2)
         }
         #expect(code == 0, "\(err)")
-        #expect(operations == ["readReservation", "register 0xb2 0xb2", "preemptAndAbort 0xb2 0xa1 3"])
+        #expect(operations == ["readReservation", "register 0xb2 0xb2", "preemptAndAbort 0xb2 0xa1 3", "readReservation"])
         let cleared = run(["-k", "b2", "/dev/fake", "clear"]) { lu in lu.out(.register, rk: 0, sark: 0xb2) }
         #expect(cleared.0 == 0, "\(cleared.2)")
         #expect(cleared.3 == ["readKeys", "readReservation", "register 0xb2 0xb2", "clear 0xb2"])

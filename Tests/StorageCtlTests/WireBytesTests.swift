@@ -172,22 +172,24 @@ struct WireBytesTests {
                          Self.out(0, type: 5, rk: 0, sark: Self.b2), Self.out(3, type: 5, rk: Self.b2, sark: 0)])
     }
 
-    @Test("preempt KEY: READ RESERVATION, REGISTER(key,key), REGISTER(0,key), PREEMPT SARK = KEY")
+    @Test("preempt KEY: READ RESERVATION, REGISTER(key,key), REGISTER(0,key), PREEMPT SARK = KEY, READ RESERVATION (is it ours now?)")
     func preempt() {
         let (code, sent, _, err) = run(["-k", "b2", "/dev/fake", "preempt", "a1"], arrange: Self.otherHolds)
         #expect(code == 0, "\(err)")
         #expect(sent == [Self.readReservation, Self.out(0, type: 3, rk: Self.b2, sark: Self.b2),
-                         Self.out(0, type: 3, rk: 0, sark: Self.b2), Self.out(4, type: 3, rk: Self.b2, sark: Self.a1)])
+                         Self.out(0, type: 3, rk: 0, sark: Self.b2), Self.out(4, type: 3, rk: Self.b2, sark: Self.a1),
+                         Self.readReservation])
     }
 
-    @Test("preempt KEY --abort, registered, type 1: READ RESERVATION, REGISTER(key,key), PREEMPT AND ABORT")
+    @Test("preempt KEY --abort, registered, type 1: READ RESERVATION, REGISTER(key,key), PREEMPT AND ABORT, READ RESERVATION")
     func preemptAbort() {
         let (code, sent, _, err) = run(["-k", "b2", "-t", "1", "--abort", "/dev/fake", "preempt", "a1"]) { lu in
             Self.otherHolds(lu)
             Self.weAreRegistered(lu)
         }
         #expect(code == 0, "\(err)")
-        #expect(sent == [Self.readReservation, Self.out(0, type: 1, rk: Self.b2, sark: Self.b2), Self.out(5, type: 1, rk: Self.b2, sark: Self.a1)])
+        #expect(sent == [Self.readReservation, Self.out(0, type: 1, rk: Self.b2, sark: Self.b2), Self.out(5, type: 1, rk: Self.b2, sark: Self.a1),
+                         Self.readReservation])
     }
 
     @Test("preempt KEY that holds nothing: PREEMPT, then trylock's READ RESERVATION, RESERVE")

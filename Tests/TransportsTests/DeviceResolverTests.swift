@@ -3,7 +3,7 @@ import PRCore
 import Testing
 @testable import Transports
 
-/// DEVICE resolution (cli-contract.md, "DEVICE") against a fake sysfs tree and device nodes made with
+/// DEVICE resolution (README.md "Usage", DEVICE) against a fake sysfs tree and device nodes made with
 /// mknod in a scratch directory (those tests need root; they are skipped elsewhere).
 @Suite struct DeviceResolverTests {
     // MARK: no device

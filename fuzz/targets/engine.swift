@@ -2,7 +2,7 @@
 // (`LogicalUnitState.process(cdb:dataOut:dataInLength:from:)`), from several I_T nexuses, one command after
 // another, so every command meets a prior state built by the commands before it; ordinary commands the engine
 // lets through go on to the simulated LU's own command set (SimLUCommands). After every command the
-// invariants of pr-semantics.md §1.1 and the state file's encode/decode round trip are checked.
+// invariants of docs/pr-rules.md §1.1 and the state file's encode/decode round trip are checked.
 //
 // Input: byte 0 = registration limit (0-6, 7 = the default 128), byte 1 = flags (bit 0: start with a power
 // cycle), byte 2 + that many bytes: an initiator name for nexus 7, then commands until the input ends:
@@ -236,7 +236,7 @@ private func checkPRInData(_ data: [UInt8], cdb: [UInt8], state: LogicalUnitStat
     }
 }
 
-/// pr-semantics.md §1.1 invariants, and the state file's encoding round trip.
+/// docs/pr-rules.md §1.1 invariants, and the state file's encoding round trip.
 private func checkState(_ state: LogicalUnitState, nexuses: [Nexus]) {
     fuzzCheck(state.registrations.count <= max(state.registrationLimit, 0), "more registrations than the limit")
     var seen = Set<Nexus>()

@@ -18,7 +18,7 @@ struct RegisterVerb: NoArgumentVerb {
 /// `unregister`: REGISTER with our key and SARK 0 (`Locker.unregister`): removes our key's
 /// registration from this nexus, never another key's (exit 6; `-k OTHER unregister` removes that
 /// one). Unregistering the holder of a type 1/3/5/6 reservation releases it (SPC "Unregistering",
-/// pr-semantics.md §2.1.1). Not registered is success.
+/// docs/pr-rules.md §2.1.1). Not registered is success.
 struct UnregisterVerb: NoArgumentVerb {
     static let name = "unregister"
     static let synopsis = "unregister"
