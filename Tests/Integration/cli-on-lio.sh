@@ -364,7 +364,7 @@ SG -n -i -r "$A"
 check "sg_persist -n -i -r via A after clear: no reservation" 'rc 0 && out_has "there is NO reservation held"'
 SB -v "$B" trylock
 check "B's next storage-ctl command after the CLEAR (trylock) exits 0: the unit attention (2A/03) was retried (-v trace)" \
-    'rc 0 && err_has "PERSISTENT RESERVE OUT (RESERVE): cdb [5f 01 03 00 00 00 00 00 18 00] -> Check Condition [Unit Attention: Reservations preempted]"'
+    'rc 0 && err_has "PERSISTENT RESERVE IN (READ RESERVATION): cdb [5e 01 00 00 00 00 00 20 00 00] -> Check Condition [Unit Attention: Reservations preempted]"'
 SA "$A" register
 SB "$B" unlock
 SA "$A" trylock
