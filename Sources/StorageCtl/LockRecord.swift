@@ -168,15 +168,9 @@ public struct LockRecordStore {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        var used = 0
-        while used < buffer.count {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + used, $0.count - used) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { break }
-            used += n
-        }
-        guard let text = String(validating: buffer[0..<used], as: UTF8.self) else { return nil }
+        // a record is one short line: anything longer than 256 bytes is not one (EFBIG: no record)
+        guard let bytes = try? Posix.readAll(fd, limit: 256),
+              let text = String(validating: bytes, as: UTF8.self) else { return nil }
         return LockRecord(decoding: text)
     }
 
@@ -187,15 +181,12 @@ public struct LockRecordStore {
         unlinkat(dir, temporary, 0)
         let fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { trace("lock record: cannot create \(directory)/\(temporary): \(Posix.errorText(errno))"); return }
-        let bytes = Array(record.encoded.utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 { if errno == EINTR { continue }; break }
-            written += n
-        }
+        let failure = Posix.write(fd, record.encoded)
         close(fd)
-        if written != bytes.count || renameat(dir, temporary, dir, name) != 0 {
+        if let failure {
+            trace("lock record: cannot write \(directory)/\(temporary): \(Posix.errorText(failure))")
+            unlinkat(dir, temporary, 0)
+        } else if renameat(dir, temporary, dir, name) != 0 {
             trace("lock record: cannot write \(directory)/\(name): \(Posix.errorText(errno))")
             unlinkat(dir, temporary, 0)
         }
