@@ -192,6 +192,20 @@ public struct LockRecordStore {
         }
     }
 
+    /// `lock`/`trylock` took the drive: the generation after our last REGISTER is the baseline
+    /// `rememberReleased` compares with.
+    public func rememberTaken(generation: UInt32) {
+        save(LockRecord(state: .held(generation: generation), since: Self.now()))
+    }
+
+    /// `unlock` released the drive at `generation`: others were waiting if it moved since we took it
+    /// (their heartbeats); without a record of our taking it, we assume not.
+    public func rememberReleased(generation: UInt32) {
+        var waiters = false
+        if case .held(let taken)? = load()?.state { waiters = generation != taken }
+        save(LockRecord(state: .released(generation: generation, waiters: waiters), since: Self.now()))
+    }
+
     /// Forgets the drive (a lock that gave up waiting).
     public func remove() {
         guard let dir = openDirectory(create: false) else { return }

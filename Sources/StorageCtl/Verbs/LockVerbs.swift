@@ -12,7 +12,7 @@ struct TryLockVerb: NoArgumentVerb {
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         switch try context.locker().attempt() {
         case .acquired(let generation, let wasHolding):
-            if !wasHolding { context.lockRecords?.save(LockRecord(state: .held(generation: generation), since: LockRecordStore.now())) }
+            if !wasHolding { context.lockRecords?.rememberTaken(generation: generation) }
             return .ok
         case .busy(let holder): throw context.busy(holder)
         case .yielding: preconditionFailure("trylock never yields")
@@ -94,7 +94,7 @@ struct LockVerb: NoArgumentVerb {
         switch outcome {
         case .acquired(let waited):
             if let acquiredAt, !acquiredAt.wasHolding {
-                records?.save(LockRecord(state: .held(generation: acquiredAt.generation), since: LockRecordStore.now()))
+                records?.rememberTaken(generation: acquiredAt.generation)
             }
             if waiting {
                 context.note("lock acquired after waiting \(Self.tenths(waited)) s" + (taken == 0 ? "" : " (\(hands) meanwhile)"))
@@ -165,7 +165,7 @@ struct UnlockVerb: NoArgumentVerb {
         case .good:
             guard !holder.isAllRegistrants, let after = try locker.holder(), after.key == context.key,
                   !after.isAllRegistrants, try locker.heldUnderOurKeyElsewhere() else {
-                Self.remember(releaseAt: generation, context)
+                context.lockRecords?.rememberReleased(generation: generation)
                 return .ok
             }
             throw heldElsewhere(context, locker, after)
@@ -188,17 +188,6 @@ struct UnlockVerb: NoArgumentVerb {
 
     private func heldElsewhere(_ context: VerbContext, _ locker: Locker, _ holder: Holder) -> StorageCtlError {
         StorageCtlError(.busy, "\(context.path): nothing released: the lock is held by \(locker.describe(holder))")
-    }
-}
-
-extension UnlockVerb {
-    /// Records the release for fairness (LockRecord): others were waiting if the PRgeneration moved
-    /// since we took the drive (their heartbeats); without a record of our taking it, we assume not.
-    static func remember(releaseAt generation: UInt32, _ context: VerbContext) {
-        guard let records = context.lockRecords else { return }
-        var waiters = false
-        if case .held(let taken)? = records.load()?.state { waiters = generation != taken }
-        records.save(LockRecord(state: .released(generation: generation, waiters: waiters), since: LockRecordStore.now()))
     }
 }
 
