@@ -203,9 +203,11 @@ public enum StorageCtlMain {
         if invocation.verbose, let note = device.resolutionNote {
             stderrLine("\(shownDevice): \(note)")
         }
-        let records = settings.key.flatMap { key in
-            LockRecordStore(directory: settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable),
-                            devicePath: devicePath, key: key, trace: { tracer.note($0) })
+        let records = { () -> LockRecordStore? in
+            settings.key.flatMap { key in
+                LockRecordStore(directory: settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable),
+                                devicePath: devicePath, key: key, trace: { tracer.note($0) })
+            }
         }
         let context = VerbContext(device: device, settings: settings, json: invocation.json,
                                   tracer: tracer.isActive ? tracer : nil, note: stderrLine,

@@ -57,19 +57,21 @@ final class VerbContext {
     let tracer: CommandTracer?
     let sleeperFactory: () -> (Duration) -> Int32?
     /// This host's memory of the drive under our key (fairness, LockRecord); nil when the drive's
-    /// path cannot be identified or no key is set.
-    let lockRecords: LockRecordStore?
+    /// path cannot be identified or no key is set. Made on first use: only lock, trylock, unlock and
+    /// status need it, the other verbs pay nothing for it.
+    lazy var lockRecords: LockRecordStore? = makeLockRecords()
+    private let makeLockRecords: () -> LockRecordStore?
 
     init(device: any PersistentReservationDevice, settings: Settings, json: Bool, tracer: CommandTracer?,
          note: @escaping (String) -> Void, sleeperFactory: @escaping () -> (Duration) -> Int32?,
-         lockRecords: LockRecordStore? = nil) {
+         lockRecords: @escaping () -> LockRecordStore? = { nil }) {
         self.device = device
         self.settings = settings
         self.json = json
         self.tracer = tracer
         self.emitNote = note
         self.sleeperFactory = sleeperFactory
-        self.lockRecords = lockRecords
+        self.makeLockRecords = lockRecords
     }
 
     var path: String { device.path }
