@@ -6,59 +6,94 @@ every column alike. A tiny C spawner (bench-spawn.c) forks, execs and wait4s eac
 from a monotonic clock, peak RSS from the child's rusage (a child forked from Python would inherit
 Python's ~10 MB high-water mark). Medians only: these machines are noisy, so compare ratios taken
 in the same run.
+
+usage: bench.py BINARY RUNS SPAWN [--baseline BINARY]
+  --baseline: a second build (an older commit) timed in the same loop, each verb on its own drive,
+  for before/after columns from one run.
 """
 import os, statistics, subprocess, sys, tempfile
 
 SPAWN = None
+VERBS = ["--version", "regkeys", "status", "trylock", "unlock", "lock+unlock cycle"]
 
 def run(argv):
     out = subprocess.run([SPAWN, "1", *argv], capture_output=True, text=True, check=True).stdout.split()
     return int(out[0]) / 1e6, int(out[1]), int(out[2])
 
+class Build:
+    """One binary with a simulated drive and a configuration of its own."""
+    def __init__(self, label, binary, work):
+        self.label, self.binary = label, binary
+        self.drive = os.path.join(work, f"drive-{label}")
+        open(self.drive, "w").close()
+        self.conf = os.path.join(work, f"{label}.conf")
+        with open(self.conf, "w") as f:
+            f.write("key=bac001\ninitiator=iqn.2024-01.com.example:bench\n")
+        os.chmod(self.conf, 0o600)
+        self.samples = {verb: [] for verb in VERBS}
+        assert run(self.sc("register"))[2] == 0
+
+    def sc(self, *args):
+        return [self.binary, "-c", self.conf, self.drive, *args]
+
+    def round(self):
+        s = self.samples
+        s["--version"].append(run([self.binary, "--version"]))
+        s["regkeys"].append(run(self.sc("regkeys")))
+        st = run(self.sc("status")); assert st[2] in (0, 1), st
+        s["status"].append(st)
+        t = run(self.sc("trylock")); assert t[2] == 0, t
+        s["trylock"].append(t)
+        u = run(self.sc("unlock")); assert u[2] == 0, u
+        s["unlock"].append(u)
+        a = run(self.sc("lock")); b = run(self.sc("unlock"))
+        assert a[2] == 0 and b[2] == 0
+        s["lock+unlock cycle"].append((a[0] + b[0], max(a[1], b[1]), 0))
+
+def median(samples, i=0):
+    return statistics.median(x[i] for x in samples)
+
 def main():
     global SPAWN
-    binary = sys.argv[1]
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 30
-    SPAWN = sys.argv[3]
+    args = sys.argv[1:]
+    baseline = None
+    if "--baseline" in args:
+        i = args.index("--baseline")
+        baseline = args[i + 1]
+        del args[i:i + 2]
+    binary = args[0]
+    runs = int(args[1]) if len(args) > 1 else 30
+    SPAWN = args[2]
     work = tempfile.mkdtemp(prefix="storage-ctl-bench.")
-    drive = os.path.join(work, "drive0")
-    open(drive, "w").close()
-    conf = os.path.join(work, "bench.conf")
-    with open(conf, "w") as f:
-        f.write("key=bac001\ninitiator=iqn.2024-01.com.example:bench\n")
-    os.chmod(conf, 0o600)
-    sc = lambda *args: [binary, "-c", conf, drive, *args]
-    assert run(sc("register"))[2] == 0
-
-    samples = {name: [] for name in ["/bin/true", "sg_persist -V", "regkeys", "trylock", "unlock", "lock+unlock cycle"]}
+    builds = ([Build("before", baseline, work)] if baseline else []) + [Build("after" if baseline else "this", binary, work)]
+    fixed = {"/bin/true": [], "sg_persist -V": []}
     sg = "/usr/bin/sg_persist"
     for _ in range(runs):
-        samples["/bin/true"].append(run(["/bin/true"]))
+        fixed["/bin/true"].append(run(["/bin/true"]))
         if os.path.exists(sg):
-            samples["sg_persist -V"].append(run([sg, "-V"]))
-        samples["regkeys"].append(run(sc("regkeys")))
-        t = run(sc("trylock")); assert t[2] == 0, t
-        samples["trylock"].append(t)
-        u = run(sc("unlock")); assert u[2] == 0, u
-        samples["unlock"].append(u)
-        a = run(sc("lock")); b = run(sc("unlock"))
-        assert a[2] == 0 and b[2] == 0
-        samples["lock+unlock cycle"].append((a[0] + b[0], max(a[1], b[1]), 0))
+            fixed["sg_persist -V"].append(run([sg, "-V"]))
+        for build in builds:
+            build.round()
 
-    base = statistics.median(s[0] for s in samples["sg_persist -V"]) if samples["sg_persist -V"] else None
-    true = statistics.median(s[0] for s in samples["/bin/true"])
-    print(f"storage-ctl bench: {runs} runs each, simulated drive on {os.path.dirname(drive)}")
-    print(f"{'command':<20} {'median ms':>10} {'peak RSS KiB':>13} {'x sg_persist -V':>16} {'x /bin/true':>12}")
-    for name, s in samples.items():
-        if not s:
-            print(f"{name:<20} {'(not installed)':>10}")
-            continue
-        wall = statistics.median(x[0] for x in s)
-        rss = int(statistics.median(x[1] for x in s))
-        ratio = f"{wall / base:.2f}" if base else "-"
-        print(f"{name:<20} {wall:>10.2f} {rss:>13} {ratio:>16} {wall / true:>12.2f}")
-    for f in (drive, conf):
-        os.unlink(f)
+    base = median(fixed["sg_persist -V"]) if fixed["sg_persist -V"] else None
+    true = median(fixed["/bin/true"])
+    ratio = lambda wall: f"{wall / base:.2f}" if base else "-"
+    print(f"storage-ctl bench: {runs} runs each, interleaved, simulated drives in {work}")
+    for name, s in fixed.items():
+        if s:
+            print(f"{name:<20} {median(s):>8.2f} ms  RSS {int(median(s, 1)):>6} KiB  x sg_persist -V {ratio(median(s))}  x /bin/true {median(s) / true:.2f}")
+    header = f"\n| command |" + "".join(f" {b.label} ms | {b.label} x sg_persist -V | {b.label} peak RSS KiB |" for b in builds)
+    print(header)
+    print("|---|" + "---:|---:|---:|" * len(builds))
+    for verb in VERBS:
+        cells = ""
+        for b in builds:
+            wall = median(b.samples[verb])
+            cells += f" {wall:.2f} | {ratio(wall)} | {int(median(b.samples[verb], 1))} |"
+        print(f"| {verb} |{cells}")
+    for b in builds:
+        for f in (b.drive, b.conf):
+            os.unlink(f)
     os.rmdir(work)
 
 if __name__ == "__main__":

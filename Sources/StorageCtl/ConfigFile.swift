@@ -37,6 +37,15 @@ public struct ConfigFile: Sendable, Equatable {
 
     private static func isBlank(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" }
 
+    /// The scalars as a String, one `append` at a time: `String.UnicodeScalarView(_:)` from a slice is
+    /// a generic initialiser the optimiser leaves unspecialised, and its first call instantiates
+    /// metadata at run time, ~125K instructions of every start-up (callgrind).
+    private static func text(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
+        var view = String.UnicodeScalarView()
+        for c in scalars { view.append(c) }
+        return String(view)
+    }
+
     private static func parseLine(_ line: String, number: Int) throws(MalformedLine) -> Entry? {
         let s = Array(line.unicodeScalars)
         var i = 0
@@ -44,7 +53,7 @@ public struct ConfigFile: Sendable, Equatable {
         while i < s.count, isBlank(s[i]) { i += 1 }
         if i == s.count || s[i] == "#" { return nil }
         // optional "export "
-        if s.count - i > 7, String(String.UnicodeScalarView(s[i..<i + 6])) == "export", isBlank(s[i + 6]) {
+        if s.count - i > 7, text(s[i..<i + 6]) == "export", isBlank(s[i + 6]) {
             i += 7
             while i < s.count, isBlank(s[i]) { i += 1 }
         }
@@ -55,7 +64,7 @@ public struct ConfigFile: Sendable, Equatable {
         if i == nameStart || ("0"..."9").contains(s[nameStart]) {
             throw malformed("expected NAME=VALUE")
         }
-        let name = String(String.UnicodeScalarView(s[nameStart..<i]))
+        let name = text(s[nameStart..<i])
         // `key = bac001`: what was meant is clear, and the shell would run `key` as a command
         var j = i
         while j < s.count, isBlank(s[j]) { j += 1 }
