@@ -22,13 +22,21 @@ public struct ByteReader: Sendable {
     public var isAtEnd: Bool { offset >= bytes.count }
 
     /// Reads a big-endian unsigned integer of `T`'s width, or `nil` (reader unchanged) if too few bytes remain.
+    @inlinable
     public mutating func readInteger<T: FixedWidthInteger & UnsignedInteger>(as type: T.Type = T.self) -> T? {
         guard let value = peekInteger(as: type) else { return nil }
-        offset += MemoryLayout<T>.size
+        advance(MemoryLayout<T>.size)
         return value
     }
 
-    /// Reads a big-endian unsigned integer without consuming it.
+    /// For the inlinable readers: `offset` stays settable only in this file.
+    @usableFromInline
+    mutating func advance(_ count: Int) { offset += count }
+
+    /// Reads a big-endian unsigned integer without consuming it. Inlinable, like the other generic readers and
+    /// writers here: callers in other modules (the simulated LU's file format) get a specialised copy instead of the
+    /// generic one, whose first call costs ~70K instructions of run-time metadata lookups at start-up.
+    @inlinable
     public func peekInteger<T: FixedWidthInteger & UnsignedInteger>(as type: T.Type = T.self) -> T? {
         let width = MemoryLayout<T>.size
         guard remaining >= width else { return nil }
@@ -74,12 +82,17 @@ public struct ByteWriter: Sendable {
     }
 
     /// Appends `value` big-endian, using exactly `T`'s width.
+    @inlinable
     public mutating func writeInteger<T: FixedWidthInteger>(_ value: T) {
         let width = MemoryLayout<T>.size
         for shift in stride(from: (width - 1) * 8, through: 0, by: -8) {
-            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+            append(UInt8(truncatingIfNeeded: value >> shift))
         }
     }
+
+    /// For the inlinable writers: `bytes` stays settable only in this file.
+    @usableFromInline
+    mutating func append(_ byte: UInt8) { bytes.append(byte) }
 
     /// Appends raw bytes.
     public mutating func writeBytes(_ data: [UInt8]) {
@@ -95,6 +108,7 @@ public struct ByteWriter: Sendable {
 
 extension Array where Element == UInt8 {
     /// The big-endian integer at `index`, or `nil` if the array is too short. For fixed-offset fields.
+    @inlinable
     public func bigEndianInteger<T: FixedWidthInteger & UnsignedInteger>(at index: Int, as type: T.Type = T.self) -> T? {
         guard index >= 0, index <= count else { return nil }
         return ByteReader(self, offset: index).peekInteger(as: type)
