@@ -199,6 +199,9 @@ struct LockRecordTests {
         "held gen=1 gen=2 since=1\n", "held since=1\n", "released gen=1 waiters=2 since=1\n", "waiting pid=0 since=1\n",
         "waiting pid=1 since=1 extra=2\n", "HELD gen=1 since=1\n", "held gen=+1 since=1\n", "held gen= since=1\n",
         "held  gen=1 since=1\n", String(repeating: "x", count: 300) + "\n",
+        // since past Int64, and past UInt64 (no wrap-around); a name without its '='; a non-ASCII digit
+        "held gen=1 since=9223372036854775808\n", "held gen=1 since=18446744073709551616\n", "held gen1 since=1\n",
+        "held gen=\u{0661} since=1\n", "held gen=1 since=1 \n", "waiting pid=2147483648 since=1\n",
     ])
     func rejects(text: String) {
         #expect(LockRecord(decoding: text) == nil)
