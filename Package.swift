@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "BaculaConfig"),
         .executableTarget(name: "baculaconfig-check", dependencies: ["BaculaConfig"]),
         .testTarget(name: "PRCoreTests", dependencies: ["PRCore"]),
-        .testTarget(name: "TransportsTests", dependencies: ["Transports", "PRCore"]),
+        .testTarget(name: "TransportsTests", dependencies: ["Transports", "PRCore", "ProcessSupport"]),
         .testTarget(name: "StorageCtlTests", dependencies: ["StorageCtl", "Transports", "PRCore", "ProcessSupport"]),
         .testTarget(name: "SgPersistTests", dependencies: ["SgPersist", "SgText", "Transports", "PRCore"]),
         .testTarget(name: "CLITests", dependencies: ["PRCore", "Transports"]),
