@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "ProcessSupport"),
         // sg3_utils' texts (sg_lib's sense, status and exit texts) and sg_persist's PR IN layouts, which
         // storage-ctl's query and caps print too
-        .target(name: "SgText", dependencies: ["PRCore"]),
+        .target(name: "SgText", dependencies: ["PRCore", "ProcessSupport"]),
         .target(name: "StorageCtl", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),
         // sg_persist 1.46, byte for byte: the binary invoked as `sg_persist`, or `storage-ctl persist ...`
         .target(name: "SgPersist", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),

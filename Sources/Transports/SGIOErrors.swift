@@ -95,8 +95,7 @@ enum SGIOErrors {
     /// "Persistent reserve out (5Fh)" (sg3_utils' names, from PRCore).
     static func commandName(_ cdb: [UInt8]) -> String {
         guard let first = cdb.first else { return "empty CDB" }
-        let hex = String(first, radix: 16, uppercase: true)
-        return "\(OperationCode(rawValue: first).name) (\(hex.count < 2 ? "0" + hex : hex)h)"
+        return "\(OperationCode(rawValue: first).name) (\(Hex.twoDigits(first).uppercased())h)"
     }
 
     /// "60 s", "1.5 s", "250 ms".
