@@ -4,7 +4,8 @@
 //   PRCore (pure codecs + engine) <- Transports (sim LU, SG_IO) <- StorageCtl (commands, policy) <- storage-ctl (main)
 //                                                               <- SgPersist (sg_persist 1.46)   <-
 //   PRCore <- SgText (sg3_utils texts, sg_persist's PR IN layouts) <- StorageCtl, SgPersist
-//   ProcessSupport (process start, output streams, the few system calls of the command layers) <- StorageCtl, SgPersist
+//   ProcessSupport (the system-call layer: Errno, FileDescriptor, EINTR retried once; process start, output
+//   streams) <- Transports, SgText, StorageCtl, SgPersist
 import PackageDescription
 
 let package = Package(
