@@ -4,7 +4,8 @@
 //   PRCore (pure codecs + engine) <- Transports (sim LU, SG_IO) <- StorageCtl (commands, policy) <- storage-ctl (main)
 //                                                               <- SgPersist (sg_persist 1.46)   <-
 //   PRCore <- SgText (sg3_utils texts, sg_persist's PR IN layouts) <- StorageCtl, SgPersist
-//   ProcessSupport (process start, output streams, the few system calls of the command layers) <- StorageCtl, SgPersist
+//   ProcessSupport (the system-call layer: Errno, FileDescriptor, EINTR retried once; process start, output
+//   streams) <- Transports, SgText, StorageCtl, SgPersist
 import PackageDescription
 
 let package = Package(
@@ -19,7 +20,7 @@ let package = Package(
         .target(name: "ProcessSupport"),
         // sg3_utils' texts (sg_lib's sense, status and exit texts) and sg_persist's PR IN layouts, which
         // storage-ctl's query and caps print too
-        .target(name: "SgText", dependencies: ["PRCore"]),
+        .target(name: "SgText", dependencies: ["PRCore", "ProcessSupport"]),
         .target(name: "StorageCtl", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),
         // sg_persist 1.46, byte for byte: the binary invoked as `sg_persist`, or `storage-ctl persist ...`
         .target(name: "SgPersist", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),
@@ -29,7 +30,7 @@ let package = Package(
         .target(name: "BaculaConfig"),
         .executableTarget(name: "baculaconfig-check", dependencies: ["BaculaConfig"]),
         .testTarget(name: "PRCoreTests", dependencies: ["PRCore"]),
-        .testTarget(name: "TransportsTests", dependencies: ["Transports", "PRCore"]),
+        .testTarget(name: "TransportsTests", dependencies: ["Transports", "PRCore", "ProcessSupport"]),
         .testTarget(name: "StorageCtlTests", dependencies: ["StorageCtl", "Transports", "PRCore", "ProcessSupport"]),
         .testTarget(name: "SgPersistTests", dependencies: ["SgPersist", "SgText", "Transports", "PRCore"]),
         .testTarget(name: "CLITests", dependencies: ["PRCore", "Transports"]),

@@ -173,7 +173,7 @@ public struct OperationCode: RawRepresentable, Hashable, Sendable, CustomStringC
         case 0xAA: return "Write(12)"
         case 0xAE: return "Write and verify(12)"
         case 0xAF: return "Verify(12)"
-        default: return "Opcode=0x" + AdditionalSense.hex2(rawValue)
+        default: return "Opcode=0x" + Hex.twoDigits(rawValue)
         }
     }
     public var description: String { name }

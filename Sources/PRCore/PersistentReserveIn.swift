@@ -28,7 +28,7 @@ public enum PersistentReserveIn {
             case 1: return "read reservation"
             case 2: return "report capabilities"
             case 3: return "read full status"
-            default: return "service action 0x" + AdditionalSense.hex2(rawValue)
+            default: return "service action 0x" + Hex.twoDigits(rawValue)
             }
         }
         public var description: String { name }

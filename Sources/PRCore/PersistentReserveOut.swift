@@ -71,7 +71,7 @@ public enum PersistentReserveOut {
             case 6: return "register and ignore existing key"
             case 7: return "register and move"
             case 8: return "replace lost reservation"
-            default: return "service action 0x" + AdditionalSense.hex2(rawValue)
+            default: return "service action 0x" + Hex.twoDigits(rawValue)
             }
         }
         public var description: String { name }

@@ -133,7 +133,7 @@ public struct AdditionalSense: Hashable, Sendable, CustomStringConvertible {
     /// The text sg3_utils prints for this pair (`sg_get_asc_ascq_str`), or a hex rendering for an unknown pair.
     public var description: String {
         if let text = AdditionalSense.knownDescription(asc: asc, ascq: ascq) { return text }
-        let a = AdditionalSense.hex2(asc), q = AdditionalSense.hex2(ascq)
+        let a = Hex.twoDigits(asc), q = Hex.twoDigits(ascq)
         if asc >= 0x80 { return "vendor specific ASC=\(a), ASCQ=\(q) (hex)" }
         if ascq >= 0x80 { return "ASC=\(a), vendor specific qualification ASCQ=\(q) (hex)" }
         return "ASC=\(a), ASCQ=\(q) (hex)"
@@ -150,11 +150,6 @@ public struct AdditionalSense: Hashable, Sendable, CustomStringConvertible {
             if entry.code < code { low = mid + 1 } else { high = mid - 1 }
         }
         return nil
-    }
-
-    static func hex2(_ value: UInt8) -> String {
-        let digits = String(value, radix: 16)
-        return value < 0x10 ? "0" + digits : digits
     }
 }
 

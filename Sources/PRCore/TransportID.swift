@@ -168,8 +168,8 @@ public struct TransportID: Hashable, Sendable, CustomStringConvertible {
         case .fibreChannel(let wwn): return "0x" + TransportID.hex16(wwn)
         case .sas(let address): return "0x" + TransportID.hex16(address)
         case .sbp(let eui): return "0x" + TransportID.hex16(eui)
-        case .srp(let identifier): return "0x" + identifier.map { AdditionalSense.hex2($0) }.joined()
-        case .unknown: return bytes.map { AdditionalSense.hex2($0) }.joined(separator: " ")
+        case .srp(let identifier): return "0x" + identifier.map { Hex.twoDigits($0) }.joined()
+        case .unknown: return bytes.map { Hex.twoDigits($0) }.joined(separator: " ")
         }
     }
 

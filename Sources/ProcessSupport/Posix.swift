@@ -11,19 +11,10 @@ public enum LinuxOpenFlags {
     public static let pathOnly: Int32 = 0o10_000_000
 }
 
-/// The few system calls the command layers (storage-ctl and the sg_persist personality) make themselves
-/// (reading the configuration file, the environment, writing output), each wrapped once with EINTR retried.
+/// What the command layers (storage-ctl and the sg_persist personality) ask of the system beyond a
+/// `FileDescriptor` (reading the configuration file, the environment, writing output), built on
+/// `SystemCall` and `FileDescriptor`: failures are `Errno`s, EINTR is retried there.
 public enum Posix {
-    public struct Failure: Error {
-        public var errno: Int32
-        public init(errno: Int32) { self.errno = errno }
-    }
-
-    public static func errorText(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "error \(code)" }
-        return String(cString: text)
-    }
-
     /// An environment variable's bytes as they are (no UTF-8 repair): for paths.
     public static func environmentBytes(_ name: String) -> [UInt8]? {
         guard let value = getenv(name) else { return nil }
@@ -36,18 +27,16 @@ public enum Posix {
     }
 
     /// Reads a whole (small) file; refuses anything that is not a regular file.
-    public static func readFile(_ path: String, limit: Int = 1 << 20) throws(Failure) -> [UInt8] {
-        let fd = try Posix.open(path, O_RDONLY | O_CLOEXEC).get()
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw Failure(errno: errno) }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw Failure(errno: EISDIR) }
-        return try readAll(fd, limit: limit)
+    public static func readFile(_ path: String, limit: Int = 1 << 20) throws(Errno) -> [UInt8] {
+        let fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC)
+        defer { fd.close() }
+        if (try fd.status().st_mode & S_IFMT) == S_IFDIR { throw .isDirectory }
+        return try fd.readAll(limit: limit)
     }
 
     /// A file opened by `openWalking`, with what was seen on the way.
     public struct WalkedFile {
-        public var fd: Int32
+        public var fd: FileDescriptor
         /// fstat(2) of `fd`: what was opened, not what the path names a moment later.
         public var status: stat
         /// The first directory on the way (from `/` down) that someone other than root or us could change:
@@ -57,7 +46,7 @@ public enum Posix {
 
     public enum WalkFailure: Error {
         /// A system call failed (ENOENT, EACCES, ELOOP, ...).
-        case errno(Int32)
+        case errno(Errno)
         /// A symbolic link that someone else could have planted, with why.
         case untrustedLink(String)
         /// The last component exists and is not a regular file (`regularOnly`); not opened. The file type bits.
@@ -75,20 +64,19 @@ public enum Posix {
     /// arms, a tape rewinds on close), and a FIFO can block.
     public static func openWalking(_ path: [UInt8], flags: Int32, mode: mode_t = 0, followLastLink: Bool,
                             regularOnly: Bool = true) throws(WalkFailure) -> WalkedFile {
-        guard !path.isEmpty else { throw .errno(ENOENT) }
-        guard !path.contains(0) else { throw .errno(EINVAL) }
+        guard !path.isEmpty else { throw .errno(.noSuchFileOrDirectory) }
+        guard !path.contains(0) else { throw .errno(.invalidArgument) }
         var full = path
         if path.first != UInt8(ascii: "/") {
-            guard let cwd = currentDirectory() else { throw .errno(errno) }
-            full = cwd + [UInt8(ascii: "/")] + path
+            full = try currentDirectory().mapError(WalkFailure.errno).get() + [UInt8(ascii: "/")] + path
         }
         var pending = components(full)
         let trailingSlash = path.last == UInt8(ascii: "/")
-        var dirfd = openPath([UInt8(ascii: "/")], relativeTo: AT_FDCWD, flags: openPathOnly | O_DIRECTORY)
-        guard dirfd >= 0 else { throw .errno(errno) }
+        var dirfd = try openPath([UInt8(ascii: "/")], relativeTo: .currentWorkingDirectory,
+                                 flags: openPathOnly | O_DIRECTORY).mapError(WalkFailure.errno).get()
         var dirName: [UInt8] = [UInt8(ascii: "/")]
         var untrusted: String? = isTrustedDirectory(dirfd) ? nil : text(dirName)
-        defer { close(dirfd) }
+        defer { dirfd.close() }
         var links = 0
         if pending.isEmpty { pending = [[UInt8(ascii: ".")]] }
         while !pending.isEmpty {
@@ -99,27 +87,30 @@ public enum Posix {
                !(type == S_IFCHR && device == nullDevice) {
                 throw .notRegular(type)
             }
-            let fd = isLast
+            let opened = isLast
                 ? openPath(name, relativeTo: dirfd, flags: flags | O_NOFOLLOW, mode: mode)
                 : openPath(name, relativeTo: dirfd, flags: openPathOnly | O_DIRECTORY | O_NOFOLLOW)
-            if fd < 0 {
-                let error = errno
-                guard error == ELOOP || error == ENOTDIR || error == EMLINK, !isLast || followLastLink,
-                      let link = linkStatus(name, in: dirfd) else { throw .errno(error) }
+            let fd: FileDescriptor
+            switch opened {
+            case .success(let descriptor):
+                fd = descriptor
+            case .failure(let error):
+                guard error == .tooManySymbolicLinkLevels || error == .notDirectory || error == .tooManyLinks,
+                      !isLast || followLastLink, let link = linkStatus(name, in: dirfd) else { throw .errno(error) }
                 // A symbolic link: follow it only where nobody else could have put it.
                 links += 1
-                guard links <= 40 else { throw .errno(ELOOP) }
+                guard links <= 40 else { throw .errno(.tooManySymbolicLinkLevels) }
                 guard isTrustedDirectory(dirfd) else {
                     throw .untrustedLink("\(text(child)) is a symbolic link in \(text(dirName)), a directory others can write")
                 }
                 guard link.st_uid == 0 || link.st_uid == geteuid() else {
                     throw .untrustedLink("\(text(child)) is a symbolic link owned by uid \(link.st_uid)")
                 }
-                guard let target = readLink(name, in: dirfd) else { throw .errno(errno) }
+                let target = try Result { () throws(Errno) in try dirfd.linkTarget(of: name) }.mapError(WalkFailure.errno).get()
                 if target.first == UInt8(ascii: "/") {
-                    let root = openPath([UInt8(ascii: "/")], relativeTo: AT_FDCWD, flags: openPathOnly | O_DIRECTORY)
-                    guard root >= 0 else { throw .errno(errno) }
-                    close(dirfd)
+                    let root = try openPath([UInt8(ascii: "/")], relativeTo: .currentWorkingDirectory,
+                                            flags: openPathOnly | O_DIRECTORY).mapError(WalkFailure.errno).get()
+                    dirfd.close()
                     dirfd = root
                     dirName = [UInt8(ascii: "/")]
                 }
@@ -128,17 +119,17 @@ public enum Posix {
                 continue
             }
             if isLast {
-                var status = stat()
-                guard fstat(fd, &status) == 0 else { let error = errno; close(fd); throw .errno(error) }
+                let status: stat
+                do throws(Errno) { status = try fd.status() } catch { fd.close(); throw .errno(error) }
                 return WalkedFile(fd: fd, status: status, untrustedDirectory: untrusted)
             }
             if untrusted == nil, !isTrustedDirectory(fd) { untrusted = text(child) }
-            close(dirfd)
+            dirfd.close()
             dirfd = fd
             dirName = name == [UInt8(ascii: ".")] ? dirName : child
         }
         // A path ending in "/" names a directory.
-        throw .errno(EISDIR)
+        throw .errno(.isDirectory)
     }
 
     private static let openPathOnly = LinuxOpenFlags.pathOnly
@@ -149,21 +140,15 @@ public enum Posix {
 
     /// Owned by root or us, and not writable by group or others unless sticky (others cannot replace our
     /// entries in a sticky directory such as /tmp).
-    private static func isTrustedDirectory(_ fd: Int32) -> Bool {
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { return false }
+    private static func isTrustedDirectory(_ fd: FileDescriptor) -> Bool {
+        guard let status = try? fd.status() else { return false }
         let owner = status.st_uid == 0 || status.st_uid == geteuid()
         return owner && (status.st_mode & 0o022 == 0 || status.st_mode & S_ISVTX != 0)
     }
 
-    private static func openPath(_ name: [UInt8], relativeTo dirfd: Int32, flags: Int32, mode: mode_t = 0) -> Int32 {
-        var fd: Int32
-        repeat {
-            fd = (name + [0]).withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { openat(dirfd, $0.baseAddress!, flags | O_CLOEXEC, mode) }
-            }
-        } while fd < 0 && errno == EINTR
-        return fd
+    private static func openPath(_ name: [UInt8], relativeTo dirfd: FileDescriptor, flags: Int32,
+                                 mode: mode_t = 0) -> Result<FileDescriptor, Errno> {
+        Result { () throws(Errno) in try dirfd.open(at: name, flags | O_CLOEXEC, permissions: mode) }
     }
 
     /// /dev/null's device number (1:3), the one device `regularOnly` lets through: `-c /dev/null` is an
@@ -171,12 +156,9 @@ public enum Posix {
     private static let nullDevice: UInt64 = 0x103
 
     /// The S_IFMT bits and device number of `name` in `dirfd` (not following a link), or nil when it does not exist.
-    private static func fileType(_ name: [UInt8], in dirfd: Int32) -> (mode_t, UInt64)? {
-        var status = stat()
-        let rc = (name + [0]).withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { fstatat(dirfd, $0.baseAddress!, &status, AT_SYMLINK_NOFOLLOW) }
-        }
-        return rc == 0 ? (status.st_mode & S_IFMT, UInt64(status.st_rdev)) : nil
+    private static func fileType(_ name: [UInt8], in dirfd: FileDescriptor) -> (mode_t, UInt64)? {
+        guard let status = try? dirfd.status(of: name, followingLinks: false) else { return nil }
+        return (status.st_mode & S_IFMT, UInt64(status.st_rdev))
     }
 
     /// "a FIFO", "a directory", ...: a file type for messages.
@@ -191,44 +173,23 @@ public enum Posix {
         }
     }
 
-    private static func linkStatus(_ name: [UInt8], in dirfd: Int32) -> stat? {
-        var status = stat()
-        let rc = (name + [0]).withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { fstatat(dirfd, $0.baseAddress!, &status, AT_SYMLINK_NOFOLLOW) }
-        }
-        return rc == 0 && status.st_mode & S_IFMT == S_IFLNK ? status : nil
+    private static func linkStatus(_ name: [UInt8], in dirfd: FileDescriptor) -> stat? {
+        guard let status = try? dirfd.status(of: name, followingLinks: false) else { return nil }
+        return status.st_mode & S_IFMT == S_IFLNK ? status : nil
     }
 
-    private static func readLink(_ name: [UInt8], in dirfd: Int32) -> [UInt8]? {
+    private static func currentDirectory() -> Result<[UInt8], Errno> {
         var buffer = [CChar](repeating: 0, count: 4097)
-        let count = (name + [0]).withUnsafeBufferPointer { namePointer in
-            namePointer.withMemoryRebound(to: CChar.self) { readlinkat(dirfd, $0.baseAddress!, &buffer, 4096) }
-        }
-        guard count > 0 else { return nil }
-        return buffer[0..<count].map { UInt8(bitPattern: $0) }
-    }
-
-    private static func currentDirectory() -> [UInt8]? {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        guard getcwd(&buffer, buffer.count) != nil else { return nil }
-        return buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return SystemCall.pointerOrErrno { getcwd(&buffer, buffer.count) }
+            .map { _ in buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) } }
     }
 
     /// Path bytes as text for messages (invalid UTF-8 repaired; callers escape it).
     public static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
-    /// Reads what is left of an open file, up to `limit` bytes (EFBIG beyond).
-    public static func readAll(_ fd: Int32, limit: Int = 1 << 20) throws(Failure) -> [UInt8] {
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw Failure(errno: errno) }
-            if n == 0 { break }
-            result.append(contentsOf: buffer[0..<n])
-            if result.count > limit { throw Failure(errno: EFBIG) }
-        }
-        return result
+    /// mkdir(2).
+    public static func makeDirectory(_ path: String, permissions: mode_t) throws(Errno) {
+        try SystemCall.nothingOrErrno { mkdir(path, permissions) }.get()
     }
 
     public static func fileExists(_ path: String) -> Bool {
@@ -268,30 +229,13 @@ public enum Posix {
     /// Returns nil when everything was written, else the errno of the failure: ENOSPC (`> /dev/full`),
     /// EPIPE (a closed pipe; SIGPIPE is ignored), EBADF (a standard descriptor the caller closed,
     /// which `StandardDescriptors` reopened read-only), EIO, ...
+    /// (The number, not an `Errno`: it is what decides exit 7, and what the tests compare.)
     public static func write(_ fd: Int32, _ text: String) -> Int32? {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n > 0 { offset += n; continue }
-            if n == 0 { return EIO }   // no progress on a non-empty write: never spin
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK:
-                var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                if poll(&ready, 1, -1) < 0 && errno != EINTR { return errno }
-            case let failure: return failure
-            }
-        }
-        return nil
-    }
-
-    /// open(2) with EINTR retried; the descriptor or the errno.
-    public static func open(_ path: String, _ flags: Int32) -> Result<Int32, Failure> {
-        while true {
-            let fd = Glibc.open(path, flags)
-            if fd >= 0 { return .success(fd) }
-            if errno != EINTR { return .failure(Failure(errno: errno)) }
+        do throws(Errno) {
+            try FileDescriptor(rawValue: fd).writeAll(Array(text.utf8))
+            return nil
+        } catch {
+            return error.rawValue
         }
     }
 }

@@ -14,14 +14,15 @@ public enum StandardDescriptors {
     /// Fills every closed standard descriptor. False when one could not be filled (no /dev/null and
     /// no `/`): then nothing may be opened, since it could land on 0-2.
     public static func makeSafe() -> Bool {
-        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
-            var filler = try? Posix.open("/dev/null", O_RDONLY | O_NOCTTY).get()
-            if filler == nil { filler = try? Posix.open("/", O_RDONLY | O_DIRECTORY).get() }
+        for raw: Int32 in 0...2 where FileDescriptor(rawValue: raw).isClosed {
+            let fd = FileDescriptor(rawValue: raw)
+            var filler = try? FileDescriptor.open("/dev/null", O_RDONLY | O_NOCTTY)
+            if filler == nil { filler = try? FileDescriptor.open("/", O_RDONLY | O_DIRECTORY) }
             guard let filler else { return false }
             // The lower ones are open by now, so open(2) returned `fd` itself.
             if filler != fd {
-                let moved = dup2(filler, fd)
-                close(filler)
+                let moved = try? filler.duplicate(as: fd)
+                filler.close()
                 if moved != fd { return false }
             }
         }

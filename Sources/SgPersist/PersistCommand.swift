@@ -109,12 +109,9 @@ public enum PersistCommand {
             if once.stdinRead { return [] }
             once.stdinRead = true
             var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
             while bytes.count < 1 << 20 {
-                let count = chunk.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }
-                bytes += chunk[0..<count]
+                guard let chunk = try? FileDescriptor.standardInput.read(upTo: 4096), !chunk.isEmpty else { break }
+                bytes += chunk
             }
             return bytes
         }

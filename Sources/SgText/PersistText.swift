@@ -1,5 +1,6 @@
 import Glibc
 import PRCore
+import ProcessSupport
 
 /// The text renderings sg_persist 1.46 borrows from sg3_utils' sg_lib (hex dumps, CDB and status strings,
 /// sense data, TransportIDs, Linux transport statuses), reproduced to the byte. Decoding goes through the
@@ -7,10 +8,9 @@ import PRCore
 public enum PersistText {
     // MARK: small C helpers
 
-    /// `safe_strerror()`: glibc's message for an errno value.
+    /// `safe_strerror()`: glibc's message for an errno value (a negative one taken as its magnitude).
     public static func strerror(_ code: Int32) -> String {
-        guard let text = Glibc.strerror(code < 0 ? -code : code) else { return "unknown errno: \(code)" }
-        return String(cString: text)
+        Errno(rawValue: code < 0 ? -code : code).description
     }
 
     /// At most `limit` UTF-8 bytes of `text` (what an snprintf into a fixed buffer keeps).
@@ -20,11 +20,6 @@ public enum PersistText {
         return String(decoding: bytes.prefix(max(0, limit)), as: UTF8.self)
     }
 
-    /// `%.2x` / `%02x`.
-    static func hex2(_ value: UInt8) -> String {
-        let digits = String(value, radix: 16)
-        return value < 0x10 ? "0" + digits : digits
-    }
 
     public static func hex(_ value: some BinaryInteger) -> String { String(value, radix: 16) }
 
@@ -56,7 +51,7 @@ public enum PersistText {
             var line: [UInt8] = []
             for k in 0..<count {
                 if line.count == 24 { line.append(0x20) }
-                line += Array(hex2(at(k)).utf8) + [0x20]
+                line += Array(Hex.twoDigits(at(k)).utf8) + [0x20]
                 if k > 0 && (k + 1) % 16 == 0 {
                     out += trimmed(line) + "\n"
                     line = []
@@ -69,7 +64,7 @@ public enum PersistText {
         var address = 0
         func startLine() {
             buffer = [UInt8](repeating: 0x20, count: 80)
-            let label = Array(hex2Wide(address).utf8)
+            let label = Array(Hex.twoDigits(address).utf8)
             for (i, b) in label.enumerated() where 1 + i < 80 { buffer[1 + i] = b }
         }
         startLine()
@@ -79,7 +74,7 @@ public enum PersistText {
             let c = at(k)
             bpos += 3
             if bpos == 5 + 27 { bpos += 1 }
-            let digits = Array(hex2(c).utf8)
+            let digits = Array(Hex.twoDigits(c).utf8)
             if bpos + 1 < 80 {
                 buffer[bpos] = digits[0]
                 buffer[bpos + 1] = digits[1]
@@ -99,12 +94,6 @@ public enum PersistText {
             out += (noASCII != 0 ? trimmed(line) : String(decoding: line, as: UTF8.self)) + "\n"
         }
         return out
-    }
-
-    /// `%.2x` of an int (at least two digits).
-    private static func hex2Wide(_ value: Int) -> String {
-        let digits = String(value, radix: 16)
-        return digits.count < 2 ? "0" + digits : digits
     }
 
     private static func trimmed(_ line: [UInt8]) -> String {
@@ -130,7 +119,7 @@ public enum PersistText {
             let index = base + k
             let c: UInt8 = index < bytes.endIndex ? bytes[index] : 0
             if line.count == bpstart + 24 { line.append(0x20) }
-            line += Array(hex2(c).utf8) + [0x20]
+            line += Array(Hex.twoDigits(c).utf8) + [0x20]
             if wantASCII { ascii[k % 16] = isPrint(c) ? c : UInt8(ascii: ".") }
             if k > 0 && (k + 1) % 16 == 0 {
                 out += finishHexLine(line, ascii: wantASCII ? ascii : nil, width: priorASCIILength)
@@ -151,7 +140,7 @@ public enum PersistText {
 
     /// `sg_get_command_str(cdb, len, false, ...)`: `[5e 00 ...]`.
     public static func commandString(_ cdb: [UInt8]) -> String {
-        "[" + cdb.map(hex2).joined(separator: " ") + "]"
+        "[" + cdb.map { Hex.twoDigits($0) }.joined(separator: " ") + "]"
     }
 
     // MARK: statuses
@@ -183,14 +172,14 @@ public enum PersistText {
         var text = ""
         if hostStatus != 0 {
             if Int(hostStatus) < linuxHostBytes.count {
-                text += "Host_status=0x\(hex2Wide(Int(hostStatus))) [\(linuxHostBytes[Int(hostStatus)])]\n"
+                text += "Host_status=0x\(Hex.twoDigits(Int(hostStatus))) [\(linuxHostBytes[Int(hostStatus)])]\n"
             } else {
-                text += "Host_status=0x\(hex2Wide(Int(hostStatus))) is invalid\n"
+                text += "Host_status=0x\(Hex.twoDigits(Int(hostStatus))) is invalid\n"
             }
         }
         let driver = Int(driverStatus & 0x0F)
         let name = driver < linuxDriverBytes.count ? linuxDriverBytes[driver] : "invalid"
-        text += "Driver_status=0x\(hex2Wide(Int(driverStatus))) [\(name)]\n"
+        text += "Driver_status=0x\(Hex.twoDigits(Int(driverStatus))) [\(name)]\n"
         return text
     }
 
@@ -420,7 +409,7 @@ public enum PersistText {
         case 0x0, 0x2:
             return "\(lip)  Progress indication: \(progress(be16(sense, 16)))\n"
         case 0x1, 0x3, 0x4:
-            return "\(lip)  Actual retry count: 0x\(hex2(byte(sense, 16)))\(hex2(byte(sense, 17)))\n"
+            return "\(lip)  Actual retry count: 0x\(Hex.twoDigits(byte(sense, 16)))\(Hex.twoDigits(byte(sense, 17)))\n"
         case 0xA:
             var text = "\(lip)  Segment pointer: Relative to start of \(sks & 0x20 != 0 ? "segment descriptor" : "parameter list"), byte \(be16(sense, 16))"
             text += sks & 0x08 != 0 ? " bit \(sks & 0x07)\n" : "\n"
@@ -517,7 +506,7 @@ public enum PersistText {
                 out += "Information: "
                 if dlen >= 10 {
                     if byte(d, 2) & 0x80 == 0 { out += "Valid=0 (-> vendor specific) " }
-                    out += "0x" + (4..<12).map { hex2(byte(d, $0)) }.joined() + "\n"
+                    out += "0x" + (4..<12).map { Hex.twoDigits(byte(d, $0)) }.joined() + "\n"
                 } else {
                     out += tooShort + "\n"
                     processed = false
@@ -525,7 +514,7 @@ public enum PersistText {
             case 1:
                 out += "Command specific: "
                 if dlen >= 10 {
-                    out += "0x" + (4..<12).map { hex2(byte(d, $0)) }.joined() + "\n"
+                    out += "0x" + (4..<12).map { Hex.twoDigits(byte(d, $0)) }.joined() + "\n"
                 } else {
                     out += tooShort + "\n"
                     processed = false
@@ -576,9 +565,9 @@ public enum PersistText {
                     let count = Int(byte(d, 5)) + (extend != 0 ? Int(byte(d, 4)) << 8 : 0)
                     out += "extend=\(extend) error=0x\(hex(byte(d, 3))) \n\(lip)        count=0x\(hex(count)) "
                     if extend != 0 {
-                        out += "lba=0x" + [10, 8, 6, 11, 9, 7].map { hex2(byte(d, $0)) }.joined() + " "
+                        out += "lba=0x" + [10, 8, 6, 11, 9, 7].map { Hex.twoDigits(byte(d, $0)) }.joined() + " "
                     } else {
-                        out += "lba=0x" + [11, 9, 7].map { hex2(byte(d, $0)) }.joined() + " "
+                        out += "lba=0x" + [11, 9, 7].map { Hex.twoDigits(byte(d, $0)) }.joined() + " "
                     }
                     out += "device=0x\(hex(byte(d, 12))) status=0x\(hex(byte(d, 13)))\n"
                 } else {
@@ -639,9 +628,9 @@ public enum PersistText {
                     }
                     out += "\(lip)    Field replaceable unit code: 0x\(hex(byte(d, 7)))\n"
                     if byte(d, 2) & 0x80 != 0 {
-                        out += "\(lip)    Information: 0x" + (8..<16).map { hex2(byte(d, $0)) }.joined() + "\n"
+                        out += "\(lip)    Information: 0x" + (8..<16).map { Hex.twoDigits(byte(d, $0)) }.joined() + "\n"
                     }
-                    out += "\(lip)    Command specific: 0x" + (16..<24).map { hex2(byte(d, $0)) }.joined() + "\n"
+                    out += "\(lip)    Command specific: 0x" + (16..<24).map { Hex.twoDigits(byte(d, $0)) }.joined() + "\n"
                 }
             case 0xE:
                 // Device designation (SPC-5): the designator itself is not decoded here (see report).
@@ -676,7 +665,7 @@ public enum PersistText {
                 out += "\(lip)    "
                 for j in 0..<dlen {
                     if j > 0 && j % 24 == 0 { out += "\n\(lip)    " }
-                    out += hex2(byte(d, j + 2)) + " "
+                    out += Hex.twoDigits(byte(d, j + 2)) + " "
                 }
                 out += "\n"
             }

@@ -17,7 +17,7 @@ public final class CommandTracer {
     let verbose: Bool
     let debugFile: String?
     let verb: String
-    private var fd: Int32 = -1
+    private var fd: FileDescriptor?
     private var warned = false
     private let warn: (String) -> Void
     private let traceLine: (String) -> Void
@@ -32,7 +32,7 @@ public final class CommandTracer {
         self.warn = warn
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { fd?.close() }
 
     public var isActive: Bool { verbose || debugFile != nil }
 
@@ -61,10 +61,14 @@ public final class CommandTracer {
     private func log(_ text: String) {
         // after one failed open this run logs nothing, so the warning below is true and said once
         guard let debugFile, !warned else { return }
-        if fd < 0 {
+        let fd: FileDescriptor
+        if let opened = self.fd {
+            fd = opened
+        } else {
             if warned { return }
             switch Self.open(debugFile) {
             case .success(let opened):
+                self.fd = opened
                 fd = opened
             case .failure(let reason):
                 warned = true
@@ -73,25 +77,28 @@ public final class CommandTracer {
             }
         }
         // One write(2) per line with O_APPEND: lines from concurrent processes never interleave.
-        if let failure = Posix.write(fd, "\(Self.timestamp()) [\(getpid())] \(device) \(verb): \(OutputText.escaped(text))\n"),
-           !warned {
+        do throws(Errno) {
+            try fd.writeAll(Array("\(Self.timestamp()) [\(getpid())] \(device) \(verb): \(OutputText.escaped(text))\n".utf8))
+        } catch {
+            guard !warned else { return }
             warned = true
-            warn("warning: cannot write debug_file \(OutputText.escaped(debugFile, limit: OutputText.echoLimit)): \(Posix.errorText(failure)); no more debug log for this run")
+            warn("warning: cannot write debug_file \(OutputText.escaped(debugFile, limit: OutputText.echoLimit)): \(error); no more debug log for this run")
         }
     }
 
     struct Refusal: Error { var text: String }
 
     /// Opens the debug file for appending, or says why not.
-    static func open(_ path: String) -> Result<Int32, Refusal> {
+    static func open(_ path: String) -> Result<FileDescriptor, Refusal> {
         let walked: Posix.WalkedFile
         do throws(Posix.WalkFailure) {
             walked = try Posix.openWalking(Array(path.utf8), flags: O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY,
                                            mode: 0o640, followLastLink: false)
         } catch {
             switch error {
-            case .errno(let code):
-                return .failure(Refusal(text: code == ELOOP ? "it is a symbolic link" : code == ENXIO ? "not a regular file (a FIFO or socket)" : Posix.errorText(code)))
+            case .errno(let error):
+                return .failure(Refusal(text: error == .tooManySymbolicLinkLevels ? "it is a symbolic link"
+                                        : error == .noSuchDeviceOrAddress ? "not a regular file (a FIFO or socket)" : error.description))
             case .untrustedLink(let why):
                 return .failure(Refusal(text: OutputText.escaped(why, limit: 2 * OutputText.echoLimit)))
             case .notRegular(let type):
@@ -112,7 +119,7 @@ public final class CommandTracer {
         default: refusal = "it is \(Posix.typeName(status.st_mode & S_IFMT)), not a regular file"
         }
         if let refusal {
-            close(walked.fd)
+            walked.fd.close()
             return .failure(Refusal(text: refusal))
         }
         return .success(walked.fd)

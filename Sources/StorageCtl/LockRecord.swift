@@ -176,33 +176,41 @@ public struct LockRecordStore {
 
     public func load() -> LockRecord? {
         guard let dir = openDirectory(create: false) else { return nil }
-        defer { close(dir) }
-        let fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else { return nil }
+        defer { dir.close() }
+        guard let fd = try? dir.open(at: Array(name.utf8), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) else { return nil }
+        defer { fd.close() }
+        guard let st = try? fd.status(), (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else { return nil }
         // a record is one short line: anything longer than 256 bytes is not one (EFBIG: no record)
-        guard let bytes = try? Posix.readAll(fd, limit: 256),
+        guard let bytes = try? fd.readAll(limit: 256),
               let text = String(validating: bytes, as: UTF8.self) else { return nil }
         return LockRecord(decoding: text)
     }
 
     public func save(_ record: LockRecord) {
         guard let dir = openDirectory(create: true) else { return }
-        defer { close(dir) }
+        defer { dir.close() }
         let temporary = ".\(name).\(getpid())"
-        unlinkat(dir, temporary, 0)
-        let fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { trace("lock record: cannot create \(directory)/\(temporary): \(Posix.errorText(errno))"); return }
-        let failure = Posix.write(fd, record.encoded)
-        close(fd)
-        if let failure {
-            trace("lock record: cannot write \(directory)/\(temporary): \(Posix.errorText(failure))")
-            unlinkat(dir, temporary, 0)
-        } else if renameat(dir, temporary, dir, name) != 0 {
-            trace("lock record: cannot write \(directory)/\(name): \(Posix.errorText(errno))")
-            unlinkat(dir, temporary, 0)
+        let temporaryName = Array(temporary.utf8)
+        try? dir.removeFile(named: temporaryName)
+        let fd: FileDescriptor
+        do throws(Errno) {
+            fd = try dir.open(at: temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions: 0o600)
+        } catch {
+            trace("lock record: cannot create \(directory)/\(temporary): \(error)")
+            return
+        }
+        let written = Result { () throws(Errno) in try fd.writeAll(Array(record.encoded.utf8)) }
+        fd.close()
+        if case .failure(let error) = written {
+            trace("lock record: cannot write \(directory)/\(temporary): \(error)")
+            try? dir.removeFile(named: temporaryName)
+            return
+        }
+        do throws(Errno) {
+            try dir.renameFile(named: temporaryName, to: Array(name.utf8))
+        } catch {
+            trace("lock record: cannot write \(directory)/\(name): \(error)")
+            try? dir.removeFile(named: temporaryName)
         }
     }
 
@@ -223,8 +231,8 @@ public struct LockRecordStore {
     /// Forgets the drive (a lock that gave up waiting).
     public func remove() {
         guard let dir = openDirectory(create: false) else { return }
-        defer { close(dir) }
-        unlinkat(dir, name, 0)
+        defer { dir.close() }
+        try? dir.removeFile(named: Array(name.utf8))
     }
 
     /// Whether a `lock` of ours is waiting for the drive now (`status` says `waiting=1`): a waiting
@@ -252,23 +260,30 @@ public struct LockRecordStore {
 
     /// Opens the directory, creating it (0700) when asked; refuses one that is a link, not ours, or
     /// writable by group or others (someone could plant or swap records in it).
-    private func openDirectory(create: Bool) -> Int32? {
-        var fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 && errno == ENOENT && create {
-            if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-                trace("lock record: cannot create \(directory): \(Posix.errorText(errno))")
-                return nil
+    private func openDirectory(create: Bool) -> FileDescriptor? {
+        let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+        var opened = Result { () throws(Errno) in try FileDescriptor.open(directory, flags) }
+        if case .failure(.noSuchFileOrDirectory) = opened, create {
+            do throws(Errno) {
+                try Posix.makeDirectory(directory, permissions: 0o700)
+            } catch {
+                if error != .fileExists {
+                    trace("lock record: cannot create \(directory): \(error)")
+                    return nil
+                }
             }
-            fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            opened = Result { () throws(Errno) in try FileDescriptor.open(directory, flags) }
         }
-        guard fd >= 0 else {
-            if errno != ENOENT { trace("lock record: cannot open \(directory): \(Posix.errorText(errno))") }
+        let fd: FileDescriptor
+        switch opened {
+        case .success(let descriptor): fd = descriptor
+        case .failure(let error):
+            if error != .noSuchFileOrDirectory { trace("lock record: cannot open \(directory): \(error)") }
             return nil
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
+        guard let st = try? fd.status(), st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
             trace("lock record: \(directory) is not a directory of ours writable only by us; fairness memory off")
-            close(fd)
+            fd.close()
             return nil
         }
         return fd

@@ -1,3 +1,5 @@
+import PRCore
+
 /// Text that reaches a terminal or a parser must not be ambiguous: a name from the configuration,
 /// a path or argument from the command line, or a string from a device could hold a newline or an
 /// escape sequence. `escaped` is the one place that makes such text safe to echo: it keeps printable
@@ -55,12 +57,12 @@ public enum OutputText {
                         piece = String(Character(scalar))
                     }
                 default:
-                    piece = "\\x" + hex2(UInt8(truncatingIfNeeded: scalar.value))
+                    piece = "\\x" + Hex.twoDigits(UInt8(truncatingIfNeeded: scalar.value))
                 }
                 if !append(piece, encoded.count) { break loop }
             case .error(let length):
                 let start = consumed
-                let invalid = bytes[start..<(start + length)].map { "\\x" + hex2($0) }.joined()
+                let invalid = bytes[start..<(start + length)].map { "\\x" + Hex.twoDigits($0) }.joined()
                 if !append(invalid, length) { break loop }
             case .emptyInput:
                 break loop
@@ -70,13 +72,8 @@ public enum OutputText {
         return out
     }
 
-    static func hex2(_ byte: UInt8) -> String {
-        let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
-    }
-
     /// `5f 01 03 00 ...`: bytes for traces.
     public static func hexBytes(_ bytes: [UInt8]) -> String {
-        bytes.map(hex2).joined(separator: " ")
+        bytes.map { Hex.twoDigits($0) }.joined(separator: " ")
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ProcessSupport
 
 /// How the storage-ctl personality treats signals. A process that dies between its RESERVE and its
 /// exit holds a lock nobody knows about, and one that dies between two commands of a sequence leaves
@@ -59,12 +60,9 @@ public enum ProcessSignals {
     public static func takePendingStop() -> Int32? {
         var set = stopSet
         var zero = timespec(tv_sec: 0, tv_nsec: 0)
-        while true {
-            let signal = sigtimedwait(&set, nil, &zero)
-            if signal > 0 { return signal }
-            if errno == EINTR { continue }
-            return nil   // EAGAIN: none pending
-        }
+        // EAGAIN: none pending
+        guard case .success(let signal) = SystemCall.valueOrErrno({ sigtimedwait(&set, nil, &zero) }), signal > 0 else { return nil }
+        return signal
     }
 
     public static func name(_ signal: Int32) -> String {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import PRCore
 import Transports
+import ProcessSupport
 
 /// `PersistentReservationDevice` over any `SCSITransport` (SG_IO, the simulated LU): PRCore
 /// encodes the CDBs and parameter lists and decodes the replies; this type keeps the policy every
@@ -110,7 +111,7 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
                 return Reply(status: .checkCondition, sense: sense, data: result.data)
             case .busy, .taskSetFull:
                 if attempt <= Self.maxRetries {
-                    Self.pause(milliseconds: 10 * attempt)
+                    SystemCall.sleep(.milliseconds(10 * attempt))
                     continue
                 }
                 throw .device(path, "\(what) failed: device stayed \(result.status.name) after \(Self.maxRetries) retries")
@@ -126,12 +127,6 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
         if result.hostStatus != 0 { text += " host_status=0x\(String(result.hostStatus, radix: 16))" }
         if result.driverStatus != 0 { text += " driver_status=0x\(String(result.driverStatus, radix: 16))" }
         return text
-    }
-
-    static func pause(milliseconds: Int) {
-        var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 
     /// The error for a reply that is not GOOD where GOOD was needed.

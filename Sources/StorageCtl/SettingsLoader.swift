@@ -46,27 +46,27 @@ enum SettingsLoader {
                                                followLastLink: true)
             } catch {
                 switch error {
-                case .errno(let code):
-                    if !explicit && code == ENOENT {
+                case .errno(let error):
+                    if !explicit && error == .noSuchFileOrDirectory {
                         return try applyOptions(invocation, to: settings, environment: environment)
                     }
-                    throw .usage("cannot read configuration \(shown): \(Posix.errorText(code))")
+                    throw .usage("cannot read configuration \(shown): \(error)")
                 case .untrustedLink(let why):
                     throw .usage("cannot read configuration \(shown): \(OutputText.escaped(why, limit: 2 * OutputText.echoLimit))")
                 case .notRegular(let type):
-                    if type == S_IFDIR { throw .usage("cannot read configuration \(shown): \(Posix.errorText(EISDIR))") }
+                    if type == S_IFDIR { throw .usage("cannot read configuration \(shown): \(Errno.isDirectory)") }
                     throw .usage("cannot read configuration \(shown): it is \(Posix.typeName(type)), not a regular file")
                 }
             }
-            defer { close(walked.fd) }
+            defer { walked.fd.close() }
             let bytes: [UInt8]
-            do throws(Posix.Failure) {
+            do throws(Errno) {
                 guard walked.status.st_mode & S_IFMT == S_IFREG || walked.status.st_mode & S_IFMT == S_IFCHR else {
-                    throw Posix.Failure(errno: walked.status.st_mode & S_IFMT == S_IFDIR ? EISDIR : EINVAL)
+                    throw walked.status.st_mode & S_IFMT == S_IFDIR ? .isDirectory : .invalidArgument
                 }
-                bytes = try Posix.readAll(walked.fd)
+                bytes = try walked.fd.readAll()
             } catch {
-                let why = error.errno == EINVAL ? "not a regular file" : Posix.errorText(error.errno)
+                let why = error == .invalidArgument ? "not a regular file" : error.description
                 throw .usage("cannot read configuration \(shown): \(why)")
             }
             settings.configOwnership = ConfigOwnership(uid: walked.status.st_uid, mode: walked.status.st_mode,

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ProcessSupport
 
 /// Sleeps that a stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) ends at once, without a signal
 /// handler or global state.
@@ -17,15 +18,16 @@ public final class SignalSleeper {
     /// Waits up to `duration`; returns the signal number if a stop signal came, else nil.
     public func sleep(_ duration: Duration) -> Int32? {
         let deadline = ContinuousClock.now + duration
-        while true {
+        // EINTR (SIGSTOP/SIGCONT, not a stop signal) is retried with what is left until the deadline, so the
+        // wait keeps its end; only a stop signal (the return value) or the timeout (EAGAIN) ends it.
+        let signal = SystemCall.valueOrErrno {
             let left = ContinuousClock.now.duration(to: deadline)
             let nanos = max(Int64(0), left.nanoseconds)
             var timeout = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
-            let signal = sigtimedwait(&set, nil, &timeout)
-            if signal > 0 { return signal }
-            if errno == EINTR, ContinuousClock.now < deadline { continue }  // SIGSTOP/SIGCONT; keep waiting
-            return nil
+            return sigtimedwait(&set, nil, &timeout)
         }
+        guard case .success(let number) = signal, number > 0 else { return nil }
+        return number
     }
 
     public static func name(_ signal: Int32) -> String { ProcessSignals.name(signal) }

@@ -78,7 +78,7 @@ public enum StorageCtlMain {
         var (status, failureReported) = runReporting(arguments, environment: .live, stdout: &out, stderrLine: stderrLine)
         out.flush()
         if let failure = out.failure, !failureReported {
-            stderrLine("storage-ctl: cannot write standard output: \(Posix.errorText(failure))")
+            stderrLine("storage-ctl: cannot write standard output: \(Errno(rawValue: failure))")
             status = .outputFailed
         }
         return status.rawValue

@@ -108,19 +108,15 @@ public enum DeviceResolver {
                                            _ body: (String) throws(TransportError) -> T) throws(TransportError) -> T {
         if let text = String(validating: pathBytes, as: UTF8.self) { return try body(text) }
         if pathBytes.contains(0) { throw TransportError(.other, "device path contains a NUL byte") }
-        var fd: Int32
-        repeat {
-            fd = (pathBytes + [0]).withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { Glibc.open($0.baseAddress!, LinuxOpenFlags.pathOnly | O_CLOEXEC) }
-            }
-        } while fd < 0 && errno == EINTR
-        guard fd >= 0 else {
-            let e = errno
-            if e == ENOENT { throw TransportError(.open(errno: e), "no such file or device") }
-            throw TransportError(.open(errno: e), "cannot examine it: \(SGIOSyscall.describe(e)) (\(SGIOSyscall.name(e)))")
+        let fd: FileDescriptor
+        do throws(Errno) {
+            fd = try FileDescriptor.open(pathBytes: pathBytes, LinuxOpenFlags.pathOnly | O_CLOEXEC)
+        } catch {
+            if error == .noSuchFileOrDirectory { throw TransportError(.open(errno: error.rawValue), "no such file or device") }
+            throw TransportError(.open(errno: error.rawValue), "cannot examine it: \(error) (\(error.name))")
         }
-        defer { Glibc.close(fd) }
-        return try body("/proc/self/fd/\(fd)")
+        defer { fd.close() }
+        return try body("/proc/self/fd/\(fd.rawValue)")
     }
 
     /// Classifies `path` without opening it.
@@ -137,7 +133,7 @@ public enum DeviceResolver {
         let status: SGIOSyscall.FileStatus
         switch SGIOSyscall.stat(path) {
         case .success(let s): status = s
-        case .failure(let e): throw lookupFailed(path, errno: e.rawValue)
+        case .failure(let error): throw lookupFailed(path, errno: error.rawValue)
         }
         let sysfs = SGIOSysfs(root: sysfsRoot)
         var dev = devDirectory
@@ -162,23 +158,24 @@ public enum DeviceResolver {
     }
 
     static func lookupFailed(_ path: String, errno e: Int32) -> TransportError {
-        switch e {
-        case ENOENT:
+        let error = Errno(rawValue: e)
+        switch error {
+        case .noSuchFileOrDirectory:
             if case .success(let s) = SGIOSyscall.stat(path, followLinks: false), s.type == .symbolicLink {
                 let target = (try? SGIOSyscall.readlink(path).get()) ?? "?"
                 return TransportError(.open(errno: e), "dangling symbolic link: its target \(target) does not exist")
             }
             return TransportError(.open(errno: e), "no such file or device")
-        case EACCES:
+        case .permissionDenied:
             return TransportError(.open(errno: e), "permission denied looking it up (a directory on the way is not searchable)")
-        case ENOTDIR:
+        case .notDirectory:
             return TransportError(.open(errno: e), "a component of the path is not a directory")
-        case ELOOP:
+        case .tooManySymbolicLinkLevels:
             return TransportError(.open(errno: e), "too many levels of symbolic links")
-        case ENAMETOOLONG:
+        case .fileNameTooLong:
             return TransportError(.open(errno: e), "path too long")
         default:
-            return TransportError(.open(errno: e), "cannot examine it: \(SGIOSyscall.describe(e)) (\(SGIOSyscall.name(e)))")
+            return TransportError(.open(errno: e), "cannot examine it: \(error) (\(error.name))")
         }
     }
 
@@ -228,11 +225,11 @@ public enum DeviceResolver {
         let status: SGIOSyscall.FileStatus
         switch SGIOSyscall.stat(node) {
         case .success(let s): status = s
-        case .failure(let e):
-            if e.rawValue == ENOENT {
-                throw TransportError(.open(errno: ENOENT), "the drive's SCSI generic node \(node) does not exist (udev did not create it?)")
+        case .failure(let error):
+            if error == .noSuchFileOrDirectory {
+                throw TransportError(.open(errno: error.rawValue), "the drive's SCSI generic node \(node) does not exist (udev did not create it?)")
             }
-            throw TransportError(.open(errno: e.rawValue), "cannot examine the drive's SCSI generic node \(node): \(SGIOSyscall.describe(e.rawValue))")
+            throw TransportError(.open(errno: error.rawValue), "cannot examine the drive's SCSI generic node \(node): \(error)")
         }
         guard status.type == .characterDevice else {
             throw TransportError(.notSCSIDevice, "\(node), the drive's SCSI generic node by name, is not a character device")

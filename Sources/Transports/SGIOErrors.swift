@@ -1,5 +1,6 @@
 import Glibc
 import PRCore
+import ProcessSupport
 
 /// errno values of open(2) and ioctl(SG_IO) turned into one line each that says what to do.
 ///
@@ -13,29 +14,30 @@ enum SGIOErrors {
         let fileStatus: SGIOSyscall.FileStatus?
         if let status { fileStatus = status } else if case .success(let s) = SGIOSyscall.stat(node) { fileStatus = s } else { fileStatus = nil }
         let message: String
-        switch e {
-        case EACCES:
+        let error = Errno(rawValue: e)
+        switch error {
+        case .permissionDenied:
             message = "permission denied opening \(what): it must be opened read-write; \(accessAdvice(fileStatus))"
-        case EPERM:
+        case .notPermitted:
             message = "operation not permitted opening \(what): a device policy (container device cgroup, security module) forbids it; run as root on the host with the device allowed"
-        case ENOENT:
+        case .noSuchFileOrDirectory:
             message = "cannot open \(what): no such device node (is the driver loaded and the node created by udev?)"
-        case ENXIO:
+        case .noSuchDeviceOrAddress:
             message = "cannot open \(what): no device behind the node (it is gone, not attached yet, or in error recovery)"
-        case EBUSY:
+        case .busy:
             message = "cannot open \(what): busy, another program holds it open exclusively; the st driver allows one opener (the backup daemon), so name the drive's sg node (storage-ctl scan lists it)"
-        case ENODEV:
+        case .noSuchDevice:
             message = "cannot open \(what): no such device (the driver for this node is not loaded, or the device is being removed)"
-        case EIO:
+        case .ioError:
             message = "cannot open \(what): I/O error while opening the device"
-        case EROFS:
+        case .readOnlyFileSystem:
             message = "cannot open \(what) read-write: read-only file system"
-        case ENOMEDIUM:
+        case .noMedium:
             message = "cannot open \(what): no medium"
-        case EISDIR:
+        case .isDirectory:
             message = "cannot open \(what): is a directory, not a device"
         default:
-            message = "cannot open \(what): \(SGIOSyscall.describe(e)) (\(SGIOSyscall.name(e)))"
+            message = "cannot open \(what): \(error) (\(error.name))"
         }
         return TransportError(.open(errno: e), message)
     }
@@ -56,31 +58,32 @@ enum SGIOErrors {
     static func commandFailed(errno e: Int32, cdb: [UInt8], node: String, kind: SGIOTransport.NodeKind,
                               timeoutMilliseconds: UInt32) -> TransportError {
         let command = commandName(cdb)
-        switch e {
-        case ETIMEDOUT:
+        let error = Errno(rawValue: e)
+        switch error {
+        case .timedOut:
             return timedOut(cdb: cdb, node: node, timeoutMilliseconds: timeoutMilliseconds)
-        case EPERM, EACCES:
+        case .notPermitted, .permissionDenied:
             let via = kind == .blockDevice ? "a block device" : "an sg node"
             return TransportError(.io(errno: e),
                                   "the kernel refused to pass \(command) to \(node): sending it through \(via) needs CAP_SYS_RAWIO; run as root")
-        case EINTR:
+        case .interrupted:
             return TransportError(.io(errno: e),
                                   "\(command) to \(node) was interrupted by a signal; whether the device executed it is unknown")
-        case ENXIO, ENODEV:
+        case .noSuchDeviceOrAddress, .noSuchDevice:
             return TransportError(.io(errno: e),
-                                  "\(command) to \(node) failed: the device is gone or being removed (\(SGIOSyscall.name(e)))")
-        case EBUSY:
+                                  "\(command) to \(node) failed: the device is gone or being removed (\(error.name))")
+        case .busy:
             return TransportError(.io(errno: e), "\(command) to \(node) failed: device busy (EBUSY)")
-        case EIO:
+        case .ioError:
             return TransportError(.io(errno: e), "\(command) to \(node) failed: I/O error (EIO)")
-        case ENOMEM:
+        case .noMemory:
             return TransportError(.io(errno: e),
                                   "\(command) to \(node) failed: the kernel could not allocate the transfer buffer (ENOMEM)")
-        case ENOTTY, EINVAL, EOPNOTSUPP:
+        case .inappropriateIOCTLForDevice, .invalidArgument, .notSupported:
             return TransportError(.notSCSIDevice,
-                                  "\(node) refused SG_IO for \(command) (\(SGIOSyscall.name(e))): not a SCSI pass-through node")
+                                  "\(node) refused SG_IO for \(command) (\(error.name)): not a SCSI pass-through node")
         default:
-            return TransportError(.io(errno: e), "\(command) to \(node) failed: \(SGIOSyscall.describe(e)) (\(SGIOSyscall.name(e)))")
+            return TransportError(.io(errno: e), "\(command) to \(node) failed: \(error) (\(error.name))")
         }
     }
 
@@ -92,8 +95,7 @@ enum SGIOErrors {
     /// "Persistent reserve out (5Fh)" (sg3_utils' names, from PRCore).
     static func commandName(_ cdb: [UInt8]) -> String {
         guard let first = cdb.first else { return "empty CDB" }
-        let hex = String(first, radix: 16, uppercase: true)
-        return "\(OperationCode(rawValue: first).name) (\(hex.count < 2 ? "0" + hex : hex)h)"
+        return "\(OperationCode(rawValue: first).name) (\(Hex.twoDigits(first).uppercased())h)"
     }
 
     /// "60 s", "1.5 s", "250 ms".

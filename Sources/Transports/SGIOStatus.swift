@@ -1,3 +1,5 @@
+import PRCore
+
 /// Host status (`host_status` of `struct sg_io_hdr`): what the Linux SCSI mid-layer and the host bus
 /// adapter say about the delivery of a command, as opposed to the target's SCSI status.
 ///
@@ -75,7 +77,7 @@ public struct SGIOHostStatus: RawRepresentable, Hashable, Sendable, CustomString
         case 0x12: return "DID_ALLOC_FAILURE"
         case 0x13: return "DID_MEDIUM_ERROR"
         case 0x14: return "DID_TRANSPORT_MARGINAL"
-        default: return "DID_0x" + sgioHex2(rawValue)
+        default: return "DID_0x" + Hex.twoDigits(rawValue)
         }
     }
 
@@ -108,7 +110,7 @@ public struct SGIOHostStatus: RawRepresentable, Hashable, Sendable, CustomString
         }
     }
 
-    public var description: String { "\(name) (0x\(sgioHex2(rawValue)))" }
+    public var description: String { "\(name) (0x\(Hex.twoDigits(rawValue)))" }
 }
 
 /// Driver status (`driver_status` of `struct sg_io_hdr`): the low nibble is a DRIVER_* code, the high
@@ -151,15 +153,9 @@ public struct SGIODriverStatus: RawRepresentable, Hashable, Sendable, CustomStri
         case 6: return "DRIVER_TIMEOUT"
         case 7: return "DRIVER_HARD"
         case 8: return "DRIVER_SENSE"
-        default: return "DRIVER_0x" + sgioHex2(rawValue & 0x0f)
+        default: return "DRIVER_0x" + Hex.twoDigits(rawValue & 0x0f)
         }
     }
 
-    public var description: String { "\(name) (0x\(sgioHex2(rawValue)))" }
-}
-
-/// Two lower-case hex digits at least.
-func sgioHex2<T: BinaryInteger>(_ v: T) -> String {
-    let s = String(v, radix: 16)
-    return s.count < 2 ? "0" + s : s
+    public var description: String { "\(name) (0x\(Hex.twoDigits(rawValue)))" }
 }

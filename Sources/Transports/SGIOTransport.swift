@@ -1,6 +1,7 @@
 import CSGIO
 import Glibc
 import PRCore
+import ProcessSupport
 
 /// One I_T nexus through the Linux SCSI generic pass-through: `ioctl(SG_IO)` on an sg node
 /// (`/dev/sgN`) or on a SCSI block device (`/dev/sdX`).
@@ -44,7 +45,7 @@ public final class SGIOTransport: SCSITransport {
     /// Kernel-side details of the last command that reached the device, for tracing.
     public private(set) var lastCommand: SGIOCommandRecord?
 
-    private let fd: Int32
+    private let fd: FileDescriptor
 
     /// Sense buffer offered to the kernel: the largest sense SPC allows (252 bytes).
     static let senseCapacity = 252
@@ -61,39 +62,39 @@ public final class SGIOTransport: SCSITransport {
         self.nodePath = nodePath
         self.path = path ?? nodePath
         self.resolutionNote = resolutionNote
-        let opened: Int32
-        switch SGIOSyscall.open(nodePath, flags: O_RDWR | O_NONBLOCK | O_CLOEXEC) {
-        case .success(let fd): opened = fd
-        case .failure(let e):
-            throw SGIOErrors.openFailed(errno: e.rawValue, node: nodePath, userPath: self.path)
+        let opened: FileDescriptor
+        do throws(Errno) {
+            opened = try FileDescriptor.open(nodePath, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        } catch {
+            throw SGIOErrors.openFailed(errno: error.rawValue, node: nodePath, userPath: self.path)
         }
         let status: SGIOSyscall.FileStatus
         switch SGIOSyscall.fstat(opened) {
         case .success(let s): status = s
         case .failure(let e):
-            SGIOSyscall.close(opened)
-            throw TransportError(.io(errno: e.rawValue), "cannot examine \(nodePath): \(SGIOSyscall.describe(e.rawValue))")
+            opened.close()
+            throw TransportError(.io(errno: e.rawValue), "cannot examine \(nodePath): \(e)")
         }
         switch status.type {
         case .characterDevice: nodeKind = .scsiGeneric
         case .blockDevice: nodeKind = .blockDevice
         default:
-            SGIOSyscall.close(opened)
+            opened.close()
             throw TransportError(.notSCSIDevice, "\(nodePath) is not a device node, so it cannot take SCSI commands")
         }
         var version: Int32 = 0
-        let rc = csgio_version(opened, &version)
-        if rc != 0 {
-            SGIOSyscall.close(opened)
+        // An ioctl that only asks: retrying an interrupted one is harmless.
+        if case .failure(let error) = SystemCall.nothingOrReturnedErrno({ csgio_version(opened.rawValue, &version) }) {
+            opened.close()
             throw TransportError(.notSCSIDevice,
-                                 "\(nodePath) does not accept SCSI commands (SG_GET_VERSION_NUM: \(SGIOSyscall.name(rc))): not an sg node or SCSI disk")
+                                 "\(nodePath) does not accept SCSI commands (SG_GET_VERSION_NUM: \(error.name)): not an sg node or SCSI disk")
         }
         sgVersion = version
         fd = opened
     }
 
     deinit {
-        SGIOSyscall.close(fd)
+        fd.close()
     }
 
     /// Sends one CDB with ioctl(SG_IO).
@@ -117,18 +118,22 @@ public final class SGIOTransport: SCSITransport {
         var sense = [UInt8](repeating: 0, count: Self.senseCapacity)
         var raw = csgio_result()
         let timeoutMilliseconds = Self.milliseconds(timeout)
-        let fd = self.fd
-        let rc = cdb.withUnsafeBufferPointer { c in
-            buffer.withUnsafeMutableBytes { d in
-                sense.withUnsafeMutableBufferPointer { s in
-                    csgio_execute(fd, c.baseAddress, UInt8(c.count), Int32(direction.rawValue),
-                                  d.baseAddress, UInt32(d.count), s.baseAddress, UInt8(s.count),
-                                  timeoutMilliseconds, &raw)
+        let fd = self.fd.rawValue
+        // Not retried on EINTR (`retryOnInterrupt: false`): an interrupted SG_IO may already have reached the
+        // device, and a PR OUT sent twice is not the same as once.
+        let outcome = SystemCall.nothingOrReturnedErrno(retryOnInterrupt: false) {
+            cdb.withUnsafeBufferPointer { c in
+                buffer.withUnsafeMutableBytes { d in
+                    sense.withUnsafeMutableBufferPointer { s in
+                        csgio_execute(fd, c.baseAddress, UInt8(c.count), Int32(direction.rawValue),
+                                      d.baseAddress, UInt32(d.count), s.baseAddress, UInt8(s.count),
+                                      timeoutMilliseconds, &raw)
+                    }
                 }
             }
         }
-        if rc != 0 {
-            throw SGIOErrors.commandFailed(errno: rc, cdb: cdb, node: nodePath, kind: nodeKind,
+        if case .failure(let error) = outcome {
+            throw SGIOErrors.commandFailed(errno: error.rawValue, cdb: cdb, node: nodePath, kind: nodeKind,
                                            timeoutMilliseconds: timeoutMilliseconds)
         }
 

@@ -1,5 +1,6 @@
 import Glibc
 import PRCore
+import ProcessSupport
 
 /// What a simulated LU's file holds at one instant (read under its lock).
 struct SimSnapshot: Equatable, Sendable {
@@ -67,10 +68,10 @@ struct SimSnapshot: Equatable, Sendable {
 /// the open file description, so two `SimStateFile`s (two processes, or two objects in one process) exclude each
 /// other; one `SimStateFile` must not be used by two threads at once (`SimulatedLU` serialises its callers).
 struct SimStateFile: Sendable {
-    let descriptor: SimFileDescriptor
+    let descriptor: FileDescriptor
     /// `nil` when open for writing; otherwise why the file is read-only (errno of the refused O_RDWR open, or
     /// EROFS when read-only was asked for).
-    let readOnlyReason: SimErrno?
+    let readOnlyReason: Errno?
     /// What fstat said at open.
     let openStatus: SimFileStatus
 
@@ -79,35 +80,35 @@ struct SimStateFile: Sendable {
     /// Opens `path` read-write, or read-only when that is all the file allows (EACCES, EROFS, EPERM) or when
     /// `readOnly` is set. Refuses anything but a regular file.
     static func open(path: String, readOnly: Bool) throws(TransportError) -> SimStateFile {
-        var readOnlyReason: SimErrno? = readOnly ? SimErrno(EROFS) : nil
-        var descriptor: SimFileDescriptor
-        do throws(SimErrno) {
-            descriptor = try SimFileDescriptor.open(path, readOnly ? .readOnly : .readWrite)
+        var readOnlyReason: Errno? = readOnly ? .readOnlyFileSystem : nil
+        var descriptor: FileDescriptor
+        do throws(Errno) {
+            descriptor = try FileDescriptor.openSimulatedLU(path, readOnly ? .readOnly : .readWrite)
         } catch {
-            guard !readOnly, [EACCES, EROFS, EPERM].contains(error.rawValue) else { throw openError(error) }
+            guard !readOnly, [.permissionDenied, .readOnlyFileSystem, .notPermitted].contains(error) else { throw openError(error) }
             readOnlyReason = error
-            do throws(SimErrno) {
-                descriptor = try SimFileDescriptor.open(path, .readOnly)
+            do throws(Errno) {
+                descriptor = try FileDescriptor.openSimulatedLU(path, .readOnly)
             } catch {
                 throw openError(error)
             }
         }
         let status: SimFileStatus
-        do throws(SimErrno) {
-            status = try descriptor.status()
+        do throws(Errno) {
+            status = try descriptor.simulatedLUStatus()
         } catch {
             descriptor.close()
             throw openError(error)
         }
         if status.isDirectory {
             descriptor.close()
-            throw openError(SimErrno(EISDIR))
+            throw openError(.isDirectory)
         }
         guard status.isRegularFile else {
             descriptor.close()
             throw TransportError(.notSCSIDevice, "not a regular file, so not a simulated LU")
         }
-        do throws(SimErrno) {
+        do throws(Errno) {
             try descriptor.clearNonBlocking()
         } catch {
             descriptor.close()
@@ -116,8 +117,8 @@ struct SimStateFile: Sendable {
         return SimStateFile(descriptor: descriptor, readOnlyReason: readOnlyReason, openStatus: status)
     }
 
-    private static func openError(_ error: SimErrno) -> TransportError {
-        if error.rawValue == EISDIR { return TransportError(.open(errno: EISDIR), "is a directory") }
+    private static func openError(_ error: Errno) -> TransportError {
+        if error == .isDirectory { return TransportError(.open(errno: EISDIR), "is a directory") }
         return TransportError(.open(errno: error.rawValue), "cannot open: \(error)")
     }
 
@@ -131,9 +132,9 @@ struct SimStateFile: Sendable {
     /// wait means a stopped process (SIGSTOP, a debugger) or a foreign one holds it; `flock(2)` needs only a
     /// descriptor, so anyone who can open the file for reading can (README, "Simulated drives").
     func lock(timeout: Duration) throws(TransportError) {
-        let kind: SimLockKind = isWritable ? .exclusive : .shared
+        let kind: FileDescriptor.LockKind = isWritable ? .exclusive : .shared
         let acquired: Bool
-        do throws(SimErrno) {
+        do throws(Errno) {
             acquired = try acquireLock(kind, timeout: timeout)
         } catch {
             throw TransportError(.io(errno: error.rawValue), "cannot lock the simulated LU: \(error)")
@@ -145,11 +146,13 @@ struct SimStateFile: Sendable {
         }
     }
 
-    func unlock() { descriptor.unlock() }
+    /// flock(2) LOCK_UN. It cannot fail on a valid descriptor; a failure is ignored because the lock goes away
+    /// with the open file description anyway.
+    func unlock() { try? descriptor.unlock() }
 
     /// Takes the lock at once if free; else polls with exponential backoff (50 µs doubling to 5 ms) until
     /// `timeout` passes (`timeout` <= 0: no second try). False when it timed out.
-    private func acquireLock(_ kind: SimLockKind, timeout: Duration) throws(SimErrno) -> Bool {
+    private func acquireLock(_ kind: FileDescriptor.LockKind, timeout: Duration) throws(Errno) -> Bool {
         if try descriptor.tryLock(kind) { return true }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
@@ -157,7 +160,7 @@ struct SimStateFile: Sendable {
         while true {
             let remaining = clock.now.duration(to: deadline)
             if remaining <= .zero { return false }
-            simSleep(min(pause, remaining))
+            SystemCall.sleep(min(pause, remaining))
             if try descriptor.tryLock(kind) { return true }
             pause = min(pause * 2, .milliseconds(5))
         }
@@ -180,8 +183,8 @@ struct SimStateFile: Sendable {
     /// the lock. `allSlots` also reads both slots as they are (for `verify`'s report).
     func readSnapshot(allSlots: Bool = false) throws(TransportError) -> SimSnapshot {
         let size: Int
-        do throws(SimErrno) {
-            size = try descriptor.status().size
+        do throws(Errno) {
+            size = try descriptor.simulatedLUStatus().size
         } catch {
             throw TransportError(.io(errno: error.rawValue), "cannot examine the simulated LU: \(error)")
         }
@@ -263,11 +266,11 @@ struct SimStateFile: Sendable {
         if let reason = readOnlyReason { throw SimStateFile.readOnlyError(reason) }
         var page = header.encode()
         page.replaceSubrange(SimFormat.commitRecordOffset..<SimFormat.headerReadSize, with: SimCommitRecord.fresh.encode())
-        do throws(SimErrno) {
+        do throws(Errno) {
             try descriptor.write(page, at: 0)
         } catch {
             // Leave the file empty (a fresh LU) rather than holding part of a header.
-            descriptor.truncate()
+            try? descriptor.truncate(to: 0)
             throw TransportError(.io(errno: error.rawValue), "cannot initialise the simulated LU: \(error)")
         }
         // Only the owner and the group may open it: anyone who can open the file can hold its lock (README).
@@ -279,11 +282,11 @@ struct SimStateFile: Sendable {
     /// then cannot hit ENOSPC), else a sparse extension (a commit may then report ENOSPC, keeping the state).
     private func extend() throws(TransportError) {
         let length = SimFormat.slotCount * SimFormat.slotSize
-        do throws(SimErrno) {
-            do throws(SimErrno) {
+        do throws(Errno) {
+            do throws(Errno) {
                 try descriptor.allocate(offset: SimFormat.headerSize, length: length)
             } catch {
-                try descriptor.setSize(SimFormat.fileSize)
+                try descriptor.truncate(to: SimFormat.fileSize)
             }
         } catch {
             throw TransportError(.io(errno: error.rawValue), "cannot initialise the simulated LU: \(error)")
@@ -311,27 +314,27 @@ struct SimStateFile: Sendable {
         let record = SimCommitRecord(sequence: snapshot.sequence + 1, slot: snapshot.nextSlot, length: payload.count,
                                      slotCRC: bytes.bigEndianInteger(at: 16, as: UInt32.self) ?? 0)
         let offset = SimFormat.slotOffset(snapshot.nextSlot)
-        do throws(SimErrno) {
+        do throws(Errno) {
             if let limit = failAfterBytes, limit <= bytes.count {
                 try descriptor.write(Array(bytes.prefix(max(0, limit))), at: offset)
-                throw SimErrno(ENOSPC)
+                throw Errno.noSpace
             }
             try descriptor.write(bytes, at: offset)
             try descriptor.write(record.encode(), at: SimFormat.commitRecordOffset)
         } catch {
-            let what = error.rawValue == ENOSPC ? "file system full" : "write failed: \(error)"
+            let what = error == .noSpace ? "file system full" : "write failed: \(error)"
             throw TransportError(.io(errno: error.rawValue),
                                  "\(what): cannot record the new state (the previous state is kept)")
         }
     }
 
-    static func readOnlyError(_ reason: SimErrno) -> TransportError {
-        let why = reason.rawValue == EROFS ? "" : " (\(reason))"
+    static func readOnlyError(_ reason: Errno) -> TransportError {
+        let why = reason == .readOnlyFileSystem ? "" : " (\(reason))"
         return TransportError(.io(errno: reason.rawValue), "read-only\(why): cannot record the new state")
     }
 
     private func read(count: Int, at offset: Int) throws(TransportError) -> [UInt8] {
-        do throws(SimErrno) {
+        do throws(Errno) {
             return try descriptor.read(count: count, at: offset)
         } catch {
             throw TransportError(.io(errno: error.rawValue), "cannot read the simulated LU: \(error)")

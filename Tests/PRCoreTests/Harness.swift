@@ -119,7 +119,7 @@ enum Outcome: Equatable, CustomStringConvertible {
         switch self {
         case .good: return "GOOD"
         case .conflict: return "CONFLICT"
-        case .checkCondition(let k, let a, let q): return "CC \(k)/\(AdditionalSense.hex2(a))/\(AdditionalSense.hex2(q))"
+        case .checkCondition(let k, let a, let q): return "CC \(k)/\(Hex.twoDigits(a))/\(Hex.twoDigits(q))"
         }
     }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import Transports
+import ProcessSupport
 
 /// The storage layer of the simulated LU on its own: checksum, header, slots, slot choice, commit, lock.
 @Suite struct SimStateFileTests {
@@ -265,7 +266,7 @@ import Testing
             reader2.close()
             writer.close()
         }
-        #expect(!reader1.isWritable && reader1.readOnlyReason == SimErrno(EROFS))
+        #expect(!reader1.isWritable && reader1.readOnlyReason == Errno.readOnlyFileSystem)
         try reader1.lock(timeout: .zero)
         try reader2.lock(timeout: .milliseconds(30))
         reader2.unlock()
