@@ -67,6 +67,9 @@ struct WhoLockedVerb: NoArgumentVerb {
 /// ours where the transport knows its nexus (the simulated LU); where it does not (SG_IO), a key
 /// registered more than once makes `locked=0 blockedby=<our key>`, because we cannot tell that
 /// the holder is us. (SG_IO cannot see a key registered once, elsewhere only.)
+///
+/// Last, `heldfor=SECONDS` while we hold the drive and this host's lock record says since when
+/// (`LockRecordStore.heldFor`; none when the record is missing or from another boot).
 struct StatusVerb: NoArgumentVerb {
     static let name = "status"
     static let synopsis = "status"
@@ -101,6 +104,8 @@ struct StatusVerb: NoArgumentVerb {
         var blockedByAll = false
         // Only this host can know that one of its `lock`s is waiting (LockRecord).
         let waiting = !locked && (context.lockRecords?.isWaiting() ?? false)
+        // And since when it holds the drive: other hosts see only the holder's key (LockRecordStore.heldFor).
+        let heldFor = locked ? context.lockRecords?.heldFor() : nil
         if let reservation, !locked {
             if reservation.type.isAllRegistrants { blockedByAll = true } else { blocker = reservation.key }
         }
@@ -115,6 +120,7 @@ struct StatusVerb: NoArgumentVerb {
                 ("waiting", .bool(waiting)),
                 ("key_initiators", .int(Int64(keyRegistrations))),
                 ("key_elsewhere", .bool(elsewhere)),
+                ("held_for", heldFor.map { .int($0) } ?? .null),
             ]))
             return .ok
         }
@@ -124,6 +130,7 @@ struct StatusVerb: NoArgumentVerb {
         if let blocker, let name = context.settings.name(of: blocker) { line += " blockedbyname=\(Self.field(name))" }
         if elsewhere { line += " keyinitiators=\(keyRegistrations)" }
         if waiting { line += " waiting=1" }
+        if let heldFor { line += " heldfor=\(heldFor)" }
         context.print(line)
         return .ok
     }
