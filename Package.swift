@@ -4,6 +4,7 @@
 //   PRCore (pure codecs + engine) <- Transports (sim LU, SG_IO) <- StorageCtl (commands, policy) <- storage-ctl (main)
 //                                                               <- SgPersist (sg_persist 1.46)   <-
 //   PRCore <- SgText (sg3_utils texts, sg_persist's PR IN layouts) <- StorageCtl, SgPersist
+//   BaculaConfig (bacula-sd.conf's grammar, no dependency) <- StorageCtl (drives, check)
 //   ProcessSupport (process start, output streams, the few system calls of the command layers) <- StorageCtl, SgPersist
 import PackageDescription
 
@@ -20,7 +21,7 @@ let package = Package(
         // sg3_utils' texts (sg_lib's sense, status and exit texts) and sg_persist's PR IN layouts, which
         // storage-ctl's query and caps print too
         .target(name: "SgText", dependencies: ["PRCore"]),
-        .target(name: "StorageCtl", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),
+        .target(name: "StorageCtl", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText", "BaculaConfig"]),
         // sg_persist 1.46, byte for byte: the binary invoked as `sg_persist`, or `storage-ctl persist ...`
         .target(name: "SgPersist", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),
         .executableTarget(name: "storage-ctl", dependencies: ["StorageCtl", "SgPersist"]),
