@@ -277,13 +277,15 @@ public enum StorageCtlMain {
              RESERVATION CONFLICT (preempt: KEY is not registered); audit: unknown keys,
              or our key registered through more than one initiator
           2  usage or configuration error
-          3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout)
+          3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout);
+             drives: some drive could not be asked (its row says why)
           4  lock gave up after max_lock_wait
           5  interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT while waiting or before the
              first command; nothing was taken
           6  our initiator is already registered under another key: two storage daemons
              share one initiator (set initiator=) or key= was changed
           7  output could not be written (stdout: full disk, closed or broken pipe)
+             check is a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 
         """
         return text

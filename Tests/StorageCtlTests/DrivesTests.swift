@@ -169,7 +169,7 @@ struct DrivesTests {
         #expect(drives[2]["lock_command_is_storage_ctl"] as? Bool == false)
         #expect((drives[4]["unknown_keys"] as? [[String: Any]])?.first?["key"] as? String == "0xdead")
         #expect(drives[4]["shares_control_device_with"] as? [String] == ["Drive5"])
-        #expect(drives[5]["file"] as? String == "T/sd.conf" && drives[5]["line"] as? Int == 39)
+        #expect(drives[5]["file"] as? String == "T/sd.conf" && drives[5]["line"] as? Int == 38, "\(drives[5])")
     }
 
     @Test("check: OK, WARNING and CRITICAL by held time; exit 0, 1, 2; performance data after |")
