@@ -47,8 +47,11 @@ struct DriveSurvey {
         if let configPath {
             if configPath.isEmpty { throw .usage("empty bacula-sd.conf name (-C '')") }
             // BaculaConfig reads paths as text; bytes that are not UTF-8 cannot be named to it faithfully.
-            guard let bytes = ArgumentBytes.original(of: configPath), String(validating: bytes, as: UTF8.self) != nil else {
-                throw .usage("-C \(OutputText.argument(configPath)): a bacula-sd.conf path must be UTF-8 text")
+            guard let bytes = ArgumentBytes.original(of: configPath) else {
+                throw .usage(ArgumentBytes.ambiguity("-C", shown: OutputText.argument(configPath)))
+            }
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                throw .usage("-C \(OutputText.escaped(bytes: bytes, limit: OutputText.echoLimit)): a bacula-sd.conf path must be UTF-8 text (Bacula's own reader takes text)")
             }
             path = configPath
         } else {
