@@ -258,8 +258,10 @@ public enum StorageCtlMain {
         }
         text += "\nOptions:\n"
         for option in Invocation.Option.allCases where !option.help.isEmpty {
+            // a usage too long for its column gets a line of its own
+            if option.usage.count >= 22 { text += "  " + option.usage + "\n" }
             for (i, line) in option.help.enumerated() {
-                text += "  " + pad(i == 0 ? option.usage : "", 22) + line + "\n"
+                text += "  " + pad(i == 0 && option.usage.count < 22 ? option.usage : "", 22) + line + "\n"
             }
         }
         text += """
@@ -285,7 +287,8 @@ public enum StorageCtlMain {
           6  our initiator is already registered under another key: two storage daemons
              share one initiator (set initiator=) or key= was changed
           7  output could not be written (stdout: full disk, closed or broken pipe)
-             check is a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+
+        check exits as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
         """
         return text
