@@ -202,7 +202,7 @@ SB "$B" status
 check "status via B: registered, blocked by A" \
     'rc 0 && out_is "key=0xbac999 registered=1 locked=0 blockedby=0xbac001 name=dir blockedbyname=cibou"'
 SA "$A" status
-check "status via A: registered and locked" 'rc 0 && out_is "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou"'
+check "status via A: registered and locked, held for some seconds (its lock record)" 'rc 0 && out_matches "^key=0xbac001 registered=1 locked=1 blockedby=no name=cibou heldfor=[0-9]+$"'
 SB "$B" audit
 check "audit via B: both registered keys are in the configuration, exit 0, silent" 'rc 0 && out_is "" && err_is ""'
 SG -s "$B"; cp "$W/out" "$W/s.txt"
