@@ -53,6 +53,7 @@ enum DriveReport {
             return "no key configured (key= in storage-ctl.conf)"
         }
         var text = "key=\(key) registered=\(registered ? 1 : 0) locked=\(locked ? 1 : 0)"
+        if row.keyInitiators > 0 { text += " keyinitiators=\(row.keyInitiators)" }
         if let heldFor = row.heldFor { text += " heldfor=\(heldFor)" }
         return text
     }

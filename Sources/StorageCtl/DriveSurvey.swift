@@ -4,7 +4,7 @@ import ProcessSupport
 import Transports
 
 /// Every drive of a storage daemon's `bacula-sd.conf`, each asked what `query` and `status` would ask
-/// (INQUIRY, READ KEYS, READ RESERVATION, this host's lock record): the one model that `drives`,
+/// (INQUIRY, the keys and the holder, this host's standing as `status` reads it (OwnState), its lock record): the one model that `drives`,
 /// `drives --json`, `check` and `drives --prometheus` render (DriveReport). A drive that cannot be
 /// asked is a row with its error; it never ends the survey.
 struct DriveSurvey {
@@ -27,6 +27,9 @@ struct DriveSurvey {
         /// This host's key registered / holding the lock; nil when no key is configured.
         var registered: Bool?
         var locked: Bool?
+        /// Registrations with this host's key when it is also registered through another initiator
+        /// (`keyinitiators=` as in `status`); 0 otherwise.
+        var keyInitiators = 0
         /// Whole seconds this host has held the drive, by its lock record; nil when unknown.
         var heldFor: Int64?
 
@@ -95,17 +98,20 @@ struct DriveSurvey {
     private static func ask(_ device: any PersistentReservationDevice, into row: inout Row, settings: Settings,
                             records: (String, ReservationKey) -> LockRecordStore?) throws(StorageCtlError) {
         row.inquiry = try device.inquiry()
-        row.keys = try device.readKeys().keys
-        row.reservation = try device.readReservation().reservation
+        if let key = settings.key {
+            // this host's standing read as `status` reads it, the keys and the holder with it
+            let own = try OwnState.read(Locker(device: device, key: key, type: settings.type, aptpl: settings.aptpl, settings: settings))
+            (row.keys, row.reservation) = (own.keys, own.reservation)
+            (row.registered, row.locked) = (own.registered, own.locked)
+            row.keyInitiators = own.elsewhere ? own.keyRegistrations : 0
+            if own.locked { row.heldFor = records(row.drive.controlDevice, key)?.heldFor() }
+        } else {
+            row.keys = try device.readKeys().keys
+            row.reservation = try device.readReservation().reservation
+        }
         for key in row.keys where !settings.knownKeys.contains(key) && !row.unknownKeys.contains(key) {
             row.unknownKeys.append(key)
         }
-        guard let key = settings.key else { return }
-        let registered = row.keys.contains(key)
-        let locked = row.reservation.map { $0.type.isAllRegistrants ? registered : $0.key == key } ?? false
-        row.registered = registered
-        row.locked = locked
-        if locked { row.heldFor = records(row.drive.controlDevice, key)?.heldFor() }
     }
 
     var unreachable: [Row] { rows.filter { !$0.isUp } }

@@ -320,6 +320,17 @@ struct DrivesTests {
         #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive1"), "status"]).1 == "key=0xbac001 registered=1 locked=0 blockedby=0xbac999 name=cibou blockedbyname=dir\n")
     }
 
+    @Test("drives: this host's standing read as status reads it: our key registered through another initiator only")
+    func keyOnAnotherInitiator() throws {
+        let bed = try DriveBed()
+        try bed.write("copy.conf", "key=bac001\ninitiator=iqn.2024-01.com.example:copy\n")
+        #expect(bed.run(["-c", bed.path("copy.conf"), bed.path("drive4"), "register"]).0 == 0)
+        let status = bed.run(["-c", bed.path("cibou.conf"), bed.path("drive4"), "status"]).1
+        #expect(status == "key=0xbac001 registered=0 locked=0 blockedby=no name=cibou keyinitiators=1\n")
+        let listing = bed.cibou("sd.conf", "drives").1
+        #expect(listing.contains("  keys            0xdead, 0xbac001 (cibou)\n  holder          none\n  this host       key=0xbac001 registered=0 locked=0 keyinitiators=1\n"), "\(listing)")
+    }
+
     @Test("options of drives and check belong to them; DEVICE-less commands refuse a DEVICE")
     func usage() throws {
         let bed = try DriveBed()
