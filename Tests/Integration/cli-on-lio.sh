@@ -721,15 +721,15 @@ phase "13b. drives and check against the LUs"
 if [ "$LOOP_OK" = 1 ]; then
     # LU0 held by cibou through A (this host); seqreal (done with in 11) held by dir, cibou registered
     SA "$A" clear; SA "$A" trylock
-    D1=$seqreal_A_SG
-    SB "$seqreal_B_SG" clear; SA "$D1" register; SB "$seqreal_B_SG" trylock
+    DRIVE1=$seqreal_A_SG
+    SB "$seqreal_B_SG" clear; SA "$DRIVE1" register; SB "$seqreal_B_SG" trylock
     check "drives set-up: A holds LU0, B holds seqreal with A registered" 'rc 0'
     {
         printf 'Storage {\n  Name = cibou-sd\n  Working Directory = /tmp\n}\n'
         printf 'Autochanger {\n  Name = Changer1\n  Changer Device = /dev/null\n  Device = Drive0, Drive1\n'
         printf '  Lock Command = "/opt/bacula/scripts/storage-ctl %%l %%o"\n}\n'
         printf 'Device {\n  Name = Drive0\n  Archive Device = /dev/nst0\n  Control Device = %s\n}\n' "$A"
-        printf 'Device {\n  Name = Drive1\n  Archive Device = /dev/nst1\n  Control Device = %s\n}\n' "$D1"
+        printf 'Device {\n  Name = Drive1\n  Archive Device = /dev/nst1\n  Control Device = %s\n}\n' "$DRIVE1"
     } > "$W/sd.conf"
     cp "$W/sd.conf" "$W/sd-all.conf"
     DOWN="Drive3" NDRIVES=3
@@ -782,7 +782,7 @@ if [ "$LOOP_OK" = 1 ]; then
     check "drives --prometheus: drive_up, holder_info and held_seconds for the LUs, exit 0" \
         'rc 0 && err_is "" && out_has "storage_ctl_drive_up{drive=\"Drive0\",control_device=\"$A\"} 1
 " && out_has "storage_ctl_drive_up{drive=\"Drive3\",control_device=\"/dev/sg-gone\"} 0
-" && out_has "storage_ctl_drive_holder_info{drive=\"Drive1\",control_device=\"$D1\",holder=\"0xbac999\",holder_name=\"dir\"} 1
+" && out_has "storage_ctl_drive_holder_info{drive=\"Drive1\",control_device=\"$DRIVE1\",holder=\"0xbac999\",holder_name=\"dir\"} 1
 " && out_matches "^storage_ctl_drive_held_seconds\{drive=\"Drive0\",control_device=\"$A\"\} [0-9]+$"'
     SA -C "$W/broken.conf" check
     check "check with a missing bacula-sd.conf: UNKNOWN, exit 3" 'rc 3 && out_matches "^STORAGE-CTL UNKNOWN - "'
