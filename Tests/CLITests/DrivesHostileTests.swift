@@ -15,7 +15,7 @@ extension HostileFilesTests {
         #expect(r.status == 3 && r.stdout == "STORAGE-CTL UNKNOWN - -C \(site.path("sd"))\\xff.conf: a bacula-sd.conf path must be UTF-8 text (Bacula's own reader takes text)\n", "\(r)")
         var bytes = Array("Device {\n  Name = Drive0\n  Control Device = \"\(site.path("d"))".utf8)
         bytes += [0xFF] + Array("\"\n}\n".utf8)
-        FileManager.default.createFile(atPath: site.path("raw.conf"), contents: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: site.path("raw.conf"), contents: Data(bytes)))
         try CLI.run(["-C", site.path("raw.conf"), "drives"]).expectOneErrorLine(2, contains: "\(site.path("raw.conf")):3: text that is not UTF-8")
     }
 
