@@ -6,6 +6,7 @@
 //   PRCore <- SgText (sg3_utils texts, sg_persist's PR IN layouts) <- StorageCtl, SgPersist
 //   ProcessSupport (the system-call layer: Errno, FileDescriptor, EINTR retried once; process start, output
 //   streams) <- Transports, SgText, StorageCtl, SgPersist
+//   BaculaConfig (bacula-sd.conf's grammar, no dependency) <- StorageCtl (drives, check)
 import PackageDescription
 
 let package = Package(
@@ -21,7 +22,7 @@ let package = Package(
         // sg3_utils' texts (sg_lib's sense, status and exit texts) and sg_persist's PR IN layouts, which
         // storage-ctl's query and caps print too
         .target(name: "SgText", dependencies: ["PRCore", "ProcessSupport"]),
-        .target(name: "StorageCtl", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),
+        .target(name: "StorageCtl", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText", "BaculaConfig"]),
         // sg_persist 1.46, byte for byte: the binary invoked as `sg_persist`, or `storage-ctl persist ...`
         .target(name: "SgPersist", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),
         .executableTarget(name: "storage-ctl", dependencies: ["StorageCtl", "SgPersist"]),

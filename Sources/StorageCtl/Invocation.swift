@@ -11,6 +11,13 @@ public struct Invocation: Sendable, Equatable {
     public var verbose = false
     /// `preempt KEY --abort`: PREEMPT AND ABORT.
     public var abort = false
+    /// `-C FILE`: the storage daemon's bacula-sd.conf (`drives`, `check`).
+    public var baculaConfigPath: String?
+    /// `drives --prometheus`.
+    public var prometheus = false
+    /// `check --held-warning SECONDS`, `--held-critical SECONDS`, as typed.
+    public var heldWarning: String?
+    public var heldCritical: String?
     public var help = false
     public var version = false
     public var positionals: [String] = []
@@ -20,29 +27,34 @@ public struct Invocation: Sendable, Equatable {
     /// Every option, declared once: parsing, `--help` and the test that keeps the README and the
     /// man page in step all read this table.
     public enum Option: CaseIterable, Sendable {
-        case config, key, type, wait, json, initiator, verbose, abort, help, version
+        case config, baculaConfig, key, type, wait, json, prometheus, heldWarning, heldCritical, initiator, verbose, abort, help, version
 
         /// `-c`; nil when there is only a long form.
         public var short: Character? {
             switch self {
             case .config: "c"
+            case .baculaConfig: "C"
             case .key: "k"
             case .type: "t"
             case .wait: "w"
             case .verbose: "v"
             case .help: "h"
             case .version: "V"
-            case .json, .initiator, .abort: nil
+            case .json, .prometheus, .heldWarning, .heldCritical, .initiator, .abort: nil
             }
         }
 
         public var long: String {
             switch self {
             case .config: "config"
+            case .baculaConfig: "sd-config"
             case .key: "key"
             case .type: "type"
             case .wait: "wait"
             case .json: "json"
+            case .prometheus: "prometheus"
+            case .heldWarning: "held-warning"
+            case .heldCritical: "held-critical"
             case .initiator: "initiator"
             case .verbose: "verbose"
             case .abort: "abort"
@@ -54,12 +66,12 @@ public struct Invocation: Sendable, Equatable {
         /// The value's name in usage text; nil for a flag.
         public var valueName: String? {
             switch self {
-            case .config: "FILE"
+            case .config, .baculaConfig: "FILE"
             case .key: "HEX"
             case .type: "T"
-            case .wait: "SECONDS"
+            case .wait, .heldWarning, .heldCritical: "SECONDS"
             case .initiator: "NAME"
-            case .json, .verbose, .abort, .help, .version: nil
+            case .json, .prometheus, .verbose, .abort, .help, .version: nil
             }
         }
 
@@ -70,11 +82,16 @@ public struct Invocation: Sendable, Equatable {
             case .config: ["configuration file (default: $STORAGE_CTL_CONF, storage-ctl.conf",
                            "beside the executable, /opt/bacula/scripts/storage-ctl.conf,",
                            "/etc/bacula/storage-ctl.conf)"]
+            case .baculaConfig: ["drives, check: the storage daemon's bacula-sd.conf (default:",
+                                 "/opt/bacula/etc/bacula-sd.conf, /etc/bacula/bacula-sd.conf)"]
             case .key: ["our reservation key (overrides key= in the file)"]
             case .type: ["reservation type 1,3,5,6,7,8 or wr-ex, ex-ac, wr-ex-ro,",
                          "ex-ac-ro, wr-ex-ar, ex-ac-ar (default 3, Exclusive Access)"]
             case .wait: ["how long lock may wait (overrides max_lock_wait)"]
-            case .json: ["machine output (query, regkeys, wholocked, status, caps, scan, audit)"]
+            case .json: ["machine output (query, regkeys, wholocked, status, caps, scan, audit,", "drives)"]
+            case .prometheus: ["drives: Prometheus text format (node_exporter textfile collector)"]
+            case .heldWarning: ["check: WARNING when this host has held a drive this long"]
+            case .heldCritical: ["check: CRITICAL when this host has held a drive this long"]
             case .initiator: ["simulated LU only: this host's initiator name"]
             case .verbose: ["trace each SCSI command on stderr"]
             case .abort: []
@@ -98,6 +115,10 @@ public struct Invocation: Sendable, Equatable {
     private mutating func set(_ option: Option, _ value: String?) {
         switch option {
         case .config: configPath = value
+        case .baculaConfig: baculaConfigPath = value
+        case .heldWarning: heldWarning = value
+        case .heldCritical: heldCritical = value
+        case .prometheus: prometheus = true
         case .key: key = value
         case .type: type = value
         case .wait: wait = value
@@ -107,6 +128,26 @@ public struct Invocation: Sendable, Equatable {
         case .abort: abort = true
         case .help: help = true
         case .version: version = true
+        }
+    }
+
+    /// Whether `option` was given.
+    func isSet(_ option: Option) -> Bool {
+        switch option {
+        case .config: configPath != nil
+        case .baculaConfig: baculaConfigPath != nil
+        case .key: key != nil
+        case .type: type != nil
+        case .wait: wait != nil
+        case .json: json
+        case .prometheus: prometheus
+        case .heldWarning: heldWarning != nil
+        case .heldCritical: heldCritical != nil
+        case .initiator: initiator != nil
+        case .verbose: verbose
+        case .abort: abort
+        case .help: help
+        case .version: version
         }
     }
 

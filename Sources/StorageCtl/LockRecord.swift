@@ -174,7 +174,10 @@ public struct LockRecordStore {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    public func load() -> LockRecord? {
+    public func load() -> LockRecord? { loadWithStatus()?.record }
+
+    /// The record and its file's status (its modification time says which boot wrote it).
+    private func loadWithStatus() -> (record: LockRecord, status: stat)? {
         guard let dir = openDirectory(create: false) else { return nil }
         defer { dir.close() }
         guard let fd = try? dir.open(at: Array(name.utf8), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) else { return nil }
@@ -182,8 +185,24 @@ public struct LockRecordStore {
         guard let st = try? fd.status(), (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else { return nil }
         // a record is one short line: anything longer than 256 bytes is not one (EFBIG: no record)
         guard let bytes = try? fd.readAll(limit: 256),
-              let text = String(validating: bytes, as: UTF8.self) else { return nil }
-        return LockRecord(decoding: text)
+              let text = String(validating: bytes, as: UTF8.self),
+              let record = LockRecord(decoding: text) else { return nil }
+        return (record, st)
+    }
+
+    /// How long this host has held the drive, in whole seconds, by its `held` record: nil without
+    /// one, and nil (unknown, never a made-up age) for a record another boot wrote. CLOCK_BOOTTIME
+    /// restarts at 0 on every boot and `run_dir` may outlive one (it is only emptied at boot on a
+    /// tmpfs such as /run): a `since` later than now is from an earlier boot, and so is a record
+    /// whose file was last written (wall clock) before this boot began (wall clock now minus the
+    /// boot clock, with a second's slack for the two readings).
+    public func heldFor(now: Int64 = LockRecordStore.now()) -> Int64? {
+        guard let (record, st) = loadWithStatus(), case .held = record.state, now >= record.since else { return nil }
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        let bootStartedAt = Int64(wall.tv_sec) - now / 1_000_000_000
+        guard Int64(st.st_mtim.tv_sec) >= bootStartedAt - 1 else { return nil }
+        return (now - record.since) / 1_000_000_000
     }
 
     public func save(_ record: LockRecord) {

@@ -99,6 +99,11 @@ public enum StorageCtlMain {
             return (try execute(arguments, environment: environment, stdout: &stdout, stderrLine: line), false)
         } catch {
             line(error.message)
+            // A monitoring system reads the plugin's stdout and status: any failure is its UNKNOWN (3).
+            if CheckCommand.isRequested(arguments) {
+                stdout.write(DriveReport.checkUnknown(error.message))
+                return (ExitCode(rawValue: DriveReport.PluginState.unknown.rawValue) ?? .device, true)
+            }
             return (error.exitCode, true)
         }
     }
@@ -119,12 +124,12 @@ public enum StorageCtlMain {
         if commandWord == "help" || commandWord == "version" {
             throw .usage("unknown command '\(commandWord)'; did you mean storage-ctl --\(commandWord)?")
         }
-        if positionals[0] == "scan" {
+        if let command = DevicelessCommands.named(positionals[0]) {
             if invocation.abort { throw .usage("--abort goes with preempt only") }
-            if positionals.count > 1 { throw .usage("scan takes no arguments") }
-            _ = try SettingsLoader.load(invocation, environment: environment.variable, warn: stderrLine)
-            return try ScanVerb.run(json: invocation.json, stdout: &stdout)
+            try DevicelessCommands.refuseForeignOptions(invocation, for: command.name)
+            return try command.run(invocation, environment: environment, stdout: &stdout, stderrLine: stderrLine)
         }
+        try DevicelessCommands.refuseForeignOptions(invocation, for: nil)
         let devicePath = positionals.removeFirst()
         // A usage error, not a device error: nothing was named, so there is nothing to open
         // (Bacula's unset Control Device is *None*, refused as a device error when opened).
@@ -140,8 +145,8 @@ public enum StorageCtlMain {
             if Verbs.named(devicePath) != nil {
                 throw .usage("\(shownDevice): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(shownDevice))")
             }
-            if let meant = suggestion(for: devicePath, among: Verbs.all.map { $0.name } + ["scan"]) {
-                let usage = meant == "scan" ? "storage-ctl scan" : "storage-ctl DEVICE \(meant)"
+            if let meant = suggestion(for: devicePath, among: Verbs.all.map { $0.name } + DevicelessCommands.all.map { $0.name }) {
+                let usage = DevicelessCommands.named(meant) != nil ? "storage-ctl \(meant)" : "storage-ctl DEVICE \(meant)"
                 throw .usage("missing COMMAND after DEVICE \(shownDevice) (did you mean \(usage)?)")
             }
             throw .usage("missing COMMAND after DEVICE \(shownDevice) (try 'storage-ctl --help')")
@@ -151,8 +156,8 @@ public enum StorageCtlMain {
             if Verbs.named(devicePath) != nil {
                 throw .usage("unknown command '\(OutputText.argument(commandName))': DEVICE comes first (storage-ctl DEVICE \(shownDevice))")
             }
-            if commandName == "scan" || commandName == "persist" {
-                throw .usage("\(commandName) takes no DEVICE before it (usage: storage-ctl \(commandName == "scan" ? "[OPTIONS] scan" : "persist [sg_persist OPTIONS] DEVICE"))")
+            if DevicelessCommands.named(commandName) != nil || commandName == "persist" {
+                throw .usage("\(commandName) takes no DEVICE before it (usage: storage-ctl \(commandName == "persist" ? "persist [sg_persist OPTIONS] DEVICE" : "[OPTIONS] \(commandName)"))")
             }
             if let meant = suggestion(for: commandName, among: Verbs.all.map { $0.name }) {
                 throw .usage("unknown command '\(OutputText.argument(commandName))'; did you mean \(meant)? (try 'storage-ctl --help')")
@@ -181,12 +186,8 @@ public enum StorageCtlMain {
                                    traceLine: stderrLine, warn: stderrLine)
         // lock's budget also bounds waits for a simulated LU's file lock (SCSIReservationDevice.lockDeadline).
         let lockDeadline = verbType == LockVerb.self ? ContinuousClock.now + Duration(seconds: settings.maxLockWait) : nil
-        let options = DeviceOptions(initiatorName: settings.initiator ?? "", simDeviceType: settings.simType,
-                                    verbose: invocation.verbose,
-                                    openTimeout: SCSIReservationDevice.commandTimeout(seconds: settings.commandTimeout),
+        let request = DeviceRequest(settings, verbose: invocation.verbose, tracer: tracer, displayPath: shownDevice,
                                     lockDeadline: lockDeadline)
-        let request = DeviceRequest(options: options, commandTimeout: settings.commandTimeout,
-                                    tracer: tracer.isActive ? tracer : nil, type: settings.type, displayPath: shownDevice)
         let device: any PersistentReservationDevice
         do {
             device = try environment.openDevice(devicePath, request)
@@ -234,6 +235,8 @@ public enum StorageCtlMain {
         var text = """
         usage: storage-ctl [OPTIONS] DEVICE COMMAND [ARGS]
                storage-ctl [OPTIONS] scan
+               storage-ctl [OPTIONS] [-C bacula-sd.conf] drives [--json | --prometheus]
+               storage-ctl [OPTIONS] [-C bacula-sd.conf] check [--held-warning S] [--held-critical S]
                storage-ctl persist [sg_persist OPTIONS] DEVICE
                storage-ctl --help | --version
 
@@ -250,11 +253,15 @@ public enum StorageCtlMain {
         for verb in Verbs.all {
             text += "  " + pad(verb.synopsis, 22) + verb.summary + "\n"
         }
-        text += "  " + pad("scan", 22) + "list SCSI generic devices like lsscsi -g (no DEVICE)\n"
+        for command in DevicelessCommands.all {
+            text += "  " + pad(command.name, 22) + command.summary + "\n"
+        }
         text += "\nOptions:\n"
         for option in Invocation.Option.allCases where !option.help.isEmpty {
+            // a usage too long for its column gets a line of its own
+            if option.usage.count >= 22 { text += "  " + option.usage + "\n" }
             for (i, line) in option.help.enumerated() {
-                text += "  " + pad(i == 0 ? option.usage : "", 22) + line + "\n"
+                text += "  " + pad(i == 0 && option.usage.count < 22 ? option.usage : "", 22) + line + "\n"
             }
         }
         text += """
@@ -272,13 +279,16 @@ public enum StorageCtlMain {
              RESERVATION CONFLICT (preempt: KEY is not registered); audit: unknown keys,
              or our key registered through more than one initiator
           2  usage or configuration error
-          3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout)
+          3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout);
+             drives: some drive could not be asked (its row says why)
           4  lock gave up after max_lock_wait
           5  interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT while waiting or before the
              first command; nothing was taken
           6  our initiator is already registered under another key: two storage daemons
              share one initiator (set initiator=) or key= was changed
           7  output could not be written (stdout: full disk, closed or broken pipe)
+
+        check exits as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
         """
         return text

@@ -197,13 +197,16 @@ struct DropInTests {
                  RESERVATION CONFLICT (preempt: KEY is not registered); audit: unknown keys,
                  or our key registered through more than one initiator
               2  usage or configuration error
-              3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout)
+              3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout);
+                 drives: some drive could not be asked (its row says why)
               4  lock gave up after max_lock_wait
               5  interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT while waiting or before the
                  first command; nothing was taken
               6  our initiator is already registered under another key: two storage daemons
                  share one initiator (set initiator=) or key= was changed
               7  output could not be written (stdout: full disk, closed or broken pipe)
+
+            check exits as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
             """, "\(r)")
         #expect(r.stdout.contains("\n  clear                 remove every registration and the lock (CLEAR); stderr lists what was removed\n"), "\(r)")
@@ -213,11 +216,19 @@ struct DropInTests {
               -c, --config FILE     configuration file (default: $STORAGE_CTL_CONF, storage-ctl.conf
                                     beside the executable, /opt/bacula/scripts/storage-ctl.conf,
                                     /etc/bacula/storage-ctl.conf)
+              -C, --sd-config FILE  drives, check: the storage daemon's bacula-sd.conf (default:
+                                    /opt/bacula/etc/bacula-sd.conf, /etc/bacula/bacula-sd.conf)
               -k, --key HEX         our reservation key (overrides key= in the file)
               -t, --type T          reservation type 1,3,5,6,7,8 or wr-ex, ex-ac, wr-ex-ro,
                                     ex-ac-ro, wr-ex-ar, ex-ac-ar (default 3, Exclusive Access)
               -w, --wait SECONDS    how long lock may wait (overrides max_lock_wait)
-                  --json            machine output (query, regkeys, wholocked, status, caps, scan, audit)
+                  --json            machine output (query, regkeys, wholocked, status, caps, scan, audit,
+                                    drives)
+                  --prometheus      drives: Prometheus text format (node_exporter textfile collector)
+                  --held-warning SECONDS
+                                    check: WARNING when this host has held a drive this long
+                  --held-critical SECONDS
+                                    check: CRITICAL when this host has held a drive this long
                   --initiator NAME  simulated LU only: this host's initiator name
               -v, --verbose         trace each SCSI command on stderr
               -h, --help            this text

@@ -202,7 +202,7 @@ SB "$B" status
 check "status via B: registered, blocked by A" \
     'rc 0 && out_is "key=0xbac999 registered=1 locked=0 blockedby=0xbac001 name=dir blockedbyname=cibou"'
 SA "$A" status
-check "status via A: registered and locked" 'rc 0 && out_is "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou"'
+check "status via A: registered and locked, held for some seconds (its lock record)" 'rc 0 && out_matches "^key=0xbac001 registered=1 locked=1 blockedby=no name=cibou heldfor=[0-9]+$"'
 SB "$B" audit
 check "audit via B: both registered keys are in the configuration, exit 0, silent" 'rc 0 && out_is "" && err_is ""'
 SG -s "$B"; cp "$W/out" "$W/s.txt"
@@ -714,6 +714,81 @@ if [ -n "$XCTEST" ]; then
         CMD="add-lus.sh ${LOOP_LUS[*]}"; RC=1; cp "$W/add-loop.err" "$W/err"; : > "$W/out"
         check "a LU for the SG_IO integration tests" 'false'
     fi
+fi
+
+# ---- 13b. drives and check: a bacula-sd.conf naming the LUs as Control Devices ----------------
+phase "13b. drives and check against the LUs"
+if [ "$LOOP_OK" = 1 ]; then
+    # LU0 held by cibou through A (this host); seqreal (done with in 11) held by dir, cibou registered
+    SA "$A" clear; SA "$A" trylock
+    DRIVE1=$seqreal_A_SG
+    SB "$seqreal_B_SG" clear; SA "$DRIVE1" register; SB "$seqreal_B_SG" trylock
+    check "drives set-up: A holds LU0, B holds seqreal with A registered" 'rc 0'
+    {
+        printf 'Storage {\n  Name = cibou-sd\n  Working Directory = /tmp\n}\n'
+        printf 'Autochanger {\n  Name = Changer1\n  Changer Device = /dev/null\n  Device = Drive0, Drive1\n'
+        printf '  Lock Command = "/opt/bacula/scripts/storage-ctl %%l %%o"\n}\n'
+        printf 'Device {\n  Name = Drive0\n  Archive Device = /dev/nst0\n  Control Device = %s\n}\n' "$A"
+        printf 'Device {\n  Name = Drive1\n  Archive Device = /dev/nst1\n  Control Device = %s\n}\n' "$DRIVE1"
+    } > "$W/sd.conf"
+    cp "$W/sd.conf" "$W/sd-all.conf"
+    DOWN="Drive3" NDRIVES=3
+    if [ -n "${TB_TAPE_SG:-}" ]; then   # scsi_debug's tape answers INQUIRY but has no PR: a row with its error
+        printf 'Device {\n  Name = Drive2\n  Archive Device = %s\n  Control Device = %s\n}\n' "${TB_TAPE_NST:-/dev/nst9}" "$TB_TAPE_SG" >> "$W/sd-all.conf"
+        DOWN="Drive2, Drive3" NDRIVES=4
+    fi
+    printf 'Device {\n  Name = Drive3\n  Control Device = /dev/sg-gone\n  Lock Command = "storage-ctl %%l %%o"\n}\n' >> "$W/sd-all.conf"
+
+    SA -C "$W/sd.conf" drives
+    keep drives-listing.txt; cp "$W/drives-listing.txt" "$OUT/drives-listing.txt"
+    { echo "# storage-ctl -C sd.conf drives (as cibou):"; cat "$W/drives-listing.txt"; } >> "$LOG"
+    check "drives: both LUs listed with INQUIRY, keys, holder and this host's state; exit 0" \
+        'rc 0 && err_is "" && out_has "Drive0  (Autochanger Changer1)
+  archive device  /dev/nst0
+  control device  $A
+  lock command    /opt/bacula/scripts/storage-ctl %l %o  (from Autochanger Changer1)
+  device          LIO-ORG FILEIO 4.0 (disk)
+  keys            0xbac001 (cibou)
+  holder          0xbac001 (cibou)
+  this host       key=0xbac001 registered=1 locked=1 heldfor=" && out_has "Drive1  (Autochanger Changer1)" && out_matches "^  keys            0xbac(001 \(cibou\), 0xbac999 \(dir\)|999 \(dir\), 0xbac001 \(cibou\))$" && out_has "  holder          0xbac999 (dir)
+  this host       key=0xbac001 registered=1 locked=0
+"'
+    SA -C "$W/sd.conf" drives --json
+    check "drives --json: two rows, Drive0 ours with held_for, Drive1 held by dir" \
+        'rc 0 && "$PY" -c "import json, sys; d = json.load(open(sys.argv[1]))[\"drives\"]; assert [r[\"name\"] for r in d] == [\"Drive0\", \"Drive1\"], d; assert d[0][\"locked\"] and isinstance(d[0][\"held_for\"], int) and d[0][\"vendor\"] == \"LIO-ORG\", d[0]; assert d[1][\"holder\"] == {\"key\": \"0xbac999\", \"name\": \"dir\"} and not d[1][\"locked\"], d[1]" "$W/out"'
+    SA "$A" status
+    check "status on the holding host ends with heldfor=SECONDS" 'rc 0 && out_matches "^key=0xbac001 registered=1 locked=1 blockedby=no name=cibou heldfor=[0-9]+$"'
+    SA -C "$W/sd.conf" check
+    report "check: $(head -n 1 "$W/out")"
+    { echo "# storage-ctl -C sd.conf check (as cibou):"; cat "$W/out"; } >> "$LOG"
+    check "check: STORAGE-CTL OK with performance data, exit 0" \
+        'rc 0 && out_matches "^STORAGE-CTL OK - 2 drives, 2 locked \(1 by this host\) \| .drives.=2;;;0 .unreachable.=0;;0;0 " && out_has "Drive1: 2 keys, locked by 0xbac999 (dir)"'
+    SA -C "$W/sd.conf" check --held-warning 0 --held-critical 86400
+    check "check --held-warning 0: WARNING for the drive this host holds, exit 1" \
+        'rc 1 && out_matches "^STORAGE-CTL WARNING - Drive0: held by this host for [0-9]+ s \(warning at 0 s\) \| "'
+    SA -C "$W/sd-all.conf" drives
+    check "drives with a drive without PR and a missing one: every row listed, exit 3 naming them" \
+        'rc 3 && err_is "storage-ctl: $((NDRIVES - 2)) of $NDRIVES drives could not be asked: $DOWN" && out_has "Drive3
+  archive device  -
+  control device  /dev/sg-gone
+  lock command    storage-ctl %l %o
+  error           /dev/sg-gone: " && out_has "holder          0xbac999 (dir)"'
+    SA -C "$W/sd-all.conf" check
+    report "check (sd-all.conf): $(head -n 1 "$W/out")"
+    check "check: an unreachable drive is CRITICAL, exit 2" \
+        'rc 2 && out_matches "^STORAGE-CTL CRITICAL - $((NDRIVES - 2)) of $NDRIVES drives unreachable \($DOWN\) \| "'
+    SA -C "$W/sd-all.conf" drives --prometheus
+    keep drives.prom; cp "$W/drives.prom" "$OUT/drives.prom"
+    check "drives --prometheus: drive_up, holder_info and held_seconds for the LUs, exit 0" \
+        'rc 0 && err_is "" && out_has "storage_ctl_drive_up{drive=\"Drive0\",control_device=\"$A\"} 1
+" && out_has "storage_ctl_drive_up{drive=\"Drive3\",control_device=\"/dev/sg-gone\"} 0
+" && out_has "storage_ctl_drive_holder_info{drive=\"Drive1\",control_device=\"$DRIVE1\",holder=\"0xbac999\",holder_name=\"dir\"} 1
+" && out_matches "^storage_ctl_drive_held_seconds\{drive=\"Drive0\",control_device=\"$A\"\} [0-9]+$"'
+    SA -C "$W/broken.conf" check
+    check "check with a missing bacula-sd.conf: UNKNOWN, exit 3" 'rc 3 && out_matches "^STORAGE-CTL UNKNOWN - "'
+else
+    CMD="add-lus.sh ${LOOP_LUS[*]}"; RC=1; cp "$W/add-loop.err" "$W/err"; : > "$W/out"
+    check "a second tcm_loop LU for drives and check" 'false'
 fi
 
 # ---- 14. fault: the device goes away while lock waits (last: it deletes B's path to LU0) -------

@@ -39,6 +39,10 @@ struct InvocationTests {
                 expected.positionals = ["f", "q"]
                 switch option {
                 case .config: expected.configPath = "v1"
+                case .baculaConfig: expected.baculaConfigPath = "v1"
+                case .prometheus: expected.prometheus = true
+                case .heldWarning: expected.heldWarning = "v1"
+                case .heldCritical: expected.heldCritical = "v1"
                 case .key: expected.key = "v1"
                 case .type: expected.type = "v1"
                 case .wait: expected.wait = "v1"

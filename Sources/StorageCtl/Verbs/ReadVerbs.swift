@@ -67,6 +67,9 @@ struct WhoLockedVerb: NoArgumentVerb {
 /// ours where the transport knows its nexus (the simulated LU); where it does not (SG_IO), a key
 /// registered more than once makes `locked=0 blockedby=<our key>`, because we cannot tell that
 /// the holder is us. (SG_IO cannot see a key registered once, elsewhere only.)
+///
+/// Last, `heldfor=SECONDS` while we hold the drive and this host's lock record says since when
+/// (`LockRecordStore.heldFor`; none when the record is missing or from another boot).
 struct StatusVerb: NoArgumentVerb {
     static let name = "status"
     static let synopsis = "status"
@@ -77,30 +80,15 @@ struct StatusVerb: NoArgumentVerb {
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         guard let key = context.settings.key else { throw SettingsLoader.missingKey(Self.name, context.settings) }
-        let locker = context.locker()
-        // READ KEYS lists one key per registration, so it counts our key's registrations too; READ
-        // FULL STATUS is only worth it where we can pick out our own (the transport knows its nexus)
-        let full = context.device.knownNexus != nil ? try context.device.readFullStatus() : nil
-        var keys = full?.descriptors.map(\.key) ?? []
-        if full == nil { keys = try context.device.readKeys().keys }
-        let reservation = try context.device.readReservation().reservation
-        let keyRegistrations = keys.filter { $0 == key }.count
-        var registered = keyRegistrations > 0
-        var holdsIt = reservation?.key == key
-        var elsewhere = keyRegistrations > 1
-        if let full, context.device.knownNexus != nil {
-            let own = locker.ownDescriptor(in: full)
-            registered = own?.key == key
-            holdsIt = registered && own?.isReservationHolder == true
-            elsewhere = keyRegistrations > (registered ? 1 : 0)
-        } else if elsewhere {
-            holdsIt = false   // which registration with our key holds it is unknown: do not claim it
-        }
-        let locked = reservation.map { $0.type.isAllRegistrants ? registered : holdsIt } ?? false
+        let own = try OwnState.read(context.locker())
+        let (reservation, keyRegistrations, registered, locked, elsewhere) =
+            (own.reservation, own.keyRegistrations, own.registered, own.locked, own.elsewhere)
         var blocker: ReservationKey? = nil
         var blockedByAll = false
         // Only this host can know that one of its `lock`s is waiting (LockRecord).
         let waiting = !locked && (context.lockRecords?.isWaiting() ?? false)
+        // And since when it holds the drive: other hosts see only the holder's key (LockRecordStore.heldFor).
+        let heldFor = locked ? context.lockRecords?.heldFor() : nil
         if let reservation, !locked {
             if reservation.type.isAllRegistrants { blockedByAll = true } else { blocker = reservation.key }
         }
@@ -115,6 +103,7 @@ struct StatusVerb: NoArgumentVerb {
                 ("waiting", .bool(waiting)),
                 ("key_initiators", .int(Int64(keyRegistrations))),
                 ("key_elsewhere", .bool(elsewhere)),
+                ("held_for", heldFor.map { .int($0) } ?? .null),
             ]))
             return .ok
         }
@@ -124,6 +113,7 @@ struct StatusVerb: NoArgumentVerb {
         if let blocker, let name = context.settings.name(of: blocker) { line += " blockedbyname=\(Self.field(name))" }
         if elsewhere { line += " keyinitiators=\(keyRegistrations)" }
         if waiting { line += " waiting=1" }
+        if let heldFor { line += " heldfor=\(heldFor)" }
         context.print(line)
         return .ok
     }
@@ -137,6 +127,47 @@ struct StatusVerb: NoArgumentVerb {
 extension String {
     func replacingSpaces() -> String {
         String(unicodeScalars.map { $0 == " " ? "_" : Character($0) })
+    }
+}
+
+/// Where this host stands on a drive under its key, as `status` says it (and `drives` shows it).
+///
+/// READ KEYS lists one key per registration, so it counts our key's registrations too; READ FULL STATUS
+/// is only worth it where we can pick out our own (the transport knows its nexus). Where we cannot
+/// (SG_IO), our key registered more than once leaves unknown which registration holds the drive, so
+/// `locked` does not claim it.
+struct OwnState {
+    /// Every registration's key, in device order.
+    var keys: [ReservationKey]
+    var reservation: ReadReservationResponse.Reservation?
+    /// Registrations with our key (through any initiator).
+    var keyRegistrations: Int
+    var registered: Bool
+    var locked: Bool
+    /// Our key is registered through another initiator too.
+    var elsewhere: Bool
+
+    static func read(_ locker: Locker) throws(StorageCtlError) -> OwnState {
+        let device = locker.device, key = locker.key
+        let full = device.knownNexus != nil ? try device.readFullStatus() : nil
+        var keys = full?.descriptors.map(\.key) ?? []
+        if full == nil { keys = try device.readKeys().keys }
+        let reservation = try device.readReservation().reservation
+        let keyRegistrations = keys.filter { $0 == key }.count
+        var registered = keyRegistrations > 0
+        var holdsIt = reservation?.key == key
+        var elsewhere = keyRegistrations > 1
+        if let full, device.knownNexus != nil {
+            let own = locker.ownDescriptor(in: full)
+            registered = own?.key == key
+            holdsIt = registered && own?.isReservationHolder == true
+            elsewhere = keyRegistrations > (registered ? 1 : 0)
+        } else if elsewhere {
+            holdsIt = false   // which registration with our key holds it is unknown: do not claim it
+        }
+        let locked = reservation.map { $0.type.isAllRegistrants ? registered : holdsIt } ?? false
+        return OwnState(keys: keys, reservation: reservation, keyRegistrations: keyRegistrations,
+                        registered: registered, locked: locked, elsewhere: elsewhere)
     }
 }
 

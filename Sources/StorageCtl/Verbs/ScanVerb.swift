@@ -2,7 +2,18 @@ import Transports
 
 /// `scan`: the SCSI devices sysfs knows, like `lsscsi -g`, so an admin can find the
 /// `Control Device` (sg node) of an `Archive Device` (tape node). Needs no DEVICE.
-enum ScanVerb {
+enum ScanVerb: DevicelessCommand {
+    static let name = "scan"
+    static let summary = "list SCSI generic devices like lsscsi -g (no DEVICE)"
+    static let ownOptions: [Invocation.Option] = []
+
+    static func run<Out: TextOutputStream>(_ invocation: Invocation, environment: StorageCtlMain.Environment,
+                                           stdout: inout Out, stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> ExitCode {
+        if invocation.positionals.count > 1 { throw .usage("scan takes no arguments") }
+        _ = try SettingsLoader.load(invocation, environment: environment.variable, warn: stderrLine)
+        return try run(json: invocation.json, stdout: &stdout)
+    }
+
     static func run(json: Bool, stdout: inout some TextOutputStream) throws(StorageCtlError) -> ExitCode {
         let rows: [SCSIScanRow]
         do {

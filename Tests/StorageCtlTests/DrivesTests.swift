@@ -1,0 +1,352 @@
+import Foundation
+import PRCore
+import Testing
+import Transports
+@testable import StorageCtl
+
+/// A storage daemon's drives on simulated LUs in a temporary directory, driven through the CLI in
+/// this process: `drives`, `check` and `--prometheus` over a bacula-sd.conf naming them (issue 12).
+///
+/// The bed: Drive0 locked by this host (cibou, 0xbac001), Drive1 locked by dir (0xbac999) with cibou
+/// registered, Drive2 a damaged file (with a Lock Command that is not storage-ctl), Drive3 a missing file,
+/// Drive4 registered by a key nobody configured (0xdead), Drive5 on Drive4's Control Device.
+final class DriveBed {
+    let dir: String
+    var runDirectory: String { dir + "/run" }
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("storage-ctl-drives-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try write("cibou.conf", "key=bac001\nhost_bac001=cibou\nhost_bac999=dir\ninitiator=iqn.2024-01.com.example:cibou\n")
+        try write("dir.conf", "key=bac999\ninitiator=iqn.2024-01.com.example:dir\n")
+        try write("rogue.conf", "key=dead\ninitiator=iqn.2024-01.com.example:rogue\n")
+        for drive in ["drive0", "drive1", "drive4"] { try write(drive, "") }
+        try write("drive2", "garbage that is not a drive")
+        try write("sd.conf", Self.storage + Self.changer + device(0) + device(1) + device(2, lock: "/usr/local/bin/other-lock %l %o")
+                  + device(3, archive: false, lock: "storage-ctl %l %o") + device(4, lock: "storage-ctl %l %o")
+                  + device(5, control: 4, lock: "storage-ctl %l %o"))
+        try write("sd-ok.conf", Self.storage + Self.changer + device(0) + device(1))
+        #expect(run(["-c", path("cibou.conf"), path("drive0"), "lock"]).0 == 0)
+        #expect(run(["-c", path("cibou.conf"), path("drive1"), "register"]).0 == 0)
+        #expect(run(["-c", path("dir.conf"), path("drive1"), "lock"]).0 == 0)
+        #expect(run(["-c", path("rogue.conf"), path("drive4"), "register"]).0 == 0)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    static let storage = "Storage {\n  Name = cibou-sd\n  Working Directory = /tmp\n}\n"
+    static let changer = """
+        Autochanger {
+          Name = Changer1
+          Changer Device = /dev/null
+          Device = Drive0, Drive1
+          Lock Command = "/opt/bacula/scripts/storage-ctl %l %o"
+        }
+
+        """
+
+    func device(_ n: Int, control: Int? = nil, archive: Bool = true, lock: String? = nil) -> String {
+        "Device {\n  Name = Drive\(n)\n" + (archive ? "  Archive Device = /dev/nst\(n)\n" : "")
+            + "  Control Device = \"\(path("drive\(control ?? n)"))\"\n" + (lock.map { "  Lock Command = \"\($0)\"\n" } ?? "") + "}\n"
+    }
+
+    func path(_ name: String) -> String { dir + "/" + name }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: path(name), atomically: false, encoding: .utf8)
+    }
+
+    /// Runs the CLI in this process on real simulated LUs; lock records in this bed's run directory.
+    func run(_ args: [String]) -> (Int32, String, [String]) {
+        var out = ""
+        var err: [String] = []
+        let runDirectory = runDirectory
+        let env = StorageCtlMain.Environment(variable: { $0 == "STORAGE_CTL_RUN_DIR" ? runDirectory : nil },
+                                             openDevice: { (path, request) throws(TransportError) in try ReservationDevices.open(path, request) },
+                                             sleeper: { { _ in nil } })
+        let code = StorageCtlMain.run(args, environment: env, stdout: &out, stderrLine: { err.append($0) })
+        return (code, out.replacingOccurrences(of: dir, with: "T"), err.map { $0.replacingOccurrences(of: dir, with: "T") })
+    }
+
+    /// `storage-ctl -c cibou.conf -C CONF ARGS...`: this host is cibou.
+    func cibou(_ conf: String, _ args: String...) -> (Int32, String, [String]) {
+        run(["-c", path("cibou.conf"), "-C", path(conf)] + args)
+    }
+
+    /// This host's record of Drive0 rewritten as taken `age` nanoseconds ago (its file written now).
+    func age(drive: String = "drive0", by age: Int64) throws {
+        let store = try #require(LockRecordStore(directory: runDirectory, devicePath: path(drive), key: ReservationKey(0xbac001), trace: { _ in }))
+        var record = try #require(store.load())
+        record.since = LockRecordStore.now() - age
+        store.save(record)
+    }
+
+    static let twoHours: Int64 = 7_200_500_000_000   // 7200.5 s: whole seconds stay 7200 for half a second
+}
+
+@Suite("drives, check, --prometheus over bacula-sd.conf")
+struct DrivesTests {
+    @Test("drives: one block per drive; failing drives are rows with their error; exit 3 naming them")
+    func listing() throws {
+        let bed = try DriveBed()
+        try bed.age(by: DriveBed.twoHours)
+        let (code, out, err) = bed.cibou("sd.conf", "drives")
+        #expect(code == 3)
+        #expect(err == ["storage-ctl: 2 of 6 drives could not be asked: Drive2, Drive3"])
+        #expect(out == """
+            Drive0  (Autochanger Changer1)
+              archive device  /dev/nst0
+              control device  T/drive0
+              lock command    /opt/bacula/scripts/storage-ctl %l %o  (from Autochanger Changer1)
+              device          STORCTL SIM TAPE 1.0 (tape)
+              keys            0xbac001 (cibou)
+              holder          0xbac001 (cibou)
+              this host       key=0xbac001 registered=1 locked=1 heldfor=7200
+
+            Drive1  (Autochanger Changer1)
+              archive device  /dev/nst1
+              control device  T/drive1
+              lock command    /opt/bacula/scripts/storage-ctl %l %o  (from Autochanger Changer1)
+              device          STORCTL SIM TAPE 1.0 (tape)
+              keys            0xbac001 (cibou), 0xbac999 (dir)
+              holder          0xbac999 (dir)
+              this host       key=0xbac001 registered=1 locked=0
+
+            Drive2
+              archive device  /dev/nst2
+              control device  T/drive2
+              lock command    /usr/local/bin/other-lock %l %o
+              error           T/drive2: not a storage-ctl simulated LU (unrecognised format)
+              note            the Lock Command does not run storage-ctl
+
+            Drive3
+              archive device  -
+              control device  T/drive3
+              lock command    storage-ctl %l %o
+              error           T/drive3: no such file or device
+
+            Drive4
+              archive device  /dev/nst4
+              control device  T/drive4
+              lock command    storage-ctl %l %o
+              device          STORCTL SIM TAPE 1.0 (tape)
+              keys            0xdead
+              holder          none
+              this host       key=0xbac001 registered=0 locked=0
+              unknown keys    0xdead  (not in storage-ctl.conf)
+              note            Control Device shared with Drive5
+
+            Drive5
+              archive device  /dev/nst5
+              control device  T/drive4
+              lock command    storage-ctl %l %o
+              device          STORCTL SIM TAPE 1.0 (tape)
+              keys            0xdead
+              holder          none
+              this host       key=0xbac001 registered=0 locked=0
+              unknown keys    0xdead  (not in storage-ctl.conf)
+              note            Control Device shared with Drive4
+
+            """)
+        // Every drive answering: exit 0, nothing on stderr.
+        let ok = bed.cibou("sd-ok.conf", "drives")
+        #expect(ok.0 == 0 && ok.2.isEmpty, "\(ok)")
+    }
+
+    @Test("drives --json: one document, a row per drive, errors and this host's state included")
+    func json() throws {
+        let bed = try DriveBed()
+        let (code, out, _) = bed.cibou("sd.conf", "drives", "--json")
+        #expect(code == 3)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let drives = try #require(document["drives"] as? [[String: Any]])
+        #expect(drives.map { $0["name"] as? String } == ["Drive0", "Drive1", "Drive2", "Drive3", "Drive4", "Drive5"])
+        #expect(drives.map { $0["up"] as? Bool } == [true, true, false, false, true, true])
+        #expect(drives[0]["locked"] as? Bool == true && drives[0]["held_for"] as? Int == 0)
+        #expect((drives[1]["holder"] as? [String: Any])?["name"] as? String == "dir")
+        #expect(drives[1]["lock_command_from"] as? String == "autochanger")
+        #expect(drives[2]["error"] as? String == "T/drive2: not a storage-ctl simulated LU (unrecognised format)")
+        #expect(drives[2]["lock_command_is_storage_ctl"] as? Bool == false)
+        #expect((drives[4]["unknown_keys"] as? [[String: Any]])?.first?["key"] as? String == "0xdead")
+        #expect(drives[4]["shares_control_device_with"] as? [String] == ["Drive5"])
+        #expect(drives[5]["file"] as? String == "T/sd.conf" && drives[5]["line"] as? Int == 38, "\(drives[5])")
+    }
+
+    @Test("check: OK, WARNING and CRITICAL by held time; exit 0, 1, 2; performance data after |")
+    func checkStates() throws {
+        let bed = try DriveBed()
+        try bed.age(by: DriveBed.twoHours)
+        let perf = "'drives'=2;;;0 'unreachable'=0;;0;0 'unknown_keys'=0;;0;0 'locked'=2;;;0;2 'Drive0 keys'=1;;;0"
+        let long = "Drive0: 1 key, locked by 0xbac001 (cibou), held by this host for 7200 s\nDrive1: 2 keys, locked by 0xbac999 (dir)\n"
+        var r = bed.cibou("sd-ok.conf", "check")
+        #expect(r.0 == 0 && r.2.isEmpty)
+        #expect(r.1 == "STORAGE-CTL OK - 2 drives, 2 locked (1 by this host) | \(perf) 'Drive0 held_for'=7200s;;;0 'Drive1 keys'=2;;;0 'Drive1 held_for'=0s;;;0\n" + long)
+        r = bed.cibou("sd-ok.conf", "check", "--held-warning", "3600", "--held-critical", "86400")
+        #expect(r.0 == 1)
+        #expect(r.1 == "STORAGE-CTL WARNING - Drive0: held by this host for 7200 s (warning at 3600 s) | \(perf) 'Drive0 held_for'=7200s;3600;86400;0 'Drive1 keys'=2;;;0 'Drive1 held_for'=0s;3600;86400;0\n" + long)
+        r = bed.cibou("sd-ok.conf", "check", "--held-warning", "600", "--held-critical", "3600.5")
+        #expect(r.0 == 2)
+        #expect(r.1.hasPrefix("STORAGE-CTL CRITICAL - Drive0: held by this host for 7200 s (critical at 3600.5 s) | \(perf) 'Drive0 held_for'=7200s;600;3600.5;0 "), "\(r.1)")
+    }
+
+    @Test("check: an unreachable drive or an unknown key is CRITICAL (exit 2), every drive in the long output")
+    func checkCritical() throws {
+        let bed = try DriveBed()
+        let (code, out, err) = bed.cibou("sd.conf", "check")
+        #expect(code == 2 && err.isEmpty, "\(err)")
+        #expect(out == """
+            STORAGE-CTL CRITICAL - 2 of 6 drives unreachable (Drive2, Drive3); Drive4: unknown key 0xdead registered; Drive5: unknown key 0xdead registered | 'drives'=6;;;0 'unreachable'=2;;0;0 'unknown_keys'=2;;0;0 'locked'=2;;;0;6 'Drive0 keys'=1;;;0 'Drive0 held_for'=0s;;;0 'Drive1 keys'=2;;;0 'Drive1 held_for'=0s;;;0 'Drive4 keys'=1;;;0 'Drive4 held_for'=0s;;;0 'Drive5 keys'=1;;;0 'Drive5 held_for'=0s;;;0
+            Drive0: 1 key, locked by 0xbac001 (cibou), held by this host for 0 s
+            Drive1: 2 keys, locked by 0xbac999 (dir)
+            Drive2: unreachable: T/drive2: not a storage-ctl simulated LU (unrecognised format)
+            Drive3: unreachable: T/drive3: no such file or device
+            Drive4: 1 key, free
+            Drive5: 1 key, free
+
+            """)
+    }
+
+    @Test("check: what stops the survey is UNKNOWN, exit 3: a bacula-sd.conf that does not parse (file:line), a usage error, no drive")
+    func checkUnknown() throws {
+        let bed = try DriveBed()
+        try bed.write("bad.conf", "Device {\n  Name = Drive0\n  Control Device = /dev/sg0\n")
+        var r = bed.cibou("bad.conf", "check")
+        #expect(r.0 == 3)
+        #expect(r.1 == "STORAGE-CTL UNKNOWN - T/bad.conf:1: Device resource not closed: end of file reached before its '}'\n")
+        #expect(r.2 == ["storage-ctl: T/bad.conf:1: Device resource not closed: end of file reached before its '}'"])
+        r = bed.cibou("sd.conf", "check", "--held-warning", "soon")
+        #expect(r.0 == 3 && r.1 == "STORAGE-CTL UNKNOWN - invalid --held-warning 'soon': expected a number of seconds, 0 or more\n", "\(r)")
+        r = bed.cibou("sd.conf", "check", "--frobnicate")
+        #expect(r.0 == 3 && r.1 == "STORAGE-CTL UNKNOWN - unknown option '--frobnicate' (try 'storage-ctl --help')\n", "\(r)")
+        try bed.write("empty.conf", DriveBed.storage)
+        r = bed.cibou("empty.conf", "check")
+        #expect(r.0 == 3 && r.1 == "STORAGE-CTL UNKNOWN - T/empty.conf: no Device resource has a Control Device: nothing to check\n", "\(r)")
+        // drives itself: a configuration error, exit 2, one line.
+        r = bed.cibou("bad.conf", "drives")
+        #expect(r.0 == 2 && r.1.isEmpty && r.2 == ["storage-ctl: T/bad.conf:1: Device resource not closed: end of file reached before its '}'"])
+    }
+
+    @Test("hostile bacula-sd.conf: include loop, missing include, no file: exit 2 naming the place")
+    func hostileConfigurations() throws {
+        let bed = try DriveBed()
+        try bed.write("loop-a.conf", "@\(bed.path("loop-b.conf"))\n")
+        try bed.write("loop-b.conf", "@\(bed.path("loop-a.conf"))\n")
+        var r = bed.cibou("loop-a.conf", "drives")
+        #expect(r.0 == 2 && r.2.count == 1 && r.2[0].hasPrefix("storage-ctl: T/loop-b.conf:1: include loop"), "\(r)")
+        try bed.write("inc.conf", "@\(bed.path("nowhere.conf"))\n")
+        r = bed.cibou("inc.conf", "drives")
+        #expect(r.0 == 2 && r.2.count == 1 && r.2[0].contains("nowhere.conf"), "\(r)")
+        r = bed.cibou("missing.conf", "drives", "--prometheus")
+        #expect(r.0 == 2 && r.1.isEmpty && r.2.count == 1 && r.2[0].contains("T/missing.conf"), "\(r)")
+        try bed.write("binary.conf", "Device {\u{1}\u{2}\n")
+        r = bed.cibou("binary.conf", "drives")
+        #expect(r.0 == 2 && r.2.count == 1 && r.2[0].hasPrefix("storage-ctl: T/binary.conf:1: "), "\(r)")
+    }
+
+    @Test("drives --prometheus: the text exposition format, exact; exit 0 with unreachable drives (drive_up 0)")
+    func prometheus() throws {
+        let bed = try DriveBed()
+        try bed.age(by: DriveBed.twoHours)
+        var r = bed.cibou("sd-ok.conf", "drives", "--prometheus")
+        #expect(r.0 == 0 && r.2.isEmpty)
+        let d0 = "drive=\"Drive0\",control_device=\"T/drive0\"", d1 = "drive=\"Drive1\",control_device=\"T/drive1\""
+        #expect(r.1 == """
+            # HELP storage_ctl_drive_up 1 if the drive's Control Device answered INQUIRY, READ KEYS and READ RESERVATION, else 0.
+            # TYPE storage_ctl_drive_up gauge
+            storage_ctl_drive_up{\(d0)} 1
+            storage_ctl_drive_up{\(d1)} 1
+            # HELP storage_ctl_drive_info The drive as bacula-sd.conf and INQUIRY describe it (always 1).
+            # TYPE storage_ctl_drive_info gauge
+            storage_ctl_drive_info{\(d0),archive_device="/dev/nst0",vendor="STORCTL",product="SIM TAPE",revision="1.0",lock_command="/opt/bacula/scripts/storage-ctl %l %o"} 1
+            storage_ctl_drive_info{\(d1),archive_device="/dev/nst1",vendor="STORCTL",product="SIM TAPE",revision="1.0",lock_command="/opt/bacula/scripts/storage-ctl %l %o"} 1
+            # HELP storage_ctl_drive_registered_keys Registrations on the drive (READ KEYS).
+            # TYPE storage_ctl_drive_registered_keys gauge
+            storage_ctl_drive_registered_keys{\(d0)} 1
+            storage_ctl_drive_registered_keys{\(d1)} 2
+            # HELP storage_ctl_drive_unknown_keys Registered keys that storage-ctl.conf does not name (key=, host_<KEY>=).
+            # TYPE storage_ctl_drive_unknown_keys gauge
+            storage_ctl_drive_unknown_keys{\(d0)} 0
+            storage_ctl_drive_unknown_keys{\(d1)} 0
+            # HELP storage_ctl_drive_locked 1 if the drive is reserved (by any host), else 0.
+            # TYPE storage_ctl_drive_locked gauge
+            storage_ctl_drive_locked{\(d0)} 1
+            storage_ctl_drive_locked{\(d1)} 1
+            # HELP storage_ctl_drive_holder_info The key holding the drive's reservation (always 1; no sample while the drive is free).
+            # TYPE storage_ctl_drive_holder_info gauge
+            storage_ctl_drive_holder_info{\(d0),holder="0xbac001",holder_name="cibou"} 1
+            storage_ctl_drive_holder_info{\(d1),holder="0xbac999",holder_name="dir"} 1
+            # HELP storage_ctl_drive_locked_by_this_host 1 if this host's key holds the drive, else 0.
+            # TYPE storage_ctl_drive_locked_by_this_host gauge
+            storage_ctl_drive_locked_by_this_host{\(d0)} 1
+            storage_ctl_drive_locked_by_this_host{\(d1)} 0
+            # HELP storage_ctl_drive_held_seconds Seconds this host has held the drive, by its lock record (no sample when it does not hold it or the record is missing).
+            # TYPE storage_ctl_drive_held_seconds gauge
+            storage_ctl_drive_held_seconds{\(d0)} 7200
+
+            """)
+        r = bed.cibou("sd.conf", "drives", "--prometheus")
+        #expect(r.0 == 0 && r.2.isEmpty, "\(r)")
+        #expect(r.1.contains("storage_ctl_drive_up{drive=\"Drive2\",control_device=\"T/drive2\"} 0\n"))
+        #expect(!r.1.contains("storage_ctl_drive_registered_keys{drive=\"Drive2\""))
+        #expect(r.1.contains("storage_ctl_drive_unknown_keys{drive=\"Drive4\",control_device=\"T/drive4\"} 1\n"))
+        // Label values escaped as the exposition format wants: backslash, double quote, line feed.
+        #expect(DriveReport.labelValue("a\"b\\c\nd") == #"a\"b\\c\nd"#)
+        // Nagios labels: a quote doubled, '=' written as '_'.
+        #expect(DriveReport.perf("it's=x", 1, min: 0) == "'it''s_x'=1;;;0")
+    }
+
+    @Test("status: heldfor=SECONDS last while this host holds the drive; none for a record of another boot")
+    func statusHeldFor() throws {
+        let bed = try DriveBed()
+        let status = { bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "status"]) }
+        try bed.age(by: DriveBed.twoHours)
+        #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou heldfor=7200\n")
+        let json = bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "status", "--json"]).1
+        #expect(json.contains("\"held_for\":7200}"), "\(json)")
+        // CLOCK_BOOTTIME restarted: a `since` later than now is from an earlier boot.
+        try bed.age(by: -3_600_000_000_000)
+        #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou\n")
+        // A record whose file was written before this boot began (its since may look plausible).
+        try bed.age(by: 1_500_000_000)
+        let store = try #require(LockRecordStore(directory: bed.runDirectory, devicePath: bed.path("drive0"), key: ReservationKey(0xbac001), trace: { _ in }))
+        #expect(store.heldFor() == 1)
+        let files = try FileManager.default.contentsOfDirectory(atPath: bed.runDirectory).filter { !$0.hasPrefix(".") }
+        for file in files {
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1000)], ofItemAtPath: bed.runDirectory + "/" + file)
+        }
+        #expect(store.heldFor() == nil)
+        #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou\n")
+        // Not holding: no heldfor, whatever the record says.
+        #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive1"), "status"]).1 == "key=0xbac001 registered=1 locked=0 blockedby=0xbac999 name=cibou blockedbyname=dir\n")
+    }
+
+    @Test("drives: this host's standing read as status reads it: our key registered through another initiator only")
+    func keyOnAnotherInitiator() throws {
+        let bed = try DriveBed()
+        try bed.write("copy.conf", "key=bac001\ninitiator=iqn.2024-01.com.example:copy\n")
+        #expect(bed.run(["-c", bed.path("copy.conf"), bed.path("drive4"), "register"]).0 == 0)
+        let status = bed.run(["-c", bed.path("cibou.conf"), bed.path("drive4"), "status"]).1
+        #expect(status == "key=0xbac001 registered=0 locked=0 blockedby=no name=cibou keyinitiators=1\n")
+        let listing = bed.cibou("sd.conf", "drives").1
+        #expect(listing.contains("  keys            0xdead, 0xbac001 (cibou)\n  holder          none\n  this host       key=0xbac001 registered=0 locked=0 keyinitiators=1\n"), "\(listing)")
+    }
+
+    @Test("options of drives and check belong to them; DEVICE-less commands refuse a DEVICE")
+    func usage() throws {
+        let bed = try DriveBed()
+        var r = bed.run(["-C", bed.path("sd.conf"), bed.path("drive0"), "status"])
+        #expect(r.0 == 2 && r.2 == ["storage-ctl: --sd-config goes with drives and check only"], "\(r)")
+        r = bed.cibou("sd.conf", "drives", "--held-warning", "10")
+        #expect(r.0 == 2 && r.2 == ["storage-ctl: --held-warning goes with check only"], "\(r)")
+        r = bed.cibou("sd.conf", "drives", "--json", "--prometheus")
+        #expect(r.0 == 2 && r.2 == ["storage-ctl: --json and --prometheus: choose one"], "\(r)")
+        r = bed.cibou("sd.conf", "drives", "extra")
+        #expect(r.0 == 2 && r.2 == ["storage-ctl: drives takes no arguments: it reads the drives from bacula-sd.conf (-C FILE)"], "\(r)")
+        r = bed.run([bed.path("drive0"), "drives"])
+        #expect(r.0 == 2 && r.2 == ["storage-ctl: drives takes no DEVICE before it (usage: storage-ctl [OPTIONS] drives)"], "\(r)")
+        r = bed.run(["drvies"])
+        #expect(r.0 == 2 && r.2 == ["storage-ctl: missing COMMAND after DEVICE drvies (did you mean storage-ctl drives?)"], "\(r)")
+        r = bed.run(["-C", bed.path("sd.conf"), "scan"])
+        #expect(r.0 == 2 && r.2 == ["storage-ctl: --sd-config goes with drives and check only"], "\(r)")
+    }
+}
