@@ -164,14 +164,21 @@ enum DriveReport {
                                      warning: limits.heldWarning.map(seconds), critical: limits.heldCritical.map(seconds), min: 0))
             }
         }
-        var text = "STORAGE-CTL \(state.word) - \(summary.joined(separator: "; ")) | \(perfdata.joined(separator: " "))\n"
-        for row in survey.rows { text += checkLine(row, settings: settings) + "\n" }
+        var text = "STORAGE-CTL \(state.word) - \(pluginText(summary.joined(separator: "; "))) | \(perfdata.joined(separator: " "))\n"
+        for row in survey.rows { text += pluginText(checkLine(row, settings: settings)) + "\n" }
         return (text, state)
     }
 
     /// The UNKNOWN result: `check` could not survey at all (usage, bacula-sd.conf, no drive).
     static func checkUnknown(_ reason: String) -> String {
-        "STORAGE-CTL UNKNOWN - \(OutputText.oneLine(reason))\n"
+        "STORAGE-CTL UNKNOWN - \(pluginText(reason))\n"
+    }
+
+    /// Text of the plugin's output other than performance data, on one line (`OutputText.oneLine`), with
+    /// `|` written `\x7c`: Nagios takes the first `|` of the status line or of the long output for the
+    /// start of performance data, and a path in an error may hold one.
+    static func pluginText(_ text: String) -> String {
+        OutputText.oneLine(text).replacingOccurrences("|", "\\x7c")
     }
 
     /// One drive in the plugin's long output.

@@ -226,6 +226,22 @@ struct DrivesTests {
         #expect(r.0 == 2 && r.1.isEmpty && r.2 == ["storage-ctl: T/bad.conf:1: Device resource not closed: end of file reached before its '}'"])
     }
 
+    @Test("check: a '|' in the plugin's text (a path in an error) is written \\x7c: Nagios takes the first '|' of any line for performance data")
+    func checkPipeInText() throws {
+        let bed = try DriveBed()
+        try bed.write("pipe.conf", "Device {\n  Name = Drive0\n  Control Device = \"\(bed.path("a|b"))\"\n}\n")
+        var r = bed.cibou("pipe.conf", "check")
+        #expect(r.0 == 2)
+        #expect(r.1 == """
+            STORAGE-CTL CRITICAL - 1 of 1 drive unreachable (Drive0) | 'drives'=1;;;0 'unreachable'=1;;0;0 'unknown_keys'=0;;0;0 'locked'=0;;;0;1
+            Drive0: unreachable: T/a\\x7cb: no such file or device
+
+            """, "\(r)")
+        r = bed.cibou("no|such.conf", "check")
+        #expect(r.0 == 3 && r.1 == "STORAGE-CTL UNKNOWN - T/no\\x7csuch.conf: cannot read: No such file or directory\n", "\(r)")
+        #expect(r.2 == ["storage-ctl: T/no|such.conf: cannot read: No such file or directory"], "\(r)")
+    }
+
     @Test("hostile bacula-sd.conf: include loop, missing include, no file: exit 2 naming the place")
     func hostileConfigurations() throws {
         let bed = try DriveBed()
