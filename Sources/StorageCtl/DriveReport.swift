@@ -159,8 +159,9 @@ enum DriveReport {
         ]
         for row in survey.rows where row.isUp {
             perfdata.append(perf("\(row.drive.name) keys", row.keys.count, min: 0))
-            if let locked = row.locked {
-                perfdata.append(perf("\(row.drive.name) held_for", locked ? Int(row.heldFor ?? 0) : 0, unit: "s",
+            // held by this host with no lock record: unknown, no value (as drive_held_seconds), not 0 s
+            if let locked = row.locked, !locked || row.heldFor != nil {
+                perfdata.append(perf("\(row.drive.name) held_for", Int(row.heldFor ?? 0), unit: "s",
                                      warning: limits.heldWarning.map(seconds), critical: limits.heldCritical.map(seconds), min: 0))
             }
         }

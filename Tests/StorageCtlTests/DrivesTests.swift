@@ -189,6 +189,20 @@ struct DrivesTests {
         #expect(r.1.hasPrefix("STORAGE-CTL CRITICAL - Drive0: held by this host for 7200 s (critical at 3600.5 s) | \(perf) 'Drive0 held_for'=7200s;600;3600.5;0 "), "\(r.1)")
     }
 
+    @Test("check: a drive this host holds without its lock record has no held_for performance data (unknown, not 0 s)")
+    func checkHeldUnknown() throws {
+        let bed = try DriveBed()
+        try FileManager.default.removeItem(atPath: bed.runDirectory)
+        let r = bed.cibou("sd-ok.conf", "check")
+        #expect(r.0 == 0 && r.2.isEmpty, "\(r)")
+        #expect(r.1 == """
+            STORAGE-CTL OK - 2 drives, 2 locked (1 by this host) | 'drives'=2;;;0 'unreachable'=0;;0;0 'unknown_keys'=0;;0;0 'locked'=2;;;0;2 'Drive0 keys'=1;;;0 'Drive1 keys'=2;;;0 'Drive1 held_for'=0s;;;0
+            Drive0: 1 key, locked by 0xbac001 (cibou)
+            Drive1: 2 keys, locked by 0xbac999 (dir)
+
+            """, "\(r)")
+    }
+
     @Test("check: an unreachable drive or an unknown key is CRITICAL (exit 2), every drive in the long output")
     func checkCritical() throws {
         let bed = try DriveBed()
