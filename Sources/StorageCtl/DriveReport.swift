@@ -159,19 +159,27 @@ enum DriveReport {
         ]
         for row in survey.rows where row.isUp {
             perfdata.append(perf("\(row.drive.name) keys", row.keys.count, min: 0))
-            if let locked = row.locked {
-                perfdata.append(perf("\(row.drive.name) held_for", locked ? Int(row.heldFor ?? 0) : 0, unit: "s",
+            // held by this host with no lock record: unknown, no value (as drive_held_seconds), not 0 s
+            if let locked = row.locked, !locked || row.heldFor != nil {
+                perfdata.append(perf("\(row.drive.name) held_for", Int(row.heldFor ?? 0), unit: "s",
                                      warning: limits.heldWarning.map(seconds), critical: limits.heldCritical.map(seconds), min: 0))
             }
         }
-        var text = "STORAGE-CTL \(state.word) - \(summary.joined(separator: "; ")) | \(perfdata.joined(separator: " "))\n"
-        for row in survey.rows { text += checkLine(row, settings: settings) + "\n" }
+        var text = "STORAGE-CTL \(state.word) - \(pluginText(summary.joined(separator: "; "))) | \(perfdata.joined(separator: " "))\n"
+        for row in survey.rows { text += pluginText(checkLine(row, settings: settings)) + "\n" }
         return (text, state)
     }
 
     /// The UNKNOWN result: `check` could not survey at all (usage, bacula-sd.conf, no drive).
     static func checkUnknown(_ reason: String) -> String {
-        "STORAGE-CTL UNKNOWN - \(OutputText.oneLine(reason))\n"
+        "STORAGE-CTL UNKNOWN - \(pluginText(reason))\n"
+    }
+
+    /// Text of the plugin's output other than performance data, on one line (`OutputText.oneLine`), with
+    /// `|` written `\x7c`: Nagios takes the first `|` of the status line or of the long output for the
+    /// start of performance data, and a path in an error may hold one.
+    static func pluginText(_ text: String) -> String {
+        OutputText.oneLine(text).replacingOccurrences("|", "\\x7c")
     }
 
     /// One drive in the plugin's long output.

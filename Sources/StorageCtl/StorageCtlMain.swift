@@ -79,7 +79,8 @@ public enum StorageCtlMain {
         out.flush()
         if let failure = out.failure, !failureReported {
             stderrLine("storage-ctl: cannot write standard output: \(Errno(rawValue: failure))")
-            status = .outputFailed
+            // the plugin's statuses are 0-3 only: an output lost is its UNKNOWN
+            status = CheckCommand.isRequested(arguments) ? Self.pluginUnknown : .outputFailed
         }
         return status.rawValue
     }
@@ -102,11 +103,14 @@ public enum StorageCtlMain {
             // A monitoring system reads the plugin's stdout and status: any failure is its UNKNOWN (3).
             if CheckCommand.isRequested(arguments) {
                 stdout.write(DriveReport.checkUnknown(error.message))
-                return (ExitCode(rawValue: DriveReport.PluginState.unknown.rawValue) ?? .device, true)
+                return (pluginUnknown, true)
             }
             return (error.exitCode, true)
         }
     }
+
+    /// `check`'s UNKNOWN as an exit status (3).
+    static let pluginUnknown = ExitCode(rawValue: DriveReport.PluginState.unknown.rawValue) ?? .device
 
     static func execute(_ arguments: [String], environment: Environment, stdout: inout some TextOutputStream,
                         stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> ExitCode {

@@ -33,4 +33,18 @@ extension HostileFilesTests {
         #expect(r.stdout.contains("\"drives\":[{\"name\":\"FromWorkingDirectory\","), "\(r)")
         #expect(r.stdout.contains("\"file\":\"inc/devices.conf\",\"line\":1,"), "\(r)")
     }
+
+    @Test("check and drives into /dev/full: check is UNKNOWN (exit 3: Nagios knows 0-3), drives exits 7 even with a drive down (not 3 with the listing lost)")
+    func drivesOutputFails() throws {
+        let site = try Site("drives-full")
+        try "Device {\n  Name = Drive0\n  Control Device = \"\(site.drive)\"\n}\nDevice {\n  Name = Gone\n  Control Device = \"\(site.path("gone"))\"\n}\n"
+            .write(toFile: site.path("sd.conf"), atomically: false, encoding: .utf8)
+        let cannotWrite = "storage-ctl: cannot write standard output: No space left on device"
+        var r = try Spawned.run(["-C", site.path("sd.conf"), "check"], stdout: .path("/dev/full"))
+        #expect(r.status == 3 && r.stderrLines == [cannotWrite], "\(r)")
+        for args in [["drives"], ["drives", "--json"]] {
+            r = try Spawned.run(["-C", site.path("sd.conf")] + args, stdout: .path("/dev/full"))
+            #expect(r.status == 7 && r.stderrLines == ["storage-ctl: 1 of 2 drives could not be asked: Gone", cannotWrite], "\(r)")
+        }
+    }
 }

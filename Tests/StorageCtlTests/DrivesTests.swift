@@ -189,6 +189,20 @@ struct DrivesTests {
         #expect(r.1.hasPrefix("STORAGE-CTL CRITICAL - Drive0: held by this host for 7200 s (critical at 3600.5 s) | \(perf) 'Drive0 held_for'=7200s;600;3600.5;0 "), "\(r.1)")
     }
 
+    @Test("check: a drive this host holds without its lock record has no held_for performance data (unknown, not 0 s)")
+    func checkHeldUnknown() throws {
+        let bed = try DriveBed()
+        try FileManager.default.removeItem(atPath: bed.runDirectory)
+        let r = bed.cibou("sd-ok.conf", "check")
+        #expect(r.0 == 0 && r.2.isEmpty, "\(r)")
+        #expect(r.1 == """
+            STORAGE-CTL OK - 2 drives, 2 locked (1 by this host) | 'drives'=2;;;0 'unreachable'=0;;0;0 'unknown_keys'=0;;0;0 'locked'=2;;;0;2 'Drive0 keys'=1;;;0 'Drive1 keys'=2;;;0 'Drive1 held_for'=0s;;;0
+            Drive0: 1 key, locked by 0xbac001 (cibou)
+            Drive1: 2 keys, locked by 0xbac999 (dir)
+
+            """, "\(r)")
+    }
+
     @Test("check: an unreachable drive or an unknown key is CRITICAL (exit 2), every drive in the long output")
     func checkCritical() throws {
         let bed = try DriveBed()
@@ -224,6 +238,22 @@ struct DrivesTests {
         // drives itself: a configuration error, exit 2, one line.
         r = bed.cibou("bad.conf", "drives")
         #expect(r.0 == 2 && r.1.isEmpty && r.2 == ["storage-ctl: T/bad.conf:1: Device resource not closed: end of file reached before its '}'"])
+    }
+
+    @Test("check: a '|' in the plugin's text (a path in an error) is written \\x7c: Nagios takes the first '|' of any line for performance data")
+    func checkPipeInText() throws {
+        let bed = try DriveBed()
+        try bed.write("pipe.conf", "Device {\n  Name = Drive0\n  Control Device = \"\(bed.path("a|b"))\"\n}\n")
+        var r = bed.cibou("pipe.conf", "check")
+        #expect(r.0 == 2)
+        #expect(r.1 == """
+            STORAGE-CTL CRITICAL - 1 of 1 drive unreachable (Drive0) | 'drives'=1;;;0 'unreachable'=1;;0;0 'unknown_keys'=0;;0;0 'locked'=0;;;0;1
+            Drive0: unreachable: T/a\\x7cb: no such file or device
+
+            """, "\(r)")
+        r = bed.cibou("no|such.conf", "check")
+        #expect(r.0 == 3 && r.1 == "STORAGE-CTL UNKNOWN - T/no\\x7csuch.conf: cannot read: No such file or directory\n", "\(r)")
+        #expect(r.2 == ["storage-ctl: T/no|such.conf: cannot read: No such file or directory"], "\(r)")
     }
 
     @Test("hostile bacula-sd.conf: include loop, missing include, no file: exit 2 naming the place")

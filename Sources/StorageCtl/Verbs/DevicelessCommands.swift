@@ -96,8 +96,10 @@ enum DrivesCommand: DevicelessCommand {
                                      : DriveReport.text(survey, settings: settings))
         let down = survey.unreachable
         if !down.isEmpty {
-            throw StorageCtlError(.device, "\(down.count) of \(survey.rows.count) drives could not be asked: "
-                                  + down.map { OutputText.escaped($0.drive.name) }.joined(separator: ", "))
+            // said, not thrown: a listing that could not be written is then exit 7, as for audit
+            stderrLine("\(down.count) of \(survey.rows.count) drives could not be asked: "
+                       + down.map { OutputText.escaped($0.drive.name) }.joined(separator: ", "))
+            return .device
         }
         return .ok
     }
