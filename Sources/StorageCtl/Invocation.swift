@@ -18,6 +18,8 @@ public struct Invocation: Sendable, Equatable {
     /// `check --held-warning SECONDS`, `--held-critical SECONDS`, as typed.
     public var heldWarning: String?
     public var heldCritical: String?
+    /// `drives --timeout SECONDS`, `check --timeout SECONDS`: the whole survey's time limit, as typed.
+    public var timeout: String?
     public var help = false
     public var version = false
     public var positionals: [String] = []
@@ -27,7 +29,7 @@ public struct Invocation: Sendable, Equatable {
     /// Every option, declared once: parsing, `--help` and the test that keeps the README and the
     /// man page in step all read this table.
     public enum Option: CaseIterable, Sendable {
-        case config, baculaConfig, key, type, wait, json, prometheus, heldWarning, heldCritical, initiator, verbose, abort, help, version
+        case config, baculaConfig, key, type, wait, json, prometheus, heldWarning, heldCritical, timeout, initiator, verbose, abort, help, version
 
         /// `-c`; nil when there is only a long form.
         public var short: Character? {
@@ -40,7 +42,7 @@ public struct Invocation: Sendable, Equatable {
             case .verbose: "v"
             case .help: "h"
             case .version: "V"
-            case .json, .prometheus, .heldWarning, .heldCritical, .initiator, .abort: nil
+            case .json, .prometheus, .heldWarning, .heldCritical, .timeout, .initiator, .abort: nil
             }
         }
 
@@ -55,6 +57,7 @@ public struct Invocation: Sendable, Equatable {
             case .prometheus: "prometheus"
             case .heldWarning: "held-warning"
             case .heldCritical: "held-critical"
+            case .timeout: "timeout"
             case .initiator: "initiator"
             case .verbose: "verbose"
             case .abort: "abort"
@@ -69,7 +72,7 @@ public struct Invocation: Sendable, Equatable {
             case .config, .baculaConfig: "FILE"
             case .key: "HEX"
             case .type: "T"
-            case .wait, .heldWarning, .heldCritical: "SECONDS"
+            case .wait, .heldWarning, .heldCritical, .timeout: "SECONDS"
             case .initiator: "NAME"
             case .json, .prometheus, .verbose, .abort, .help, .version: nil
             }
@@ -92,6 +95,7 @@ public struct Invocation: Sendable, Equatable {
             case .prometheus: ["drives: Prometheus text format (node_exporter textfile collector)"]
             case .heldWarning: ["check: WARNING when this host has held a drive this long"]
             case .heldCritical: ["check: CRITICAL when this host has held a drive this long"]
+            case .timeout: ["drives, check: time limit of the whole survey; drives not", "asked by then are rows with that error (default: none)"]
             case .initiator: ["simulated LU only: this host's initiator name"]
             case .verbose: ["trace each SCSI command on stderr"]
             case .abort: []
@@ -118,6 +122,7 @@ public struct Invocation: Sendable, Equatable {
         case .baculaConfig: baculaConfigPath = value
         case .heldWarning: heldWarning = value
         case .heldCritical: heldCritical = value
+        case .timeout: timeout = value
         case .prometheus: prometheus = true
         case .key: key = value
         case .type: type = value
@@ -143,6 +148,7 @@ public struct Invocation: Sendable, Equatable {
         case .prometheus: prometheus
         case .heldWarning: heldWarning != nil
         case .heldCritical: heldCritical != nil
+        case .timeout: timeout != nil
         case .initiator: initiator != nil
         case .verbose: verbose
         case .abort: abort

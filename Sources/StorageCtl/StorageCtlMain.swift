@@ -239,8 +239,8 @@ public enum StorageCtlMain {
         var text = """
         usage: storage-ctl [OPTIONS] DEVICE COMMAND [ARGS]
                storage-ctl [OPTIONS] scan
-               storage-ctl [OPTIONS] [-C bacula-sd.conf] drives [--json | --prometheus]
-               storage-ctl [OPTIONS] [-C bacula-sd.conf] check [--held-warning S] [--held-critical S]
+               storage-ctl [OPTIONS] [-C bacula-sd.conf] drives [--json | --prometheus] [--timeout S]
+               storage-ctl [OPTIONS] [-C bacula-sd.conf] check [--held-warning S] [--held-critical S] [--timeout S]
                storage-ctl persist [sg_persist OPTIONS] DEVICE
                storage-ctl --help | --version
 

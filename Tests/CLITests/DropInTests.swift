@@ -229,6 +229,8 @@ struct DropInTests {
                                     check: WARNING when this host has held a drive this long
                   --held-critical SECONDS
                                     check: CRITICAL when this host has held a drive this long
+                  --timeout SECONDS drives, check: time limit of the whole survey; drives not
+                                    asked by then are rows with that error (default: none)
                   --initiator NAME  simulated LU only: this host's initiator name
               -v, --verbose         trace each SCSI command on stderr
               -h, --help            this text

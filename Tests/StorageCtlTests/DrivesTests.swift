@@ -379,4 +379,33 @@ struct DrivesTests {
         r = bed.run(["-C", bed.path("sd.conf"), "scan"])
         #expect(r.0 == 2 && r.2 == ["storage-ctl: --sd-config goes with drives and check only"], "\(r)")
     }
+
+    @Test("--timeout: one deadline for the whole survey; a drive stuck behind a foreign flock gets what is left, the next is not asked")
+    func surveyTimeout() throws {
+        let bed = try DriveBed()
+        try bed.write("stuck", "")
+        try bed.write("next", "")
+        try bed.write("sd-stuck.conf", "Device {\n  Name = Stuck\n  Control Device = \"\(bed.path("stuck"))\"\n}\n"
+                      + "Device {\n  Name = Next\n  Control Device = \"\(bed.path("next"))\"\n}\n")
+        // another open file description holding the drive file's flock (command_timeout stays 60 s)
+        let fd = open(bed.path("stuck"), O_RDONLY | O_CLOEXEC)
+        #expect(fd >= 0 && flock(fd, LOCK_EX) == 0)
+        defer { close(fd) }
+        let started = ContinuousClock.now
+        var r = bed.cibou("sd-stuck.conf", "check", "--timeout", "0.3")
+        let took = ContinuousClock.now - started
+        #expect(r.0 == 2, "\(r)")
+        let lines = r.1.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.count == 4 && lines[0].hasPrefix("STORAGE-CTL CRITICAL - 2 of 2 drives unreachable (Stuck, Next) |"), "\(r)")
+        #expect(lines[1].hasPrefix("Stuck: unreachable: T/stuck: the simulated LU's file stayed locked by another process for "), "\(r)")
+        #expect(lines[2] == "Next: unreachable: T/next: not asked: the survey's --timeout of 0.3 s ran out", "\(r)")
+        // bounded by the 0.3 s budget, not by command_timeout (60 s) per drive
+        #expect(took < .seconds(10), "\(took)")
+        r = bed.cibou("sd-stuck.conf", "drives", "--timeout", "0.3", "--json")
+        #expect(r.0 == 3 && r.1.contains("not asked: the survey's --timeout of 0.3 s ran out"), "\(r)")
+        r = bed.cibou("sd-stuck.conf", "check", "--timeout", "0")
+        #expect(r.0 == 3 && r.1 == "STORAGE-CTL UNKNOWN - invalid --timeout '0': must be more than 0\n", "\(r)")
+        r = bed.run(["-c", bed.path("cibou.conf"), bed.path("next"), "regkeys", "--timeout", "5"])
+        #expect(r.0 == 2 && r.2 == ["storage-ctl: --timeout goes with drives and check only"], "\(r)")
+    }
 }

@@ -43,6 +43,7 @@ struct InvocationTests {
                 case .prometheus: expected.prometheus = true
                 case .heldWarning: expected.heldWarning = "v1"
                 case .heldCritical: expected.heldCritical = "v1"
+                case .timeout: expected.timeout = "v1"
                 case .key: expected.key = "v1"
                 case .type: expected.type = "v1"
                 case .wait: expected.wait = "v1"

@@ -48,6 +48,12 @@ enum DriveSurveying {
         if invocation.positionals.count > 1 {
             throw .usage("\(command) takes no arguments: it reads the drives from bacula-sd.conf (-C FILE)")
         }
+        // --timeout: one deadline for the whole survey. Each drive's commands get what is left of it (at
+        // most command_timeout); a drive reached after it is a row saying so, not a command sent.
+        let limit = try invocation.timeout.map { (text: String) throws(StorageCtlError) -> Double in
+            try SettingValue.seconds(text, what: "--timeout", allowZero: false).get()
+        }
+        let deadline = limit.map { ContinuousClock.now + Duration.milliseconds(Int64(($0 * 1000).rounded(.up))) }
         var settings = try SettingsLoader.load(invocation, environment: environment.variable, warn: stderrLine)
         if settings.initiator == nil { settings.initiator = HostInitiator.derived() }
         let (path, drives) = try DriveSurvey.drives(configPath: invocation.baculaConfigPath)
@@ -56,10 +62,19 @@ enum DriveSurveying {
             configPath: path, drives: drives, settings: settings,
             open: { (controlDevice: String) throws(StorageCtlError) -> any PersistentReservationDevice in
                 let shown = OutputText.argument(controlDevice)
+                var budget = settings
+                if let deadline, let limit {
+                    let left = deadline - ContinuousClock.now
+                    guard left > .zero else {
+                        throw StorageCtlError(.device, "\(shown): not asked: the survey's --timeout of \(DriveReport.seconds(limit)) s ran out")
+                    }
+                    let (seconds, attoseconds) = left.components
+                    budget.commandTimeout = min(settings.commandTimeout, Double(seconds) + Double(attoseconds) / 1e18)
+                }
                 let tracer = CommandTracer(device: shown, verb: command, verbose: invocation.verbose, debugFile: nil,
                                            traceLine: stderrLine, warn: stderrLine)
                 do throws(TransportError) {
-                    return try environment.openDevice(controlDevice, DeviceRequest(settings, verbose: invocation.verbose,
+                    return try environment.openDevice(controlDevice, DeviceRequest(budget, verbose: invocation.verbose,
                                                                                    tracer: tracer, displayPath: shown))
                 } catch {
                     throw SCSIReservationDevice.transportFailure(shown, "", error, transportIsSimulated: true, lockDeadline: nil)
@@ -79,7 +94,7 @@ enum DriveSurveying {
 enum DrivesCommand: DevicelessCommand {
     static let name = "drives"
     static let summary = "every drive of bacula-sd.conf (-C FILE): device, keys, holder, this host"
-    static let ownOptions: [Invocation.Option] = [.baculaConfig, .prometheus]
+    static let ownOptions: [Invocation.Option] = [.baculaConfig, .prometheus, .timeout]
 
     static func run<Out: TextOutputStream>(_ invocation: Invocation, environment: StorageCtlMain.Environment,
                                            stdout: inout Out, stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> ExitCode {
@@ -112,7 +127,7 @@ enum DrivesCommand: DevicelessCommand {
 enum CheckCommand: DevicelessCommand {
     static let name = "check"
     static let summary = "Nagios/Icinga check of every drive: OK, WARNING, CRITICAL, UNKNOWN (exit 0-3)"
-    static let ownOptions: [Invocation.Option] = [.baculaConfig, .heldWarning, .heldCritical]
+    static let ownOptions: [Invocation.Option] = [.baculaConfig, .heldWarning, .heldCritical, .timeout]
 
     static func run<Out: TextOutputStream>(_ invocation: Invocation, environment: StorageCtlMain.Environment,
                                            stdout: inout Out, stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> ExitCode {
