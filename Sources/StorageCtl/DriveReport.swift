@@ -269,11 +269,3 @@ enum DriveReport {
     }
 }
 
-extension String {
-    /// Every `target` replaced by `replacement` (no Foundation on the start-up path).
-    func replacingOccurrences(_ target: Character, _ replacement: String) -> String {
-        var out = ""
-        for character in self { if character == target { out += replacement } else { out.append(character) } }
-        return out
-    }
-}

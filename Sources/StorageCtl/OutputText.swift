@@ -77,3 +77,16 @@ public enum OutputText {
         bytes.map { Hex.twoDigits($0) }.joined(separator: " ")
     }
 }
+
+extension String {
+    /// Every `target` scalar replaced by `replacement` (no Foundation on the start-up path). By scalar, not
+    /// by Character: `|` or a space followed by a combining mark is one Character, but still the byte a
+    /// reader splits on (Nagios at `|`, `status`'s fields at a space).
+    func replacingOccurrences(_ target: Unicode.Scalar, _ replacement: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in unicodeScalars {
+            if scalar == target { out.append(contentsOf: replacement.unicodeScalars) } else { out.append(scalar) }
+        }
+        return String(out)
+    }
+}

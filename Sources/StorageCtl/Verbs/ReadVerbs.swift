@@ -120,13 +120,7 @@ struct StatusVerb: NoArgumentVerb {
 
     /// A name as one `key=value` field: escaped, and spaces (which would split the field) too.
     static func field(_ name: String) -> String {
-        OutputText.escaped(name).replacingSpaces()
-    }
-}
-
-extension String {
-    func replacingSpaces() -> String {
-        String(unicodeScalars.map { $0 == " " ? "_" : Character($0) })
+        OutputText.escaped(name).replacingOccurrences(" ", "_")
     }
 }
 
