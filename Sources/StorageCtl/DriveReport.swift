@@ -61,9 +61,7 @@ enum DriveReport {
     // MARK: drives --json
 
     static func json(_ survey: DriveSurvey, settings: Settings) -> JSON {
-        func key(_ key: ReservationKey) -> JSON {
-            .object([("key", .string(key.description)), ("name", .optional(settings.name(of: key)))])
-        }
+        let key = settings.keyJSON
         let drives: [JSON] = survey.rows.map { row in
             let source: JSON
             switch row.drive.lockCommandSource {

@@ -109,9 +109,7 @@ struct DriveSurvey {
             row.keys = try device.readKeys().keys
             row.reservation = try device.readReservation().reservation
         }
-        for key in row.keys where !settings.knownKeys.contains(key) && !row.unknownKeys.contains(key) {
-            row.unknownKeys.append(key)
-        }
+        row.unknownKeys = settings.unknownKeys(among: row.keys)
     }
 
     var unreachable: [Row] { rows.filter { !$0.isUp } }

@@ -35,7 +35,7 @@ enum QueryJSON {
         .object([
             ("type", .int(Int64(type.rawValue))),
             ("type_name", .string(type.name)),
-            ("holders", .array(holders.map { .object([("key", .string($0.description)), ("name", .optional(settings.name(of: $0)))]) })),
+            ("holders", .array(holders.map(settings.keyJSON))),
         ])
     }
 

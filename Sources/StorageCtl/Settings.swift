@@ -38,6 +38,11 @@ public struct Settings: Sendable, Equatable {
     /// The name configured for `key`, if any.
     public func name(of key: ReservationKey) -> String? { hostNames[key] }
 
+    /// `{"key": "0xbac999", "name": "dir"}` (`"name": null` when unnamed): how every JSON output shows a key.
+    func keyJSON(_ key: ReservationKey) -> JSON {
+        .object([("key", .string(key.description)), ("name", .optional(name(of: key)))])
+    }
+
     /// `0xbac999 (dir)` when named, else `0xbac999`: how every output shows a key.
     public func label(_ key: ReservationKey) -> String {
         if let name = hostNames[key] { return "\(key) (\(OutputText.escaped(name)))" }
@@ -49,6 +54,15 @@ public struct Settings: Sendable, Equatable {
         var keys = Set(hostNames.keys)
         if let key { keys.insert(key) }
         return keys
+    }
+
+    /// The registered `keys` the configuration does not name, once each, in device order: what
+    /// `audit` lists and `drives`/`check` report as unknown.
+    public func unknownKeys(among keys: [ReservationKey]) -> [ReservationKey] {
+        let known = knownKeys
+        var unknown: [ReservationKey] = []
+        for key in keys where !known.contains(key) && !unknown.contains(key) { unknown.append(key) }
+        return unknown
     }
 }
 

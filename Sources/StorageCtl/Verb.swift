@@ -96,10 +96,8 @@ final class VerbContext {
 
     func emit(_ json: JSON) { stdout += json.serialized() + "\n" }
 
-    /// `{"key": "0xbac999", "name": "dir"}`, the shape every JSON output uses for a key.
-    func keyJSON(_ key: ReservationKey) -> JSON {
-        .object([("key", .string(key.description)), ("name", .optional(settings.name(of: key)))])
-    }
+    /// `{"key": "0xbac999", "name": "dir"}`, the shape every JSON output uses for a key (Settings.keyJSON).
+    func keyJSON(_ key: ReservationKey) -> JSON { settings.keyJSON(key) }
 
     /// Names a holder for a busy result.
     func busy(_ holder: Holder, _ prefix: String = "locked by") -> StorageCtlError {

@@ -178,9 +178,7 @@ struct AuditVerb: NoArgumentVerb {
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let keys = try context.device.readKeys().keys
         let reservation = try context.device.readReservation().reservation
-        let known = context.settings.knownKeys
-        var unknown: [ReservationKey] = []
-        for key in keys where !known.contains(key) && !unknown.contains(key) { unknown.append(key) }
+        let unknown = context.settings.unknownKeys(among: keys)
         var shared: [(key: ReservationKey, count: Int)] = []
         for key in keys where !shared.contains(where: { $0.key == key }) {
             let count = keys.filter { $0 == key }.count
