@@ -133,6 +133,18 @@ enum DriveReport {
         for row in survey.withUnknownKeys {
             critical.append("\(OutputText.escaped(row.drive.name)): unknown key\(row.unknownKeys.count == 1 ? "" : "s") \(row.unknownKeys.map(\.description).joined(separator: ", ")) registered")
         }
+        // one key through several initiators, what `audit` finds too: one key= on two hosts, whose `lock`s
+        // can both succeed; and our key registered through another initiator than this host's
+        for row in survey.rows where row.isUp {
+            let name = OutputText.escaped(row.drive.name)
+            let shared = row.keys.registeredMoreThanOnce
+            for (key, count) in shared {
+                critical.append("\(name): key \(settings.label(key)) registered through \(count) initiators (one key= on two hosts?)")
+            }
+            if let key = settings.key, row.keyInitiators > 0, !shared.contains(where: { $0.key == key }) {
+                critical.append("\(name): our key \(settings.label(key)) is registered through another initiator (key= copied to another host?)")
+            }
+        }
         for row in survey.rows {
             guard let heldFor = row.heldFor else { continue }
             let held = "\(OutputText.escaped(row.drive.name)): held by this host for \(heldFor) s"

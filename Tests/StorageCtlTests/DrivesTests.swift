@@ -364,6 +364,14 @@ struct DrivesTests {
         #expect(status == "key=0xbac001 registered=0 locked=0 blockedby=no name=cibou keyinitiators=1\n")
         let listing = bed.cibou("sd.conf", "drives").1
         #expect(listing.contains("  keys            0xdead, 0xbac001 (cibou)\n  holder          none\n  this host       key=0xbac001 registered=0 locked=0 keyinitiators=1\n"), "\(listing)")
+        // check: CRITICAL, as audit finds it: our key through another initiator; one key through two
+        #expect(bed.run(["-c", bed.path("copy.conf"), bed.path("drive0"), "register"]).0 == 0)
+        let check = bed.cibou("sd.conf", "check")
+        let line = check.1.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(check.0 == 2, "\(check)")
+        #expect(line.contains("; Drive0: key 0xbac001 (cibou) registered through 2 initiators (one key= on two hosts?);"), "\(line)")
+        #expect(line.contains("; Drive4: our key 0xbac001 (cibou) is registered through another initiator (key= copied to another host?);"), "\(line)")
+        #expect(!line.contains("Drive1: key") && !line.contains("Drive1: our key"), "\(line)")
     }
 
     @Test("options of drives and check belong to them; DEVICE-less commands refuse a DEVICE")

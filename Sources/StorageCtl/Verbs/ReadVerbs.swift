@@ -179,11 +179,7 @@ struct AuditVerb: NoArgumentVerb {
         let keys = try context.device.readKeys().keys
         let reservation = try context.device.readReservation().reservation
         let unknown = context.settings.unknownKeys(among: keys)
-        var shared: [(key: ReservationKey, count: Int)] = []
-        for key in keys where !shared.contains(where: { $0.key == key }) {
-            let count = keys.filter { $0 == key }.count
-            if count > 1 { shared.append((key, count)) }
-        }
+        let shared = keys.registeredMoreThanOnce
         func holds(_ key: ReservationKey) -> Bool {
             guard let reservation else { return false }
             return reservation.type.isAllRegistrants || reservation.key == key
@@ -218,5 +214,19 @@ struct AuditVerb: NoArgumentVerb {
             return .busy
         }
         return .ok
+    }
+}
+
+extension Array where Element == ReservationKey {
+    /// Keys READ KEYS lists more than once (one entry per registration), with how many times, in device
+    /// order: one key registered through several initiators (one `key=` on two hosts, or two paths of
+    /// one host). `audit` lists them; `check` makes them CRITICAL.
+    var registeredMoreThanOnce: [(key: ReservationKey, count: Int)] {
+        var shared: [(key: ReservationKey, count: Int)] = []
+        for key in self where !shared.contains(where: { $0.key == key }) {
+            let count = filter { $0 == key }.count
+            if count > 1 { shared.append((key, count)) }
+        }
+        return shared
     }
 }
