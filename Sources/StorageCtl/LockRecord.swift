@@ -35,11 +35,6 @@ public struct LockRecord: Equatable, Sendable {
         self.since = since
     }
 
-    /// "This process is waiting for the drive", as of now.
-    public static func waitingNow() -> LockRecord {
-        LockRecord(state: .waiting(pid: getpid()), since: LockRecordStore.now())
-    }
-
     /// One text line: `held gen=12 since=123`, `released gen=15 waiters=1 since=123`,
     /// `waiting pid=42 since=123`. Anything else decodes to nil (treated as no record).
     public var encoded: String {
@@ -138,13 +133,19 @@ public struct LockRecordStore {
     /// `lu-<dev>-<ino>` or `lu-rdev-<major>-<minor>`, then `-key-<hex>`.
     let name: String
     let trace: (String) -> Void
+    /// The boot clock every `since` is read from and compared with: `LockRecordStore.now` in the
+    /// program, a clock of the test's own in tests (an age must not depend on how long the machine
+    /// running them has been up).
+    public let clock: () -> Int64
 
     /// The record file for `devicePath` under `key`; nil (no fairness memory) when the path cannot
     /// be identified.
-    public init?(directory: String, devicePath: String, key: ReservationKey, trace: @escaping (String) -> Void) {
+    public init?(directory: String, devicePath: String, key: ReservationKey, clock: @escaping () -> Int64 = LockRecordStore.now,
+                 trace: @escaping (String) -> Void) {
         guard let identity = Self.identity(of: devicePath) else { return nil }
         self.directory = directory
         self.name = "\(identity)-key-\(String(key.rawValue, radix: 16))"
+        self.clock = clock
         self.trace = trace
     }
 
@@ -167,7 +168,8 @@ public struct LockRecordStore {
         }
     }
 
-    /// Boot-clock nanoseconds (CLOCK_BOOTTIME): comparable between processes of one boot.
+    /// Boot-clock nanoseconds (CLOCK_BOOTTIME): comparable between processes of one boot. Small in the
+    /// first seconds after boot: every use compares or subtracts readings, none assumes a minimum.
     public static func now() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_BOOTTIME, &ts)
@@ -196,7 +198,8 @@ public struct LockRecordStore {
     /// tmpfs such as /run): a `since` later than now is from an earlier boot, and so is a record
     /// whose file was last written (wall clock) before this boot began (wall clock now minus the
     /// boot clock, with a second's slack for the two readings).
-    public func heldFor(now: Int64 = LockRecordStore.now()) -> Int64? {
+    public func heldFor() -> Int64? {
+        let now = clock()
         guard let (record, st) = loadWithStatus(), case .held = record.state, now >= record.since else { return nil }
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
@@ -236,7 +239,7 @@ public struct LockRecordStore {
     /// `lock`/`trylock` took the drive: the generation after our last REGISTER is the baseline
     /// `rememberReleased` compares with.
     public func rememberTaken(generation: UInt32) {
-        save(LockRecord(state: .held(generation: generation), since: Self.now()))
+        save(LockRecord(state: .held(generation: generation), since: clock()))
     }
 
     /// `unlock` released the drive at `generation`: others were waiting if it moved since we took it
@@ -244,7 +247,12 @@ public struct LockRecordStore {
     public func rememberReleased(generation: UInt32) {
         var waiters = false
         if case .held(let taken)? = load()?.state { waiters = generation != taken }
-        save(LockRecord(state: .released(generation: generation, waiters: waiters), since: Self.now()))
+        save(LockRecord(state: .released(generation: generation, waiters: waiters), since: clock()))
+    }
+
+    /// A `lock` of this process started waiting for the drive.
+    public func rememberWaiting() {
+        save(LockRecord(state: .waiting(pid: getpid()), since: clock()))
     }
 
     /// Forgets the drive (a lock that gave up waiting).

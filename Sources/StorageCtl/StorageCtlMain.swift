@@ -18,6 +18,8 @@ public enum StorageCtlMain {
         public var sleeper: () -> (Duration) -> Int32?
         /// Takes a stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) that arrived and is pending, if any.
         public var pendingStop: () -> Int32? = { nil }
+        /// The boot clock of lock records (hold ages, courtesy, waiters): CLOCK_BOOTTIME; tests set their own.
+        public var bootClock: () -> Int64 = LockRecordStore.now
 
         public init(variable: @escaping (String) -> String?,
                     openDevice: @escaping (String, DeviceRequest) throws(TransportError) -> any PersistentReservationDevice,
@@ -211,7 +213,7 @@ public enum StorageCtlMain {
         let records = { () -> LockRecordStore? in
             settings.key.flatMap { key in
                 LockRecordStore(directory: settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable),
-                                devicePath: devicePath, key: key, trace: { tracer.note($0) })
+                                devicePath: devicePath, key: key, clock: environment.bootClock, trace: { tracer.note($0) })
             }
         }
         let context = VerbContext(device: device, settings: settings, json: invocation.json,

@@ -160,7 +160,9 @@ struct FairnessTests {
         let names = try FileManager.default.contentsOfDirectory(atPath: site.runDirectory).filter { !$0.hasPrefix(".") }
         #expect(names.count == 1, "\(names)")
         // the previous boot had been up for 30 days when this host released the drive others waited for
-        let since = Int64(30 * 86_400) * 1_000_000_000 + Int64(ProcessInfo.processInfo.systemUptime * 1e9)
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        let since = Int64(30 * 86_400 + ts.tv_sec) * 1_000_000_000
         try "released gen=1 waiters=1 since=\(since)\n".write(toFile: site.path("run/\(names[0])"), atomically: true, encoding: .utf8)
         let started = Date()
         let r = try a.run("lock", "-w", "6")
@@ -202,9 +204,11 @@ struct FairnessTests {
         #expect(try a.run("unlock").status == 0)
         let names = try FileManager.default.contentsOfDirectory(atPath: site.runDirectory).filter { !$0.hasPrefix(".") }
         #expect(names.count == 1, "\(names)")
+        // Ten seconds ago, or the instant of boot on a machine up for less (CI may run minutes after boot:
+        // a negative since= would be no record at all, and the test would pass for the wrong reason).
         var ts = timespec()
         clock_gettime(CLOCK_BOOTTIME, &ts)
-        let tenSecondsAgo = (Int64(ts.tv_sec) - 10) * 1_000_000_000 + Int64(ts.tv_nsec)
+        let tenSecondsAgo = max(0, (Int64(ts.tv_sec) - 10) * 1_000_000_000 + Int64(ts.tv_nsec))
         // the pid the killed waiter had now belongs to a process started after it wrote its record
         let reuser = Process()
         reuser.executableURL = URL(fileURLWithPath: "/bin/sleep")

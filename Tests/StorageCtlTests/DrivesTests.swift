@@ -13,8 +13,13 @@ import Transports
 final class DriveBed {
     let dir: String
     var runDirectory: String { dir + "/run" }
+    /// The boot clock the CLI reads here (nanoseconds since boot): the bed's own, standing still
+    /// unless a test moves it, so hold ages are exact and independent of the machine's uptime (a CI
+    /// machine may have been up for a minute). Three days by default; `booted:` for a fresh boot.
+    var bootNow: Int64
 
-    init() throws {
+    init(booted bootNow: Int64 = 3 * 86_400 * 1_000_000_000) throws {
+        self.bootNow = bootNow
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("storage-ctl-drives-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try write("cibou.conf", "key=bac001\nhost_bac001=cibou\nhost_bac999=dir\ninitiator=iqn.2024-01.com.example:cibou\n")
@@ -61,9 +66,11 @@ final class DriveBed {
         var out = ""
         var err: [String] = []
         let runDirectory = runDirectory
-        let env = StorageCtlMain.Environment(variable: { $0 == "STORAGE_CTL_RUN_DIR" ? runDirectory : nil },
+        var env = StorageCtlMain.Environment(variable: { $0 == "STORAGE_CTL_RUN_DIR" ? runDirectory : nil },
                                              openDevice: { (path, request) throws(TransportError) in try ReservationDevices.open(path, request) },
                                              sleeper: { { _ in nil } })
+        let now = bootNow
+        env.bootClock = { now }
         let code = StorageCtlMain.run(args, environment: env, stdout: &out, stderrLine: { err.append($0) })
         return (code, out.replacingOccurrences(of: dir, with: "T"), err.map { $0.replacingOccurrences(of: dir, with: "T") })
     }
@@ -73,15 +80,22 @@ final class DriveBed {
         run(["-c", path("cibou.conf"), "-C", path(conf)] + args)
     }
 
+    /// This host's record of `drive`, on the bed's clock.
+    func store(drive: String = "drive0") throws -> LockRecordStore {
+        let now = bootNow
+        return try #require(LockRecordStore(directory: runDirectory, devicePath: path(drive), key: ReservationKey(0xbac001),
+                                            clock: { now }, trace: { _ in }))
+    }
+
     /// This host's record of Drive0 rewritten as taken `age` nanoseconds ago (its file written now).
     func age(drive: String = "drive0", by age: Int64) throws {
-        let store = try #require(LockRecordStore(directory: runDirectory, devicePath: path(drive), key: ReservationKey(0xbac001), trace: { _ in }))
+        let store = try store(drive: drive)
         var record = try #require(store.load())
-        record.since = LockRecordStore.now() - age
+        record.since = bootNow - age
         store.save(record)
     }
 
-    static let twoHours: Int64 = 7_200_500_000_000   // 7200.5 s: whole seconds stay 7200 for half a second
+    static let twoHours: Int64 = 7_200_000_000_000
 }
 
 @Suite("drives, check, --prometheus over bacula-sd.conf")
@@ -343,7 +357,7 @@ struct DrivesTests {
         #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou\n")
         // A record whose file was written before this boot began (its since may look plausible).
         try bed.age(by: 1_500_000_000)
-        let store = try #require(LockRecordStore(directory: bed.runDirectory, devicePath: bed.path("drive0"), key: ReservationKey(0xbac001), trace: { _ in }))
+        let store = try bed.store()
         #expect(store.heldFor() == 1)
         let files = try FileManager.default.contentsOfDirectory(atPath: bed.runDirectory).filter { !$0.hasPrefix(".") }
         for file in files {
@@ -353,6 +367,34 @@ struct DrivesTests {
         #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou\n")
         // Not holding: no heldfor, whatever the record says.
         #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive1"), "status"]).1 == "key=0xbac001 registered=1 locked=0 blockedby=0xbac999 name=cibou blockedbyname=dir\n")
+    }
+
+    /// Issue 16: the first seconds after boot. CLOCK_BOOTTIME is small then; a hold taken 1 s after boot
+    /// and looked at 10 s after boot is 9 s old, for status, drives, check and --prometheus alike.
+    @Test("held time on a machine booted 10 seconds ago: a hold taken 1 s after boot is 9 s old everywhere")
+    func heldTimeJustAfterBoot() throws {
+        let bed = try DriveBed(booted: 1_000_000_000)
+        bed.bootNow = 10_000_000_000
+        let status = bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "status"])
+        #expect(status.0 == 0 && status.1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou heldfor=9\n", "\(status)")
+        #expect(try bed.store().load()?.since == 1_000_000_000)
+        var r = bed.cibou("sd-ok.conf", "check", "--held-warning", "5", "--held-critical", "60")
+        #expect(r.0 == 1 && r.1.hasPrefix("STORAGE-CTL WARNING - Drive0: held by this host for 9 s (warning at 5 s) | "), "\(r)")
+        r = bed.cibou("sd-ok.conf", "check", "--held-warning", "5", "--held-critical", "9")
+        #expect(r.0 == 2 && r.1.hasPrefix("STORAGE-CTL CRITICAL - Drive0: held by this host for 9 s (critical at 9 s) | "), "\(r)")
+        r = bed.cibou("sd-ok.conf", "drives")
+        #expect(r.0 == 0 && r.1.contains("  this host       key=0xbac001 registered=1 locked=1 heldfor=9\n"), "\(r)")
+        r = bed.cibou("sd-ok.conf", "drives", "--prometheus")
+        #expect(r.0 == 0 && r.1.contains("storage_ctl_drive_held_seconds{drive=\"Drive0\",control_device=\"T/drive0\"} 9\n"), "\(r)")
+        // A record written in the very first instant after boot (since=0) is a record like any other.
+        try bed.age(by: 10_000_000_000)
+        #expect(try bed.store().load()?.since == 0)
+        #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "status"]).1.hasSuffix(" heldfor=10\n"))
+        // A courtesy window longer than the uptime: released 1 s after boot with waiters, asked 2 s after.
+        let released = LockRecord(state: .released(generation: 4, waiters: true), since: 1_000_000_000)
+        #expect(released.courtesyLeft(now: 2_000_000_000, generation: 4, lockRetryMax: .seconds(5)) == .milliseconds(5_270))
+        #expect(released.courtesyLeft(now: 1_000_000_000, generation: 4, lockRetryMax: .seconds(5)) == .milliseconds(6_270))
+        #expect(released.courtesyLeft(now: 999_999_999, generation: 4, lockRetryMax: .seconds(5)) == nil)
     }
 
     @Test("drives: this host's standing read as status reads it: our key registered through another initiator only")

@@ -80,7 +80,9 @@ enum DriveSurveying {
                     throw SCSIReservationDevice.transportFailure(shown, "", error, transportIsSimulated: true, lockDeadline: nil)
                 }
             },
-            records: { path, key in LockRecordStore(directory: runDirectory, devicePath: path, key: key, trace: { _ in }) },
+            records: { path, key in
+                LockRecordStore(directory: runDirectory, devicePath: path, key: key, clock: environment.bootClock, trace: { _ in })
+            },
             pendingStop: environment.pendingStop)
         return (survey, settings)
     }

@@ -57,8 +57,8 @@ struct LockVerb: NoArgumentVerb {
             clock: ContinuousClock(), random: &random,
             attempt: { (mayYield: Bool) throws(StorageCtlError) -> LockPolicy.AttemptResult<Holder> in
                 let courtesy: ((UInt32) -> Duration?)? = (waiting || !mayYield) ? nil : { generation in
-                    previous?.courtesyLeft(now: LockRecordStore.now(), generation: generation,
-                                           lockRetryMax: policy.maxDelay)
+                    guard let previous, let records else { return nil }
+                    return previous.courtesyLeft(now: records.clock(), generation: generation, lockRetryMax: policy.maxDelay)
                 }
                 switch try locker.attempt(registerWhenBusy: true, courtesy: courtesy) {
                 case .acquired(let generation, let wasHolding):
@@ -68,7 +68,7 @@ struct LockVerb: NoArgumentVerb {
                     if waiting, case .some(let seen) = lastSeen, seen != holder { taken += 1 }
                     if !waiting {
                         waiting = true
-                        records?.save(LockRecord.waitingNow())
+                        records?.rememberWaiting()
                     }
                     lastSeen = .some(holder)
                     return .busy(holder)
