@@ -67,8 +67,12 @@ public protocol SCSITransport: AnyObject {
     /// port), when the transport knows it: the simulated LU does (its configured initiator); SG_IO
     /// does not (the kernel does not say which TransportID the target sees), so `nil`.
     var knownNexus: Nexus? { get }
+    /// This host's nexuses to the LU: `knownNexus`, the other live paths, the host's initiator ports
+    /// (docs/DESIGN.md "Several paths to one drive"). By default only `knownNexus`, nothing else known.
+    var ownNexuses: OwnNexuses { get }
 }
 
 extension SCSITransport {
     public var knownNexus: Nexus? { nil }
+    public var ownNexuses: OwnNexuses { OwnNexuses(this: knownNexus) }
 }
