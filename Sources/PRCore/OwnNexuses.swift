@@ -51,8 +51,9 @@ public struct OwnNexuses: Sendable, Equatable {
         let port = n.transportID
         let ownPort = hostPorts.contains { $0.normalized == port }
         if ownPort {
-            // A port of ours whose path to this LU we know is gone (known paths, and this is not one).
-            return livePaths == nil ? .foreign : .stale
+            // A port of this host: a path that is gone when we know the live ones and it is not one of
+            // them; otherwise taken as live (it is ours either way, never another host's).
+            return livePaths == nil ? .livePath : .stale
         }
         if case .iscsiPort(let name, _) = port.decoded,
            iscsiNames.contains(where: { $0.lowercased() == name.lowercased() }) {
@@ -61,6 +62,23 @@ public struct OwnNexuses: Sendable, Equatable {
             return hostPorts.isEmpty ? .foreign : .stale
         }
         return .foreign
+    }
+
+    /// One line for `-v` and the debug log: `this nexus: X; other live paths: Y; initiator ports: N`, or
+    /// `this nexus: unknown (why)`.
+    public var summary: String {
+        guard let this else {
+            return "this nexus: unknown" + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))")
+                + "; a lock held under our key through another path is not taken over"
+        }
+        var text = "this nexus: \(this)"
+        if let livePaths {
+            let others = livePaths.filter { $0.normalized != this.normalized }
+            text += "; other live paths: " + (others.isEmpty ? "none" : others.map(\.description).joined(separator: ", "))
+        }
+        text += "; initiator ports of this host: \(hostPorts.count)"
+        if !notes.isEmpty { text += " (\(notes.joined(separator: "; ")))" }
+        return text
     }
 
     /// Whether anything about this host's nexuses is known at all.

@@ -55,11 +55,6 @@ public struct ReservationKey: RawRepresentable, Hashable, Comparable, Sendable, 
     }
 
     private static func hexValue(_ scalar: Unicode.Scalar) -> UInt8? {
-        switch scalar.value {
-        case 0x30...0x39: return UInt8(scalar.value - 0x30)
-        case 0x41...0x46: return UInt8(scalar.value - 0x41 + 10)
-        case 0x61...0x66: return UInt8(scalar.value - 0x61 + 10)
-        default: return nil
-        }
+        scalar.isASCII ? Hex.nibble(UInt8(scalar.value)) : nil
     }
 }

@@ -173,6 +173,25 @@ public struct TransportID: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// An initiator port as an admin writes it (`initiator_ports=`, the simulated LU's `initiator=`):
+    /// `NAME,i,0xISID` (iSCSI port, 1 to 12 hex digits), `fcp,HEX16` (Fibre Channel N_Port name), `sas,HEX16`
+    /// (SAS address); hex digits in either case, an optional `0x` before HEX16. nil for anything else.
+    public static func parse(port text: String) -> TransportID? {
+        let bytes = Array(text.utf8)
+        func hex16(_ digits: ArraySlice<UInt8>) -> UInt64? {
+            var d = digits
+            if d.count > 2, d.first == UInt8(ascii: "0"), let x = d.dropFirst().first, x | 0x20 == UInt8(ascii: "x") { d = d.dropFirst(2) }
+            return Hex.value(d, maxDigits: 16)
+        }
+        let head = Array(bytes.prefix(4).map { $0 | 0x20 })
+        if head == Array("fcp,".utf8), let wwn = hex16(bytes.dropFirst(4)) { return .fibreChannel(portName: wwn) }
+        if head == Array("sas,".utf8), let address = hex16(bytes.dropFirst(4)) { return .sas(address: address) }
+        guard let separator = lastISIDSeparator(in: bytes), separator > 0,
+              let isid = Hex.value(bytes[(separator + 5)...], maxDigits: 12),
+              !bytes[..<separator].contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else { return nil }
+        return .iscsi(name: String(decoding: bytes[..<separator], as: UTF8.self), isid: isid)
+    }
+
     /// Index of the last `,i,0x` (either case of `i` and `x`) in `text`.
     private static func lastISIDSeparator(in text: [UInt8]) -> Int? {
         guard text.count >= 5 else { return nil }

@@ -54,6 +54,8 @@ enum DriveReport {
         }
         var text = "key=\(key) registered=\(registered ? 1 : 0) locked=\(locked ? 1 : 0)"
         if row.keyInitiators > 0 { text += " keyinitiators=\(row.keyInitiators)" }
+        if !row.livePaths.isEmpty { text += " paths=\(row.livePaths.count + (registered ? 1 : 0))" }
+        if !row.stalePaths.isEmpty { text += " stalepaths=\(row.stalePaths.count)" }
         if let heldFor = row.heldFor { text += " heldfor=\(heldFor)" }
         return text
     }
@@ -137,12 +139,16 @@ enum DriveReport {
         // can both succeed; and our key registered through another initiator than this host's
         for row in survey.rows where row.isUp {
             let name = OutputText.escaped(row.drive.name)
-            let shared = row.keys.registeredMoreThanOnce
+            let shared = row.keysOnSeveralHosts
             for (key, count) in shared {
                 critical.append("\(name): key \(settings.label(key)) registered through \(count) initiators (one key= on two hosts?)")
             }
             if let key = settings.key, row.keyInitiators > 0, !shared.contains(where: { $0.key == key }) {
                 critical.append("\(name): our key \(settings.label(key)) is registered through another initiator (key= copied to another host?)")
+            }
+            // paths of this host that are gone: harmless until then, removed by the next lock or unlock
+            if let key = settings.key, !row.stalePaths.isEmpty {
+                warning.append("\(name): our key \(settings.label(key)) is registered through \(row.stalePaths.count) path\(row.stalePaths.count == 1 ? "" : "s") of this host that \(row.stalePaths.count == 1 ? "is" : "are") gone (\(row.stalePaths.map(\.description).joined(separator: ", "))); the next lock or unlock removes \(row.stalePaths.count == 1 ? "it" : "them")")
             }
         }
         for row in survey.rows {
@@ -199,6 +205,9 @@ enum DriveReport {
         var text = "\(name): \(row.keys.count) key\(row.keys.count == 1 ? "" : "s"), "
         text += row.reservation == nil ? "free" : "locked by \(holderText(row, settings: settings))"
         if let heldFor = row.heldFor { text += ", held by this host for \(heldFor) s" }
+        if !row.livePaths.isEmpty, let registered = row.registered {
+            text += ", our key through \(row.livePaths.count + (registered ? 1 : 0)) paths of this host"
+        }
         return text
     }
 

@@ -30,6 +30,11 @@ struct DriveSurvey {
         /// Registrations with this host's key when it is also registered through another initiator
         /// (`keyinitiators=` as in `status`); 0 otherwise.
         var keyInitiators = 0
+        /// Keys registered through initiators that may be more than one host (OwnState.keysOnSeveralHosts).
+        var keysOnSeveralHosts: [(key: ReservationKey, count: Int)] = []
+        /// Our key through this host's other live paths, and through paths of this host that are gone.
+        var livePaths: [Nexus] = []
+        var stalePaths: [Nexus] = []
         /// Whole seconds this host has held the drive, by its lock record; nil when unknown.
         var heldFor: Int64?
 
@@ -104,10 +109,13 @@ struct DriveSurvey {
             (row.keys, row.reservation) = (own.keys, own.reservation)
             (row.registered, row.locked) = (own.registered, own.locked)
             row.keyInitiators = own.elsewhere ? own.keyRegistrations : 0
+            row.keysOnSeveralHosts = own.keysOnSeveralHosts(ourKey: key, ownKnown: device.ownNexuses.isKnown)
+            (row.livePaths, row.stalePaths) = (own.livePaths, own.stalePaths)
             if own.locked { row.heldFor = records(row.drive.controlDevice, key)?.heldFor() }
         } else {
             row.keys = try device.readKeys().keys
             row.reservation = try device.readReservation().reservation
+            row.keysOnSeveralHosts = row.keys.registeredMoreThanOnce
         }
         row.unknownKeys = settings.unknownKeys(among: row.keys)
     }

@@ -16,6 +16,8 @@ struct Locker {
     let type: ReservationType
     let aptpl: Bool
     let settings: Settings
+    /// A line on stderr that is not a failure (`VerbContext.note`): what a takeover moved.
+    var note: (String) -> Void = { _ in }
 
     enum Attempt: Equatable {
         /// We hold the reservation. `generation`: the PRgeneration after our last REGISTER of this
@@ -213,7 +215,61 @@ struct Locker {
             // Released between our RESERVE and READ RESERVATION: report busy; a waiting lock retries.
             return .busy(Holder(key: ReservationKey(0), type: type))
         }
+        if after.key == key, !after.isAllRegistrants, let takeover = try takeOverFromOwnNexus() {
+            return .acquired(generation: takeover.generation, wasHolding: false)
+        }
         return .busy(after)
+    }
+
+    /// What a takeover did: the PRgeneration after it, and the registrations of our key it removed.
+    struct Takeover {
+        var generation: UInt32
+        var removed: [(nexus: Nexus, standing: OwnNexuses.Standing)]
+    }
+
+    /// Our key holds the reservation through another I_T nexus, and we are registered through this one.
+    /// When that nexus, and every other registration of our key, is this host's own (another live path,
+    /// or one that is gone: a logged-out iSCSI session, the old ISID of a re-login, a path of a replaced
+    /// HBA), move the reservation here with one PREEMPT of our own key (SPC P3, docs/pr-rules.md §2.6):
+    /// the device releases it, removes every other registration of our key and reserves for this nexus in
+    /// one command, so no other host can reserve in between. Registrations that may be another host's
+    /// (a port we do not know as ours) are never preempted: then nil, and the caller keeps its refusal.
+    /// nil too where the backend does not know its nexus or the device lacks READ FULL STATUS.
+    func takeOverFromOwnNexus() throws(StorageCtlError) -> Takeover? {
+        let own = device.ownNexuses
+        guard own.isKnown, let status = try device.readFullStatus() else { return nil }
+        var removed: [(nexus: Nexus, standing: OwnNexuses.Standing)] = []
+        var holderFound = false, thisRegistered = false
+        for d in status.descriptors where d.key == key {
+            let nexus = Nexus(transportID: d.transportID, relativeTargetPortIdentifier: d.relativeTargetPortIdentifier)
+            let standing = own.standing(of: nexus)
+            switch standing {
+            case .this: thisRegistered = true
+            case .livePath, .stale: removed.append((nexus, standing))
+            case .foreign: return nil
+            }
+            if d.isReservationHolder {
+                guard standing != .this else { return nil }
+                holderFound = true
+            }
+        }
+        guard holderFound, thisRegistered else { return nil }
+        switch try device.preempt(key: key, victim: key, type: type, abort: false) {
+        case .good: break
+        case .conflict: return nil   // the state changed under us: the caller looks again
+        case .checkCondition(let sense): throw device.failure(.preempt, sense)
+        }
+        let generation = (try? readReservation().generation) ?? 0
+        let takeover = Takeover(generation: generation, removed: removed)
+        note(Self.describe(takeover))
+        return takeover
+    }
+
+    /// `took the reservation over from this host's nexus X (gone); removed: ...`: one line for stderr and the debug log.
+    static func describe(_ takeover: Takeover) -> String {
+        let names = takeover.removed.map { "\($0.nexus) (\($0.standing == .stale ? "gone" : "another live path"))" }
+        return "moved the reservation to this path from our own key's registration\(names.count == 1 ? "" : "s") through "
+            + names.joined(separator: ", ") + "; removed by one PREEMPT of our own key"
     }
 
     /// RESERVE with our key and type: true on GOOD, false on conflict (LIO's D15 already read as one).

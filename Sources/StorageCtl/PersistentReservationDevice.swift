@@ -20,6 +20,9 @@ public protocol PersistentReservationDevice: AnyObject {
     /// This I_T nexus as READ FULL STATUS shows it, where the backend knows it (the simulated LU
     /// does; SG_IO does not): lets `status`, `unlock` and `register` pick out our own registration.
     var knownNexus: Nexus? { get }
+    /// This host's nexuses to the LU (`knownNexus`, other live paths, the host's initiator ports), as far
+    /// as the backend can tell: lets `lock` and `unlock` move the reservation off a dead path of ours.
+    var ownNexuses: OwnNexuses { get }
     /// One line for `-v` saying how DEVICE led to the node used (a tape node's sg node); nil when
     /// there is nothing to say.
     var resolutionNote: String? { get }
@@ -71,6 +74,9 @@ public enum ReservationOutcome: Equatable, Sendable {
 }
 
 extension PersistentReservationDevice {
+    /// A backend that knows no more than its own nexus (or not even that).
+    public var ownNexuses: OwnNexuses { OwnNexuses(this: knownNexus) }
+
     /// REGISTER with SARK 0: removes `key`'s registration from this nexus (GOOD iff it held `key`).
     public func unregister(key: ReservationKey, aptpl: Bool) throws(StorageCtlError) -> ReservationOutcome {
         try register(key: key, serviceActionKey: ReservationKey(0), aptpl: aptpl)

@@ -13,6 +13,8 @@ public struct DeviceRequest {
     public var type: ReservationType
     /// DEVICE as messages show it (escaped and capped, `OutputText.argument`); nil: the path as opened.
     public var displayPath: String?
+    /// This host's initiator ports named in the configuration (`initiator_ports=`).
+    public var initiatorPorts: [TransportID] = []
 
     public init(options: DeviceOptions, commandTimeout: Double, tracer: CommandTracer?, type: ReservationType,
                 displayPath: String? = nil) {
@@ -46,6 +48,6 @@ public enum ReservationDevices {
         SCSIReservationDevice(transport: transport, path: request.displayPath ?? path, commandTimeout: request.commandTimeout,
                               tracer: request.tracer, typeField: request.type,
                               resolutionNote: resolutionNote.map { OutputText.escaped($0) },
-                              lockDeadline: request.options.lockDeadline)
+                              lockDeadline: request.options.lockDeadline, configuredPorts: request.initiatorPorts)
     }
 }

@@ -32,12 +32,16 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
     /// `lock`'s budget: when a simulated LU's file lock (held by another process) makes a command wait past it,
     /// the command gives up as `lock` does, exit 4 with the reason (the simulated LU stops waiting there).
     let lockDeadline: ContinuousClock.Instant?
+    /// This host's initiator ports named in the configuration (`initiator_ports=`).
+    let configuredPorts: [TransportID]
 
     /// How often one command is re-sent after UNIT ATTENTION or BUSY before giving up.
     static let maxRetries = 8
 
     public init(transport: any SCSITransport, path: String, commandTimeout: Double, tracer: CommandTracer?,
-                typeField: ReservationType, resolutionNote: String? = nil, lockDeadline: ContinuousClock.Instant? = nil) {
+                typeField: ReservationType, resolutionNote: String? = nil, lockDeadline: ContinuousClock.Instant? = nil,
+                configuredPorts: [TransportID] = []) {
+        self.configuredPorts = configuredPorts
         self.transport = transport
         self.path = path
         self.timeout = Self.commandTimeout(seconds: commandTimeout)
@@ -70,6 +74,18 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
     }
 
     public var knownNexus: Nexus? { transport.knownNexus }
+    /// The transport's view, with the initiator ports the configuration names (`initiator_ports=`) added as
+    /// this host's own: ports sysfs cannot show (a hardware iSCSI initiator) or a simulated drive's other paths.
+    public var ownNexuses: OwnNexuses {
+        var own = transport.ownNexuses
+        for port in configuredPorts where !own.hostPorts.contains(where: { $0.normalized == port.normalized }) {
+            own.hostPorts.append(port)
+            if case .iscsiPort(let name, _) = port.decoded, !own.iscsiNames.contains(name.lowercased()) {
+                own.iscsiNames.append(name.lowercased())
+            }
+        }
+        return own
+    }
 
     /// A command's outcome once retries are done: GOOD, RESERVATION CONFLICT, or CHECK CONDITION
     /// with its decoded sense (any other status is turned into an error).

@@ -14,6 +14,10 @@ public struct Settings: Sendable, Equatable {
     public var commandTimeout: Double = 60
     /// iSCSI-style initiator name for simulated LUs (`initiator=`), before the environment default.
     public var initiator: String?
+    /// This host's initiator ports that sysfs cannot show (`initiator_ports=`): a hardware iSCSI initiator's
+    /// sessions, ports of another fabric; on a simulated drive, the host's other paths. Added to what the
+    /// transport finds (OwnNexuses.hostPorts): a registration of our key through one of them is ours.
+    public var initiatorPorts: [TransportID] = []
     public var debugLog = false
     public var debugFile = "/opt/bacula/working/storage-ctl.log"
     /// `host_<KEY>=name`: names shown next to keys in every output.
@@ -77,6 +81,7 @@ public struct ConfigOwnership: Sendable, Equatable {
 /// because a typo (`max_lock_wiat=60`) must not silently leave the default in place.
 enum SettingName: String, CaseIterable {
     case key, type, aptpl, initiator
+    case initiatorPorts = "initiator_ports"
     case debugLog = "debug_log"
     case debugFile = "debug_file"
     case maxLockWait = "max_lock_wait"
@@ -136,6 +141,19 @@ public enum SettingValue {
             value >= 0.001 ? .success(value)
                 : .failure(.usage("invalid \(what) '\(OutputText.argument(text))': must be at least 0.001 (1 ms)"))
         }
+    }
+
+    /// `initiator_ports=`: initiator ports separated by spaces (TransportID.parse(port:)); empty: none.
+    public static func ports(_ text: String) -> Result<[TransportID], StorageCtlError> {
+        var ports: [TransportID] = []
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+            guard let port = TransportID.parse(port: String(word)) else {
+                return .failure(.usage("invalid initiator port '\(OutputText.argument(String(word)))' in initiator_ports: "
+                    + "use NAME,i,0xISID (iSCSI), fcp,HEX16 (Fibre Channel) or sas,HEX16 (SAS), separated by spaces"))
+            }
+            ports.append(port)
+        }
+        return .success(ports)
     }
 
     public static func flag(_ text: String, what: String) -> Result<Bool, StorageCtlError> {
@@ -201,6 +219,7 @@ extension Settings {
             if value.isEmpty { throw .usage("initiator: empty name") }
             if let problem = SimulatedLU.initiatorNameProblem(value) { throw .usage("initiator: \(problem)") }
             initiator = value
+        case .initiatorPorts: initiatorPorts = try SettingValue.ports(value).get()
         case .maxLockWait: maxLockWait = try SettingValue.seconds(value, what: "max_lock_wait").get()
         case .commandTimeout: commandTimeout = try SettingValue.seconds(value, what: "command_timeout", allowZero: false).get()
         case .lockRetryInitial: lockRetryInitial = try SettingValue.retryDelay(value, what: "lock_retry_initial").get()

@@ -83,7 +83,8 @@ final class VerbContext {
     }
 
     func locker(type: ReservationType? = nil) -> Locker {
-        Locker(device: device, key: key, type: type ?? settings.type, aptpl: settings.aptpl, settings: settings)
+        Locker(device: device, key: key, type: type ?? settings.type, aptpl: settings.aptpl, settings: settings,
+               note: { [self] in note($0) })
     }
 
     func print(_ line: String) { stdout += line + "\n" }

@@ -37,10 +37,20 @@ import PRCore
 public final class SimulatedLU: SCSITransport, Sendable {
     /// The path the user named.
     public let path: String
-    /// This object's I_T nexus: iSCSI initiator device name (TransportID format 00b) and target port.
+    /// This object's I_T nexus: iSCSI initiator device name (TransportID format 00b), or an iSCSI port when the
+    /// name ends in `,i,0xISID` (format 01b: one session of a host, a path), and target port.
     public let nexus: Nexus
     /// The nexus is known exactly: READ FULL STATUS shows it (`SCSITransport.knownNexus`).
     public var knownNexus: Nexus? { nexus }
+    /// A simulated host is what its configuration says: this nexus, and its initiator ports as the
+    /// configuration names them (`initiator_ports=`, added above this layer). Every port of the host
+    /// reaches the file, so no list of live paths is kept: a port the configuration no longer names
+    /// is a path that is gone.
+    public var ownNexuses: OwnNexuses {
+        var names: [String] = []
+        if case .iscsiPort(let name, _) = nexus.transportID.decoded { names.append(name.lowercased()) }
+        return OwnNexuses(this: nexus, hostPorts: [nexus.transportID], iscsiNames: names)
+    }
     /// True when the file was opened read-only (asked for, or all the file allows).
     public var isReadOnly: Bool { !file.isWritable }
 
@@ -80,7 +90,9 @@ public final class SimulatedLU: SCSITransport, Sendable {
         }
         let file = try SimStateFile.open(path: path, readOnly: readOnly)
         self.path = path
-        self.nexus = Nexus(transportID: .iscsi(name: initiatorName),
+        self.nexus = Nexus(transportID: TransportID.parse(port: initiatorName).flatMap { port in
+                               if case .iscsiPort = port.decoded { return port } else { return nil }
+                           } ?? .iscsi(name: initiatorName),
                            relativeTargetPortIdentifier: relativeTargetPortIdentifier)
         self.file = file
         self.deviceTypeForNewLU = deviceTypeForNewLU

@@ -42,7 +42,7 @@ struct DropInTests {
         #expect(try stranger.run("lock").status == 0)
         let r = try cibou.run("audit", "--json")
         #expect(r.status == 1, "\(r)")
-        #expect(r.stdout == "{\"device\":\"\(site.drive)\",\"registered\":[{\"key\":\"0xbac001\",\"name\":\"cibou\"},{\"key\":\"0xdead01\",\"name\":null}],\"unknown\":[{\"key\":\"0xdead01\",\"name\":null,\"holds_lock\":true}],\"shared\":[]}\n", "\(r)")
+        #expect(r.stdout == "{\"device\":\"\(site.drive)\",\"registered\":[{\"key\":\"0xbac001\",\"name\":\"cibou\"},{\"key\":\"0xdead01\",\"name\":null}],\"unknown\":[{\"key\":\"0xdead01\",\"name\":null,\"holds_lock\":true}],\"shared\":[],\"own_paths\":[],\"stale_paths\":[]}\n", "\(r)")
         #expect(r.stderr == "storage-ctl: \(site.drive): 1 registered key is not in the configuration\n", "\(r)")
     }
 

@@ -291,9 +291,17 @@ struct WireBytesTests {
         #expect(sent == [Self.inquiry, Self.reportCapabilities])
     }
 
-    @Test("audit: READ KEYS, READ RESERVATION")
+    /// With our key and a known nexus, audit reads READ FULL STATUS instead of READ KEYS: it sorts our key's
+    /// registrations into this host's paths and other hosts' (README "Several paths to one drive"). Still two commands.
+    @Test("audit: READ FULL STATUS (our key, nexus known) or READ KEYS (nexus unknown, or no key), then READ RESERVATION")
     func audit() {
-        let (code, sent, _, err) = run(["-k", "b2", "/dev/fake", "audit"], arrange: Self.otherHolds)
+        var (code, sent, _, err) = run(["-k", "b2", "/dev/fake", "audit"], arrange: Self.otherHolds)
+        #expect(code == 1, "\(err)")
+        #expect(sent == [Self.readFullStatus, Self.readReservation])
+        (code, sent, _, err) = run(["-k", "b2", "/dev/fake", "audit"], exposesNexus: false, arrange: Self.otherHolds)
+        #expect(code == 1, "\(err)")
+        #expect(sent == [Self.readKeys, Self.readReservation])
+        (code, sent, _, err) = run(["/dev/fake", "audit"], arrange: Self.otherHolds)
         #expect(code == 1, "\(err)")
         #expect(sent == [Self.readKeys, Self.readReservation])
     }

@@ -164,5 +164,6 @@ extension DeviceRequest {
                                     lockDeadline: lockDeadline)
         self.init(options: options, commandTimeout: settings.commandTimeout,
                   tracer: tracer?.isActive == true ? tracer : nil, type: settings.type, displayPath: displayPath)
+        initiatorPorts = settings.initiatorPorts
     }
 }

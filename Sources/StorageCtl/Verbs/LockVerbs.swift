@@ -168,6 +168,8 @@ struct UnlockVerb: NoArgumentVerb {
                 context.lockRecords?.rememberReleased(generation: generation)
                 return .ok
             }
+            // Held under our key through another nexus; if it is one of this host's own, move it here and release.
+            if try releaseFromOwnNexus(context, locker) { return .ok }
             throw heldElsewhere(context, locker, after)
         case .conflict:
             // We are not registered: the holder is all registrants (we are none), or another initiator with our key.
@@ -175,10 +177,27 @@ struct UnlockVerb: NoArgumentVerb {
                 context.note("not holding the lock; it is held by \(locker.describe(holder))")
                 return .ok
             }
+            // A path of ours that is gone (or another live one) may hold it: register here, then as above.
+            if context.device.ownNexuses.isKnown {
+                try locker.register(likelyRegistered: false)
+                if try releaseFromOwnNexus(context, locker) { return .ok }
+                // not ours to release: leave nothing of this attempt behind
+                _ = try? locker.registerOnce(reservationKey: context.key, serviceActionKey: ReservationKey(0))
+            }
             throw heldElsewhere(context, locker, holder)
         case .checkCondition(let sense):
             throw context.device.failure(.release, sense)
         }
+    }
+
+    /// The lock is held under our key through another nexus of this host (a path that is gone, or another
+    /// live one): takes it over here (Locker.takeOverFromOwnNexus, one PREEMPT) and releases it. False when
+    /// that nexus may be another host's: nothing was changed.
+    private func releaseFromOwnNexus(_ context: VerbContext, _ locker: Locker) throws(StorageCtlError) -> Bool {
+        guard let takeover = try locker.takeOverFromOwnNexus() else { return false }
+        try context.device.require(try context.device.release(type: locker.type, key: context.key), .release)
+        context.lockRecords?.rememberReleased(generation: takeover.generation)
+        return true
     }
 
     private func refuseIfInitiatorShared(_ locker: Locker) throws(StorageCtlError) {

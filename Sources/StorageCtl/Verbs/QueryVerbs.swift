@@ -44,6 +44,8 @@ struct CapsVerb: NoArgumentVerb {
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let inquiry = try context.device.inquiry()
         let caps = try context.device.reportCapabilities()
+        // -v and the debug log: which nexus this is, and this host's other paths (README "Several paths to one drive")
+        context.tracer?.note(context.device.ownNexuses.summary)
         if context.json {
             context.emit(QueryJSON.render(path: context.path, inquiry: inquiry, capabilities: caps))
             return .ok

@@ -68,6 +68,12 @@ struct WhoLockedVerb: NoArgumentVerb {
 /// registered more than once makes `locked=0 blockedby=<our key>`, because we cannot tell that
 /// the holder is us. (SG_IO cannot see a key registered once, elsewhere only.)
 ///
+/// Where this host knows its own nexuses (docs/DESIGN.md "Several paths to one drive"), registrations of our
+/// key through its other paths are not "another initiator": `paths=N` counts our key's registrations through
+/// this host's live paths (this one included) when there are several, `stalepaths=N` those through paths of
+/// this host that are gone (the next `lock` or `unlock` removes them), and `keyinitiators=N` is left for a
+/// registration of our key that may be another host's.
+///
 /// Last, `heldfor=SECONDS` while we hold the drive and this host's lock record says since when
 /// (`LockRecordStore.heldFor`; none when the record is missing or from another boot).
 struct StatusVerb: NoArgumentVerb {
@@ -104,6 +110,8 @@ struct StatusVerb: NoArgumentVerb {
                 ("key_initiators", .int(Int64(keyRegistrations))),
                 ("key_elsewhere", .bool(elsewhere)),
                 ("held_for", heldFor.map { .int($0) } ?? .null),
+                ("paths", .int(Int64(own.livePaths.count + (registered ? 1 : 0)))),
+                ("stale_paths", .array(own.stalePaths.map { .string($0.description) })),
             ]))
             return .ok
         }
@@ -112,6 +120,8 @@ struct StatusVerb: NoArgumentVerb {
         if let name = context.settings.name(of: key) { line += " name=\(Self.field(name))" }
         if let blocker, let name = context.settings.name(of: blocker) { line += " blockedbyname=\(Self.field(name))" }
         if elsewhere { line += " keyinitiators=\(keyRegistrations)" }
+        if !own.livePaths.isEmpty { line += " paths=\(own.livePaths.count + (registered ? 1 : 0))" }
+        if !own.stalePaths.isEmpty { line += " stalepaths=\(own.stalePaths.count)" }
         if waiting { line += " waiting=1" }
         if let heldFor { line += " heldfor=\(heldFor)" }
         context.print(line)
@@ -138,8 +148,14 @@ struct OwnState {
     var keyRegistrations: Int
     var registered: Bool
     var locked: Bool
-    /// Our key is registered through another initiator too.
+    /// Our key is registered through another initiator that is not known to be this host's (another host
+    /// with our key=, or, where this host cannot tell its own nexuses, any other initiator).
     var elsewhere: Bool
+    /// READ FULL STATUS, where it was read (the backend knows its nexus).
+    var descriptors: [FullStatusDescriptor]?
+    /// Our key through this host's other nexuses: live paths, and paths that are gone (OwnNexuses.Standing).
+    var livePaths: [Nexus] = []
+    var stalePaths: [Nexus] = []
 
     static func read(_ locker: Locker) throws(StorageCtlError) -> OwnState {
         let device = locker.device, key = locker.key
@@ -151,17 +167,31 @@ struct OwnState {
         var registered = keyRegistrations > 0
         var holdsIt = reservation?.key == key
         var elsewhere = keyRegistrations > 1
+        var livePaths: [Nexus] = [], stalePaths: [Nexus] = []
         if let full, device.knownNexus != nil {
             let own = locker.ownDescriptor(in: full)
             registered = own?.key == key
             holdsIt = registered && own?.isReservationHolder == true
-            elsewhere = keyRegistrations > (registered ? 1 : 0)
+            // our key through other nexuses: this host's own paths, or possibly another host's
+            let nexuses = device.ownNexuses
+            var foreign = 0
+            for d in full.descriptors where d.key == key {
+                let nexus = Nexus(transportID: d.transportID, relativeTargetPortIdentifier: d.relativeTargetPortIdentifier)
+                switch nexuses.standing(of: nexus) {
+                case .this: break
+                case .livePath: livePaths.append(nexus)
+                case .stale: stalePaths.append(nexus)
+                case .foreign: foreign += 1
+                }
+            }
+            elsewhere = foreign > 0
         } else if elsewhere {
             holdsIt = false   // which registration with our key holds it is unknown: do not claim it
         }
         let locked = reservation.map { $0.type.isAllRegistrants ? registered : holdsIt } ?? false
         return OwnState(keys: keys, reservation: reservation, keyRegistrations: keyRegistrations,
-                        registered: registered, locked: locked, elsewhere: elsewhere)
+                        registered: registered, locked: locked, elsewhere: elsewhere, descriptors: full?.descriptors,
+                        livePaths: livePaths, stalePaths: stalePaths)
     }
 }
 
@@ -176,10 +206,24 @@ struct AuditVerb: NoArgumentVerb {
     static let supportsJSON = true
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
-        let keys = try context.device.readKeys().keys
-        let reservation = try context.device.readReservation().reservation
+        // With our key, this host's standing too: which registrations of our key are this host's own paths
+        // (fine), paths of ours that are gone (to be cleaned up), or another host's (one key= on two hosts).
+        var own: OwnState? = nil
+        if context.settings.key != nil { own = try OwnState.read(context.locker()) }
+        let keys: [ReservationKey], reservation: ReadReservationResponse.Reservation?
+        if let own {
+            (keys, reservation) = (own.keys, own.reservation)
+        } else {
+            keys = try context.device.readKeys().keys
+            reservation = try context.device.readReservation().reservation
+        }
         let unknown = context.settings.unknownKeys(among: keys)
-        let shared = keys.registeredMoreThanOnce
+        var shared = keys.registeredMoreThanOnce
+        if let own, let key = context.settings.key {
+            shared = own.keysOnSeveralHosts(ourKey: key, ownKnown: context.device.ownNexuses.isKnown)
+        }
+        let stale = own?.stalePaths ?? []
+        let livePaths = own?.livePaths ?? []
         func holds(_ key: ReservationKey) -> Bool {
             guard let reservation else { return false }
             return reservation.type.isAllRegistrants || reservation.key == key
@@ -195,11 +239,21 @@ struct AuditVerb: NoArgumentVerb {
                 })),
                 ("shared", .array(shared.map { .object([("key", .string($0.key.description)), ("name", .optional(context.settings.name(of: $0.key))),
                                                         ("initiators", .int(Int64($0.count))), ("holds_lock", .bool(holds($0.key)))]) })),
+                ("own_paths", .array(livePaths.map { .string($0.description) })),
+                ("stale_paths", .array(stale.map { .string($0.description) })),
             ]))
         } else {
             for key in unknown { context.print(holds(key) ? "\(key) holds the lock" : key.description) }
             for (key, count) in shared {
                 context.print("\(context.settings.label(key)) is registered through \(count) initiators\(holds(key) ? " and holds the lock" : "")")
+            }
+            if let key = context.settings.key {
+                if !livePaths.isEmpty {
+                    context.print("\(context.settings.label(key)) is also registered through \(livePaths.count) other live path\(livePaths.count == 1 ? "" : "s") of this host: \(livePaths.map(\.description).joined(separator: ", "))")
+                }
+                if !stale.isEmpty {
+                    context.print("\(context.settings.label(key)) is registered through \(stale.count) path\(stale.count == 1 ? "" : "s") of this host that \(stale.count == 1 ? "is" : "are") gone: \(stale.map(\.description).joined(separator: ", ")) (the next lock or unlock removes \(stale.count == 1 ? "it" : "them"))")
+                }
             }
         }
         var findings: [String] = []
@@ -209,11 +263,44 @@ struct AuditVerb: NoArgumentVerb {
         if !shared.isEmpty {
             findings.append("\(shared.count) key\(shared.count == 1 ? " is" : "s are") registered through more than one initiator (one key= on two hosts?)")
         }
+        if !stale.isEmpty {
+            findings.append("our key is registered through \(stale.count) path\(stale.count == 1 ? "" : "s") of this host that \(stale.count == 1 ? "is" : "are") gone")
+        }
         if !findings.isEmpty {
             context.note(findings.joined(separator: "; "))
             return .busy
         }
         return .ok
+    }
+}
+
+extension Array where Element == FullStatusDescriptor {
+    /// Whether every registration of `key` is one host's: iSCSI ports under one initiator name are one
+    /// host's sessions (several ISIDs: several paths, or a re-login's old ISID). Fibre Channel and SAS ports
+    /// carry no host name: several of them under one key may be one host's HBAs or two hosts, and are not
+    /// taken as one host (docs/DESIGN.md "Several paths to one drive").
+    func isOneHost(_ key: ReservationKey) -> Bool {
+        var names: Set<String> = []
+        for d in self where d.key == key {
+            switch d.transportID.decoded {
+            case .iscsiPort(let name, _), .iscsiName(let name): names.insert(name.lowercased())
+            default: return false
+            }
+        }
+        return names.count == 1
+    }
+}
+
+extension OwnState {
+    /// Keys registered through more than one initiator that may be more than one host (`audit`, `check`):
+    /// READ KEYS' repeats, less a key whose registrations READ FULL STATUS shows to be one host's sessions,
+    /// and less our own key where this host knows its nexuses, unless a registration of it may be another
+    /// host's (`elsewhere`): its other registrations are this host's paths.
+    func keysOnSeveralHosts(ourKey: ReservationKey?, ownKnown: Bool) -> [(key: ReservationKey, count: Int)] {
+        keys.registeredMoreThanOnce.filter { entry in
+            if ownKnown, entry.key == ourKey, descriptors != nil { return elsewhere }
+            return !(descriptors?.isOneHost(entry.key) ?? false)
+        }
     }
 }
 
