@@ -89,7 +89,8 @@ public enum DeviceResolver {
                                    deviceTypeForNewLU: options.simDeviceType, openTimeout: options.openTimeout,
                                    lockDeadline: options.lockDeadline)
         case .scsiGeneric, .scsiBlockDevice, .otherBlockDevice, .scsiTape:
-            return try SGIOTransport(nodePath: resolution.nodePath, path: resolution.path, resolutionNote: resolution.note)
+            return try SGIOTransport(nodePath: resolution.nodePath, path: resolution.path, resolutionNote: resolution.note,
+                                     scsiAddress: resolution.address, sysfsRoot: options.sysfsRoot)
         }
     }
 

@@ -65,7 +65,8 @@ public protocol SCSITransport: AnyObject {
     func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult
     /// This I_T nexus as the LU's READ FULL STATUS shows it (initiator TransportID + relative target
     /// port), when the transport knows it: the simulated LU does (its configured initiator); SG_IO
-    /// does not (the kernel does not say which TransportID the target sees), so `nil`.
+    /// derives it from sysfs (the session or HBA port above the device, VPD 83h's relative target port)
+    /// where it can, else `nil`.
     var knownNexus: Nexus? { get }
     /// This host's nexuses to the LU: `knownNexus`, the other live paths, the host's initiator ports
     /// (docs/DESIGN.md "Several paths to one drive"). By default only `knownNexus`, nothing else known.

@@ -14,6 +14,13 @@
 /// | `<LU>/type`, `vendor`, `model`, `rev` | INQUIRY peripheral type and identification |
 /// | `<LU>/block/sdX`, `scsi_tape/stN…`, `scsi_changer/schN`, `scsi_generic/sgN` | its upper-level drivers' nodes |
 /// | `<LU>/tape` | link to the st driver's first (auto-rewind) class device, stN |
+/// | `<LU>/state` | the mid-layer's device state: `running`, `offline`, `blocked`, `transport-offline`, ... |
+/// | `<LU>/vpd_pg83`, `vpd_pg80` | VPD pages 83h and 80h as the kernel read them at scan time (binary, header included) |
+/// | `class/scsi_host/hostH/proc_name` | the low-level driver (`iscsi_tcp`, `qla2xxx`, `mpt3sas`, `tcm_loopback`, ...) |
+/// | `class/iscsi_session/sessionN/initiatorname`, `ifacename`, `isid` | an iSCSI session (`isid` only on some kernels) |
+/// | `class/iscsi_host/hostH/initiatorname` | an iSCSI host's name (often empty for the software initiator) |
+/// | `class/fc_host/hostH/port_name` | an FC HBA port's N_Port_Name (`0x21000024ff3dcb7e`) |
+/// | `class/sas_host/hostH`, `class/sas_phy/phy-H:N/sas_address` | a SAS HBA and its phys' SAS addresses |
 struct SGIOSysfs {
     let root: String
 
@@ -42,6 +49,13 @@ struct SGIOSysfs {
         var text = String(decoding: bytes, as: UTF8.self)
         while text.hasSuffix("\n") { text.removeLast() }
         return text
+    }
+
+    /// A binary sysfs attribute (`vpd_pg83`), at most `limit` bytes (a VPD page is at most 4 + 65535); nil
+    /// when missing or unreadable.
+    func binaryAttribute(_ p: String, limit: Int = 4 + 65535) -> [UInt8]? {
+        guard case .success(let bytes) = SGIOSyscall.readSmallFile(p, limit: limit) else { return nil }
+        return bytes
     }
 
     func canonical(_ p: String) -> String? {

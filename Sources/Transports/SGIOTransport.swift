@@ -44,6 +44,12 @@ public final class SGIOTransport: SCSITransport {
     public let sgVersion: Int32
     /// Kernel-side details of the last command that reached the device, for tracing.
     public private(set) var lastCommand: SGIOCommandRecord?
+    /// The SCSI device (LU path) sysfs shows for the node, as the resolver found it; nil when it found none
+    /// (a dm-multipath map, no sysfs): then the nexus is unknown.
+    public let scsiAddress: SCSIAddress?
+    /// Where sysfs is mounted, for `ownNexuses`.
+    public let sysfsRoot: String
+    private var ownNexusesRead: OwnNexuses?
 
     private let fd: FileDescriptor
 
@@ -58,7 +64,12 @@ public final class SGIOTransport: SCSITransport {
     ///   - nodePath: the sg node or SCSI block device to open.
     ///   - path: the path the user named, if different (a tape node, a by-id link); used in messages.
     ///   - resolutionNote: how `path` led to `nodePath`, for `-v`.
-    public init(nodePath: String, path: String? = nil, resolutionNote: String? = nil) throws(TransportError) {
+    ///   - scsiAddress: the node's SCSI device in sysfs (`DeviceResolution.address`), for `ownNexuses`.
+    ///   - sysfsRoot: where sysfs is mounted.
+    public init(nodePath: String, path: String? = nil, resolutionNote: String? = nil, scsiAddress: SCSIAddress? = nil,
+                sysfsRoot: String = "/sys") throws(TransportError) {
+        self.scsiAddress = scsiAddress
+        self.sysfsRoot = sysfsRoot
         self.nodePath = nodePath
         self.path = path ?? nodePath
         self.resolutionNote = resolutionNote
@@ -96,6 +107,21 @@ public final class SGIOTransport: SCSITransport {
     deinit {
         fd.close()
     }
+
+    /// This host's nexuses to the node's LU, read from sysfs the first time they are asked for and kept: opening
+    /// reads nothing more (the daemon runs storage-ctl on every mount), and only some verbs need them. No SCSI
+    /// command is sent: the kernel read the VPD pages when it found the device.
+    public var ownNexuses: OwnNexuses {
+        if let ownNexusesRead { return ownNexusesRead }
+        let read = scsiAddress.map { SCSIPaths.ownNexuses(of: $0, sysfsRoot: sysfsRoot) }
+            ?? SCSIPaths.ownNexuses(unknownFor: nodePath, sysfsRoot: sysfsRoot)
+        ownNexusesRead = read
+        return read
+    }
+
+    /// This I_T nexus, from sysfs (`ownNexuses.this`): the session's or HBA port's TransportID and VPD 83h's
+    /// relative target port; nil where either is unknown.
+    public var knownNexus: Nexus? { ownNexuses.this }
 
     /// Sends one CDB with ioctl(SG_IO).
     ///

@@ -1,4 +1,5 @@
 import Glibc
+import PRCore
 @testable import Transports
 
 /// A scratch directory for one test (fake sysfs trees, device nodes, state files), removed on deinit.
@@ -35,6 +36,15 @@ final class SGIOTempDir {
         guard fd >= 0 else { throw Failure(description: "open \(p): errno \(errno)") }
         defer { close(fd) }
         let bytes = Array(text.utf8)
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard n == bytes.count else { throw Failure(description: "write \(p)") }
+    }
+
+    func write(_ p: String, bytes: [UInt8]) throws {
+        if let slash = p.lastIndex(of: "/") { try mkdir(String(p[..<slash])) }
+        let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw Failure(description: "open \(p): errno \(errno)") }
+        defer { close(fd) }
         let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard n == bytes.count else { throw Failure(description: "write \(p)") }
     }
@@ -88,12 +98,14 @@ final class SGIOFakeSysfs {
         try dir.mkdir(dev)
     }
 
-    /// A SCSI LU under devices/platform/hostH/targetH:C:T/H:C:T:L, linked from bus/scsi/devices.
+    /// A SCSI LU under devices/platform/hostH/targetH:C:T/H:C:T:L, linked from bus/scsi/devices; `via` goes
+    /// between the host and the target (an iSCSI `sessionN`, an FC `rport-…`, SAS `port-…/end_device-…`).
     @discardableResult
     func addLU(_ hctl: String, type: Int?, vendor: String = "LIO-ORG ", model: String = "FILEIO          ",
-               rev: String = "4.0 ") throws -> String {
+               rev: String = "4.0 ", via: String? = nil) throws -> String {
         let parts = hctl.split(separator: ":")
-        let lu = root + "/devices/platform/host\(parts[0])/target\(parts[0]):\(parts[1]):\(parts[2])/\(hctl)"
+        let lu = root + "/devices/platform/host\(parts[0])" + (via.map { "/" + $0 } ?? "")
+            + "/target\(parts[0]):\(parts[1]):\(parts[2])/\(hctl)"
         try dir.mkdir(lu)
         if let type { try dir.write(lu + "/type", "\(type)\n") }
         try dir.write(lu + "/vendor", vendor + "\n")
@@ -151,5 +163,73 @@ final class SGIOFakeSysfs {
             try addClassDevice(under: lu, folder: "scsi_generic", subsystem: "scsi_generic", name: sg, char: true, major: 21, minor: sgMinor)
         }
         return lu
+    }
+}
+
+/// The transport-class parts of a fake sysfs tree that `SCSIPaths` and `LocalPorts` read: SCSI hosts with their
+/// driver, iSCSI sessions, FC and SAS hosts, and the VPD pages and state of an LU.
+extension SGIOFakeSysfs {
+    /// devices/platform/hostH/scsi_host/hostH/proc_name, linked from class/scsi_host.
+    func addSCSIHost(_ host: Int, procName: String) throws {
+        let d = root + "/devices/platform/host\(host)/scsi_host/host\(host)"
+        try dir.write(d + "/proc_name", procName + "\n")
+        try? dir.symlink(d, at: root + "/class/scsi_host/host\(host)")
+    }
+
+    /// An iSCSI session N on host H (open-iscsi's software initiator makes one host per session) with its
+    /// iscsi_host; `isid` written only when given, as some kernels show it.
+    func addISCSISession(host: Int, session: Int, initiatorName: String, procName: String = "iscsi_tcp",
+                         ifacename: String? = "default", isid: String? = nil, hostInitiatorName: String = "") throws {
+        try addSCSIHost(host, procName: procName)
+        let h = root + "/devices/platform/host\(host)/iscsi_host/host\(host)"
+        try dir.write(h + "/initiatorname", hostInitiatorName + "\n")
+        try? dir.symlink(h, at: root + "/class/iscsi_host/host\(host)")
+        let s = root + "/devices/platform/host\(host)/session\(session)/iscsi_session/session\(session)"
+        try dir.write(s + "/initiatorname", initiatorName + "\n")
+        try dir.write(s + "/targetname", "iqn.2003-01.org.linux-iscsi.tb:sn.1\n")
+        if let ifacename { try dir.write(s + "/ifacename", ifacename + "\n") }
+        if let isid { try dir.write(s + "/isid", isid + "\n") }
+        try dir.symlink(s, at: root + "/class/iscsi_session/session\(session)")
+    }
+
+    /// An FC HBA port: class/fc_host/hostH/port_name.
+    func addFCHost(_ host: Int, portName: String, procName: String = "qla2xxx") throws {
+        try addSCSIHost(host, procName: procName)
+        let d = root + "/devices/platform/host\(host)/fc_host/host\(host)"
+        try dir.write(d + "/port_name", portName + "\n")
+        try dir.symlink(d, at: root + "/class/fc_host/host\(host)")
+    }
+
+    /// A SAS HBA: class/sas_host/hostH, host phys phy-H:N with their sas_address, and port-H:0 holding `portPhys`.
+    func addSASHost(_ host: Int, phys: [String], portPhys: [Int], procName: String = "mpt3sas") throws {
+        try addSCSIHost(host, procName: procName)
+        let hostDir = root + "/devices/platform/host\(host)"
+        try dir.mkdir(hostDir + "/sas_host/host\(host)")
+        try dir.symlink(hostDir + "/sas_host/host\(host)", at: root + "/class/sas_host/host\(host)")
+        for (n, address) in phys.enumerated() {
+            let phy = hostDir + "/phy-\(host):\(n)"
+            try dir.write(phy + "/sas_phy/phy-\(host):\(n)/sas_address", address + "\n")
+            try dir.symlink(phy + "/sas_phy/phy-\(host):\(n)", at: root + "/class/sas_phy/phy-\(host):\(n)")
+            if portPhys.contains(n) { try dir.symlink(phy, at: hostDir + "/port-\(host):0/phy-\(host):\(n)") }
+        }
+    }
+
+    /// The LU's vpd_pg83 (and optionally vpd_pg80) and state.
+    func setIdentification(_ lu: String, page83: [UInt8]?, page80: [UInt8]? = nil, state: String? = "running") throws {
+        if let page83 { try dir.write(lu + "/vpd_pg83", bytes: page83) }
+        if let page80 { try dir.write(lu + "/vpd_pg80", bytes: page80) }
+        if let state { try dir.write(lu + "/state", state + "\n") }
+    }
+
+    /// A VPD 83h page naming an LU by NAA and the target port it was read through.
+    static func page83(naa: [UInt8], relativeTargetPort: UInt16?, type: PeripheralDeviceType = .tape) -> [UInt8] {
+        var designators = [DeviceIdentificationPage.Designator(codeSet: .binary, association: .logicalUnit, designatorType: .naa,
+                                                               designator: naa)]
+        if let relativeTargetPort {
+            designators.append(.init(protocolIdentifier: 5, codeSet: .binary, protocolIdentifierValid: true, association: .targetPort,
+                                     designatorType: .relativeTargetPort,
+                                     designator: [0, 0, UInt8(relativeTargetPort >> 8), UInt8(truncatingIfNeeded: relativeTargetPort)]))
+        }
+        return DeviceIdentificationPage(peripheralDeviceType: type, designators: designators).encode()
     }
 }
