@@ -1,5 +1,5 @@
 /// The VPD pages that say which logical unit a path reaches and through which target port: Device
-/// Identification (83h) and Unit Serial Number (80h), SPC-4 §7.8.6 and §7.8.18. Every path to one LU shows
+/// Identification (83h) and Unit Serial Number (80h), SPC-4 §7.8.6 and SPC-4 §7.8.18. Every path to one LU shows
 /// the same LU designators (so paths are grouped by them), and its own RELATIVE TARGET PORT IDENTIFIER, the
 /// half of the I_T nexus READ FULL STATUS names besides the initiator's TransportID.
 ///

@@ -248,8 +248,11 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
             .treatingAsConflict(.notReady, .logicalUnitCommunicationFailure)
     }
 
+    /// LIO's 2/08/00 for an unregistered nexus (no reservation, or one held by another session of this
+    /// initiator name, which LIO's access check lets through) is the conflict SPC specifies (D15, L1).
     public func release(type: ReservationType, key: ReservationKey) throws(StorageCtlError) -> ReservationOutcome {
         try persistentReserveOut(.release, type: type, key: key)
+            .treatingAsConflict(.notReady, .logicalUnitCommunicationFailure)
     }
 
     public func clear(key: ReservationKey) throws(StorageCtlError) -> ReservationOutcome {

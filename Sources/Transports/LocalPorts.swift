@@ -189,8 +189,7 @@ public enum LocalPorts {
     static func parseHex(_ text: String) -> UInt64? {
         var digits = Substring(text)
         if digits.hasPrefix("0x") || digits.hasPrefix("0X") { digits = digits.dropFirst(2) }
-        guard !digits.isEmpty, digits.count <= 16, digits.allSatisfy(\.isHexDigit) else { return nil }
-        return UInt64(digits, radix: 16)
+        return Hex.value(Array(digits.utf8), maxDigits: 16)
     }
 
     static func nonEmpty(_ text: String?) -> String? {

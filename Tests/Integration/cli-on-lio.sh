@@ -126,7 +126,7 @@ phase "0. the other LUs, all made before the first check"
 # (adding a LUN gives every LU of the same I_T nexus a unit attention, 3F/0E REPORTED LUNS DATA HAS
 # CHANGED; they are consumed here so that each test starts on a quiet LU)
 LOOP_LUS=(seqreal sequs); [ -n "$XCTEST" ] && LOOP_LUS+=(sgio)
-ISCSI_LUS=(clii seqireal seqius)
+ISCSI_LUS=(clii seqireal seqius paths)
 LOOP_OK=0 ISCSI_OK=0
 t0=$EPOCHREALTIME
 if lus=$(bash "$ADD_LUS" "${LOOP_LUS[@]}" 2> "$W/add-loop.err"); then eval "$lus"; LOOP_OK=1; fi
@@ -804,6 +804,114 @@ while IFS= read -r line; do
     esac
 done < "$W/gone.out"
 grep -q '^6 passed, 0 failed$' "$W/gone.out" || { F=$((F + 1)); echo "FAIL $((P + F)) - device-gone.sh did not finish its 6 checks"; sed 's/^/    /' "$W/gone.out" | tail -n 20; }
+
+# ---- 15. several paths of one host over iSCSI: a second session, a lost path, re-logins (issue 21) ----
+# Last: it logs A's sessions out and in again. A reaches LU "paths" through sessions of its one initiator
+# name (iface tbxA, then tbxA2, ... each login a new ISID); B (another IQN) is the other host and the
+# referee: its dd iflag=direct must fail (RESERVATION CONFLICT) at every step, and its trylock polls in a
+# tight loop during every takeover without ever getting the drive. (LIO lets every session of the
+# holder's IQN through, so A's other sessions prove nothing; READ FULL STATUS through B tells the state.)
+phase "15. several paths of one host: a second session, a lost path, re-logins"
+if [ "$ISCSI_OK" = 1 ] && [ -n "${paths_A_SG:-}" ]; then
+    ITGT=iqn.2026-11.org.testbed:extra IPORTAL=127.0.0.1:3261 INAME=$paths_A_INITIATOR
+    PLUN=${paths_A_HCTL##*:} PB=$paths_B_SG PBDEV=$paths_B_DEV
+    login() {   # login IFACE: a new session of A's name; sets REPLY to its sg node of LU "paths"
+        local s n i
+        iscsiadm -m iface -I "$1" -o new > /dev/null 2>&1
+        iscsiadm -m iface -I "$1" -o update -n iface.initiatorname -v "$INAME" > /dev/null
+        iscsiadm -m discovery -t st -p "$IPORTAL" -I "$1" > /dev/null 2>&1
+        iscsiadm -m node -T "$ITGT" -p "$IPORTAL" -I "$1" --login > /dev/null 2>&1 || { REPLY=""; return 1; }
+        REPLY=""
+        for ((i = 0; i < 250; i++)); do
+            for s in /sys/class/iscsi_session/session*; do
+                read -r n < "$s/ifacename" 2> /dev/null || continue
+                [ "$n" = "$1" ] || continue
+                for n in "$s"/device/target*/*:*:*:"$PLUN"/scsi_generic/sg*; do [ -e "$n" ] && REPLY=/dev/${n##*/}; done
+            done
+            [ -n "$REPLY" ] && [ -c "$REPLY" ] && sg_turs "$REPLY" > /dev/null 2>&1 && return 0
+            sleep 0.02
+        done
+        REPLY=""; return 1
+    }
+    logout() { iscsiadm -m node -T "$ITGT" -p "$IPORTAL" -I "$1" --logout > /dev/null 2>&1; }
+    ours() { sg_persist -n -i -s "$PB" 2> /dev/null | grep -c "$INAME,i," ; }    # A's registrations, through B
+    poll_b() {   # B's trylock in a loop until $W/stop-poll exists; counts in $W/poll
+        local n=0 won=0
+        while [ ! -e "$W/stop-poll" ]; do
+            if timeout -k 2 10 "$BIN" -c "$W/b.conf" "$PB" trylock > /dev/null 2>&1; then
+                won=$((won + 1)); timeout -k 2 10 "$BIN" -c "$W/b.conf" "$PB" unlock > /dev/null 2>&1
+            fi
+            n=$((n + 1))
+        done
+        echo "$n $won" > "$W/poll"
+    }
+    PA1=$paths_A_SG
+    SB "$PB" register
+    SA "$PA1" lock
+    check "paths: A locks through its first session" 'rc 0'
+    login tbxA2; PA2=$REPLY
+    check "paths: a second session of A's initiator name gives the LU another sg node ($PA2)" '[ -n "$PA2" ] && [ "$PA2" != "$PA1" ]'
+    SA "$PA2" status
+    check "paths: status through the second session speaks for it: not registered, not holding; paths=1" \
+        'rc 0 && out_is "key=0xbac001 registered=0 locked=0 blockedby=0xbac001 name=cibou blockedbyname=cibou paths=1"'
+    SA -v "$PA2" caps
+    check "paths: caps -v names this nexus (A's name, an ISID) and the other live path" \
+        'rc 0 && err_has "this nexus: $INAME,i,0x" && err_has "other live paths: $INAME,i,0x"'
+    x dd if="$PBDEV" of=/dev/null bs=512 count=1 iflag=direct
+    check "paths: dd iflag=direct through B while A holds: reservation conflict" 'rc 1 && err_has "Invalid exchange"'
+    # path 1 lost while holding
+    logout tbxA
+    rm -f "$W/stop-poll"; poll_b & poller=$!
+    t0=$EPOCHREALTIME
+    SA "$PA2" lock -w 20
+    t1=$EPOCHREALTIME
+    touch "$W/stop-poll"; wait "$poller"; read -r trials won < "$W/poll"
+    report "paths: lost path -> lock through the other session: $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s; B's trylock meanwhile: $trials trials, $won won"
+    check "paths: path 1 logged out while holding: lock through path 2 takes over in one call, saying what moved (gone)" \
+        'rc 0 && err_has "moved the reservation to this path" && err_has "(gone); removed by one PREEMPT of our own key"'
+    CMD="B's trylock during the takeover"; RC=0; : > "$W/out"; : > "$W/err"
+    check "paths: B polled trylock throughout the takeover and never got the drive ($trials trials)" '[ "$won" = 0 ]'
+    SG -n -i -s "$PB"
+    check "paths: READ FULL STATUS through B: one registration of A's key, holding, through session 2" \
+        'rc 0 && [ "$(grep -c "Key=0xbac001" "$W/out")" = 1 ] && out_has "Reservation holder"'
+    x dd if="$PBDEV" of=/dev/null bs=512 count=1 iflag=direct
+    check "paths: dd through B after the takeover: still a reservation conflict" 'rc 1 && err_has "Invalid exchange"'
+    SA "$PA2" status
+    check "paths: status through path 2: registered=1 locked=1" 'rc 0 && out_has "registered=1 locked=1 blockedby=no"'
+    # re-logins: log in again (a new ISID), lock through the new session, log the old one out; 20 times
+    cur=tbxA2 cursg=$PA2 ok=0 bad=""
+    rm -f "$W/stop-poll"; poll_b & poller=$!
+    t0=$EPOCHREALTIME
+    for ((cycle = 1; cycle <= 20; cycle++)); do
+        next=tbxA; [ "$cur" = tbxA ] && next=tbxA2
+        logout "$cur"
+        login "$next" || { bad+="cycle $cycle: login failed; "; break; }
+        nextsg=$REPLY
+        timeout -k 5 30 "$BIN" -c "$W/a.conf" "$nextsg" lock -w 20 > "$W/cyc.out" 2> "$W/cyc.err" || { bad+="cycle $cycle: lock exit $? $(cat "$W/cyc.err"); "; }
+        [ "$(ours)" = 1 ] || bad+="cycle $cycle: A registered $(ours) times; "
+        timeout -k 2 5 dd if="$PBDEV" of=/dev/null bs=512 count=1 iflag=direct 2> /dev/null && bad+="cycle $cycle: B's dd went through; "
+        cur=$next cursg=$nextsg ok=$cycle
+    done
+    t1=$EPOCHREALTIME
+    touch "$W/stop-poll"; wait "$poller"; read -r trials won < "$W/poll"
+    report "paths: $ok re-login cycles (logout, login with a new ISID, lock) in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s; B's trylock meanwhile: $trials trials, $won won"
+    CMD="20 re-login cycles"; RC=0; printf '%s' "$bad" > "$W/err"; : > "$W/out"
+    check "paths: 20 re-logins: every lock took over, one registration of A's key each time, B's dd refused, B never got the drive ($trials trials)" \
+        '[ -z "$bad" ] && [ "$ok" = 20 ] && [ "$won" = 0 ]'
+    # unlock through a live path while a dead one holds
+    login tbxA3; sg3=$REPLY
+    logout "$cur"
+    SA "$sg3" unlock
+    check "paths: unlock through a new session while the logged-out one holds: exit 0, released" 'rc 0'
+    SB "$PB" trylock
+    check "paths: B gets the drive after that unlock" 'rc 0'
+    SB "$PB" unlock
+    SA "$sg3" audit
+    check "paths: audit through A's live session: nothing stale left" 'rc 0'
+else
+    CMD="add-lus.sh --fabric iscsi ${ISCSI_LUS[*]}"; RC=1; : > "$W/out"; : > "$W/err"
+    check "iSCSI LU for the paths phase" 'false'
+fi
 
 phase end
 echo "$P passed, $F failed"

@@ -156,7 +156,8 @@ struct ReservationDeviceSeamTests {
         var knownNexus: Nexus? { lu.knownNexus }
         func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult {
             let result = try lu.execute(cdb: cdb, dataOut: dataOut, dataInLength: dataInLength, timeout: timeout)
-            if cdb[0] == 0x5F, cdb[1] & 0x1F == 1, result.status == .reservationConflict, !lu.state.isRegistered(lu.nexus) {
+            if cdb[0] == 0x5F, cdb[1] & 0x1F == 1 || cdb[1] & 0x1F == 2, result.status == .reservationConflict,
+               !lu.state.isRegistered(lu.nexus) {
                 rewritten += 1
                 let sense = SenseData(key: .notReady, additionalSense: .logicalUnitCommunicationFailure)
                 return SCSICommandResult(status: .checkCondition, sense: sense.encodeFixed())
@@ -180,5 +181,19 @@ struct ReservationDeviceSeamTests {
         let device = ReservationDevices.scsi(LIOLikeLU(), path: "/dev/fake",
                                              DeviceRequest(options: DeviceOptions(initiatorName: ""), commandTimeout: 5, tracer: nil, type: .exclusiveAccess))
         #expect(try device.reserve(type: .exclusiveAccess, key: ReservationKey(0xb2)) == .conflict)
+    }
+
+    /// RELEASE from an unregistered nexus: LIO answers 2/08/00 with no reservation, and also while another session
+    /// of the same initiator name holds one (its access check lets them through; seen on the test bed, phase 15).
+    @Test("LIO's 2/08/00 on RELEASE is the conflict too (D15): release says so, instead of a device failure")
+    func lioReleaseQuirk() throws {
+        let lio = LIOLikeLU()
+        let (code, _, err) = runInProcess(["-k", "b2", "/dev/fake", "release"], transport: lio)
+        #expect(lio.rewritten == 1)
+        #expect(code == 1, "\(err)")
+        #expect(err == ["storage-ctl: /dev/fake: PERSISTENT RESERVE OUT (RELEASE) refused with RESERVATION CONFLICT (our key is not registered through this initiator)"])
+        let device = ReservationDevices.scsi(LIOLikeLU(), path: "/dev/fake",
+                                             DeviceRequest(options: DeviceOptions(initiatorName: ""), commandTimeout: 5, tracer: nil, type: .exclusiveAccess))
+        #expect(try device.release(type: .exclusiveAccess, key: ReservationKey(0xb2)) == .conflict)
     }
 }

@@ -108,8 +108,8 @@ import Testing
         #expect(own.livePaths == nil)
         #expect(own.notes == ["live paths to naa.6001405abcdef0123456789abcdef012 unknown: the nexus of [7:0:1:0] is unknown",
                               "[7:0:1:0]: initiator port unknown for transport tcm_loopback (host7)"])
-        // so a registration of our session through another target port is not called stale
-        #expect(own.standing(of: Self.iscsi(1, rtpi: 3)) == .foreign)
+        // so a registration of our session through another target port is not called stale: ours, taken as live
+        #expect(own.standing(of: Self.iscsi(1, rtpi: 3)) == .livePath)
         // and from the tcm_loop path itself nothing is known but the host's ports
         let fromLoop = SCSIPaths.ownNexuses(of: Self.address("7:0:1:0"), sysfsRoot: fake.root)
         #expect(fromLoop.this == nil && fromLoop.livePaths == nil && fromLoop.hostPorts.count == 4)
