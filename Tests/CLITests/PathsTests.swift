@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// One host, several paths (issue 21): host cibou reaches the simulated drive through iSCSI sessions of
+/// One host, several paths: host cibou reaches the simulated drive through iSCSI sessions of
 /// one initiator name with different ISIDs (its paths); a session that is gone is a port its configuration
 /// no longer names (`initiator_ports=`); a re-login is a new ISID. dir (another key) is the other host,
 /// and copy is another host configured with cibou's key by mistake.

@@ -805,7 +805,7 @@ while IFS= read -r line; do
 done < "$W/gone.out"
 grep -q '^6 passed, 0 failed$' "$W/gone.out" || { F=$((F + 1)); echo "FAIL $((P + F)) - device-gone.sh did not finish its 6 checks"; sed 's/^/    /' "$W/gone.out" | tail -n 20; }
 
-# ---- 15. several paths of one host over iSCSI: a second session, a lost path, re-logins (issue 21) ----
+# ---- 15. several paths of one host over iSCSI: a second session, a lost path, re-logins ----
 # Last: it logs A's sessions out and in again. A reaches LU "paths" through sessions of its one initiator
 # name (iface tbxA, then tbxA2, ... each login a new ISID); B (another IQN) is the other host and the
 # referee: its dd iflag=direct must fail (RESERVATION CONFLICT) at every step, and its trylock polls in a

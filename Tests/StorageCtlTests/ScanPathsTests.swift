@@ -5,7 +5,7 @@ import Transports
 @testable import StorageCtl
 
 /// `scan --json`'s `logical_units` and `host` on a fake sysfs tree: a LIO tape LU through two open-iscsi sessions
-/// and an FC tape LU through two HBA ports; the lsscsi listing of the same tree unchanged (issue 21).
+/// and an FC tape LU through two HBA ports; the lsscsi listing of the same tree unchanged.
 @Suite struct ScanPathsTests {
     /// A fake /sys with just what scan and the nexus code read.
     final class Tree {
