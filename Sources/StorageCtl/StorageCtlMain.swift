@@ -192,8 +192,10 @@ public enum StorageCtlMain {
                                    traceLine: stderrLine, warn: stderrLine)
         // lock's budget also bounds waits for a simulated LU's file lock (SCSIReservationDevice.lockDeadline).
         let lockDeadline = verbType == LockVerb.self ? ContinuousClock.now + Duration(seconds: settings.maxLockWait) : nil
-        let request = DeviceRequest(settings, verbose: invocation.verbose, tracer: tracer, displayPath: shownDevice,
+        var request = DeviceRequest(settings, verbose: invocation.verbose, tracer: tracer, displayPath: shownDevice,
                                     lockDeadline: lockDeadline)
+        // Only `create` makes a simulated drive; every other command refuses an empty file, unwritten.
+        request.options.createSimulatedLU = verbType == CreateVerb.self
         let device: any PersistentReservationDevice
         do {
             device = try environment.openDevice(devicePath, request)
@@ -251,7 +253,7 @@ public enum StorageCtlMain {
 
         DEVICE is /dev/sgN, a SCSI disk (/dev/sdX, /dev/disk/by-id/...), a tape node
         (/dev/nstN, /dev/stN; its sg node is used), or a regular file: a simulated
-        logical unit (an empty file is a fresh one).
+        logical unit, made by storage-ctl FILE create (an empty file is not one).
 
         Commands:
 
