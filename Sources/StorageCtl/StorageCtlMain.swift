@@ -185,6 +185,10 @@ public enum StorageCtlMain {
             guard settings.key != nil else { throw SettingsLoader.missingKey(commandName, settings) }
             try SettingsLoader.checkOwnership(settings)
         }
+        // the Bacula lock is exclusive: a type every registrant shares is refused before anything is sent
+        if verbType.takesLock, verbType != ReserveVerb.self, let refusal = settings.sharedLockRefusal(commandName) {
+            throw refusal
+        }
         if settings.initiator == nil { settings.initiator = HostInitiator.derived() }
 
         let tracer = CommandTracer(device: shownDevice, verb: commandName, verbose: invocation.verbose,
