@@ -216,10 +216,16 @@ public enum StorageCtlMain {
         if invocation.verbose, let note = device.resolutionNote {
             stderrLine("\(shownDevice): \(note)")
         }
+        let runDirectory = settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable)
+        // said by status (not only under -v): without records there are no hold ages and no fairness
+        if verbType == StatusVerb.self, !invocation.json, let problem = LockRecordStore.directoryProblem(runDirectory) {
+            stderrLine("\(shownDevice): note: \(LockRecordStore.recordsOffNote(problem))")
+        }
         let records = { () -> LockRecordStore? in
-            settings.key.flatMap { key in
-                LockRecordStore(directory: settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable),
-                                devicePath: devicePath, key: key, clock: environment.bootClock, trace: { tracer.note($0) })
+            guard let runDirectory else { return nil }
+            return settings.key.flatMap { key in
+                LockRecordStore(directory: runDirectory, devicePath: devicePath, key: key, clock: environment.bootClock,
+                                trace: { tracer.note($0) })
             }
         }
         let context = VerbContext(device: device, settings: settings, json: invocation.json,
