@@ -143,7 +143,14 @@ public struct LockRecordStore {
     /// be identified.
     public init?(directory: String, devicePath: String, key: ReservationKey, clock: @escaping () -> Int64 = LockRecordStore.now,
                  trace: @escaping (String) -> Void) {
-        guard let identity = Self.identity(of: devicePath) else { return nil }
+        self.init(directory: directory, devicePathBytes: Array(devicePath.utf8), key: key, clock: clock, trace: trace)
+    }
+
+    /// As above, with DEVICE as the bytes given (argv): a path that is not UTF-8 is looked up by exactly those
+    /// bytes, never by a String's repair of them (`X\xffY` is not `X\u{FFFD}Y`, which may be another drive).
+    public init?(directory: String, devicePathBytes: [UInt8], key: ReservationKey,
+                 clock: @escaping () -> Int64 = LockRecordStore.now, trace: @escaping (String) -> Void) {
+        guard let identity = Self.identity(of: devicePathBytes) else { return nil }
         self.directory = directory
         self.name = "\(identity)-key-\(String(key.rawValue, radix: 16))"
         self.clock = clock
@@ -200,9 +207,13 @@ public struct LockRecordStore {
 
     /// The LU as this host names it: a simulated LU by its file's device and inode, a device node
     /// by its device number (the storage daemon always names a drive by the same Control Device).
-    static func identity(of path: String) -> String? {
+    static func identity(of path: [UInt8]) -> String? {
+        guard !path.isEmpty, !path.contains(0) else { return nil }
         var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
+        let found = (path + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { stat($0.baseAddress!, &st) == 0 }
+        }
+        guard found else { return nil }
         switch st.st_mode & S_IFMT {
         case S_IFREG: return "lu-\(String(st.st_dev, radix: 16))-\(String(st.st_ino, radix: 16))"
         case S_IFCHR, S_IFBLK: return "lu-rdev-\(String(st.st_rdev, radix: 16))"

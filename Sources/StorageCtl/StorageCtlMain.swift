@@ -224,7 +224,8 @@ public enum StorageCtlMain {
         let records = { () -> LockRecordStore? in
             guard let runDirectory else { return nil }
             return settings.key.flatMap { key in
-                LockRecordStore(directory: runDirectory, devicePath: devicePath, key: key, clock: environment.bootClock,
+                // by DEVICE's own bytes: a repaired String would name another file
+                LockRecordStore(directory: runDirectory, devicePathBytes: deviceBytes, key: key, clock: environment.bootClock,
                                 trace: { tracer.note($0) })
             }
         }

@@ -264,6 +264,17 @@ struct HostileFilesTests {
         #expect(r.status == 0 && r.stdout == "0xbac001\n", "\(r)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: repaired)).isEmpty)
 
+        // Its lock record is keyed by the file those bytes name (device and inode), not the repaired name's.
+        #expect(try runRaw(["-k", "bac001", raw, "trylock"]).status == 0)
+        let ids = try runRaw([raw], script: "stat -c '%d %i' \"$1\"").stdout.split(separator: " ")
+            .compactMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(ids.count == 2)
+        let record = CLI.runDirectory + "/lu-\(String(ids[0], radix: 16))-\(String(ids[1], radix: 16))-key-bac001"
+        #expect(try String(contentsOfFile: record, encoding: .utf8).hasPrefix("held "))
+        r = try runRaw(["-k", "bac001", raw, "status"])
+        #expect(r.status == 0 && r.stdout.wholeMatch(of: /key=0xbac001 registered=1 locked=1 blockedby=no heldfor=\d+\n/) != nil, "\(r)")
+        #expect(try runRaw(["-k", "bac001", raw, "unlock"]).status == 0)
+
         // -c by its bytes too.
         try "key=bac001\n".write(toFile: site.path("c\u{FFFD}.conf"), atomically: false, encoding: .utf8)
         r = try runRaw(["-c", site.path("c") + "\\0377.conf", site.drive, "register"])
