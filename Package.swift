@@ -18,7 +18,9 @@ let package = Package(
         .target(name: "PRCore"),
         .target(name: "CSGIO"),
         .target(name: "Transports", dependencies: ["PRCore", "CSGIO", "ProcessSupport"]),
-        .target(name: "ProcessSupport"),
+        // fstatfs(2), whose header the Glibc module does not export
+        .target(name: "CProcessSupport"),
+        .target(name: "ProcessSupport", dependencies: ["CProcessSupport"]),
         // sg3_utils' texts (sg_lib's sense, status and exit texts) and sg_persist's PR IN layouts, which
         // storage-ctl's query and caps print too
         .target(name: "SgText", dependencies: ["PRCore", "ProcessSupport"]),

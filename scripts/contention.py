@@ -130,7 +130,8 @@ def run_config(args, binary, n, initial, cap, work):
         devices = [args.devices[i % len(args.devices)] for i in range(n)]
     else:
         drive = os.path.join(work, "drive")
-        open(drive, "w").close()          # a fresh simulated drive, like `touch`
+        open(drive, "w").close()          # a fresh simulated drive: `create` (a binary without it took an empty file)
+        subprocess.run([binary, drive, "create"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         devices = [drive] * n
     argv = [args.helper, "-p", "-H", str(args.hold), "-T", str(args.seconds), "-r", args.relock] + (["-j"] if args.hold_jitter else [])
     if args.handoffs:

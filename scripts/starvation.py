@@ -33,6 +33,7 @@ def main():
         for trial in range(a.trials):
             drive = os.path.join(d, f"drive{trial}")
             open(drive, "w").close()
+            subprocess.run([a.bin, drive, "create"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             def run(n, verb, *extra):
                 return subprocess.run([a.bin, "-c", os.path.join(d, n + ".conf"), *extra, drive, verb],
                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -109,7 +109,10 @@ public final class CommandTracer {
         let refusal: String?
         switch status.st_mode & S_IFMT {
         case S_IFREG:
-            if status.st_nlink != 1 {
+            // a kernel setting (/proc/sys/kernel/domainname) is a regular file of one link, owned by root
+            if let kernel = try? walked.fd.kernelFileSystem() {
+                refusal = "it is \(kernel.description), not a log file"
+            } else if status.st_nlink != 1 {
                 refusal = "it has \(status.st_nlink) hard links (a link planted to another file?)"
             } else if status.st_uid != 0 && status.st_uid != geteuid() {
                 refusal = "it is owned by uid \(status.st_uid) (must be root or uid \(geteuid()))"

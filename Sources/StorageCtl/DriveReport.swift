@@ -125,9 +125,13 @@ enum DriveReport {
     /// `STORAGE-CTL CRITICAL - summary | perfdata`, then one line per drive (the plugin's long output).
     /// CRITICAL: a drive that cannot be asked, a registered key storage-ctl.conf does not name, a lock this
     /// host has held for `--held-critical` seconds or more. WARNING: held for `--held-warning` or more.
-    static func check(_ survey: DriveSurvey, settings: Settings, limits: Limits) -> (text: String, state: PluginState) {
+    /// `recordsOff`: why this host keeps no lock records: a WARNING when `--held-*` asked for what cannot
+    /// then be measured, else a line of the long output.
+    static func check(_ survey: DriveSurvey, settings: Settings, limits: Limits,
+                      recordsOff: String? = nil) -> (text: String, state: PluginState) {
         var critical: [String] = []
         var warning: [String] = []
+        if let recordsOff, limits.heldWarning != nil || limits.heldCritical != nil { warning.append(recordsOff) }
         let down = survey.unreachable
         if !down.isEmpty {
             critical.append("\(down.count) of \(survey.rows.count) drive\(survey.rows.count == 1 ? "" : "s") unreachable (\(down.map { OutputText.escaped($0.drive.name) }.joined(separator: ", ")))")
@@ -183,6 +187,9 @@ enum DriveReport {
         }
         var text = "STORAGE-CTL \(state.word) - \(pluginText(summary.joined(separator: "; "))) | \(perfdata.joined(separator: " "))\n"
         for row in survey.rows { text += pluginText(checkLine(row, settings: settings)) + "\n" }
+        if let recordsOff, limits.heldWarning == nil && limits.heldCritical == nil {
+            text += pluginText(recordsOff) + "\n"
+        }
         return (text, state)
     }
 

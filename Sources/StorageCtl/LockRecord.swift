@@ -122,7 +122,8 @@ public struct LockRecord: Equatable, Sendable {
 }
 
 /// Where the records live: one directory owned by us (`run_dir`, default `/run/storage-ctl` for
-/// root, `$XDG_RUNTIME_DIR/storage-ctl` or `/tmp/storage-ctl-UID` for others), one file per drive
+/// root, `$XDG_RUNTIME_DIR/storage-ctl`, `/run/user/UID/storage-ctl` or `~/.storage-ctl` for others:
+/// places no other user can create first; `defaultDirectory`), one file per drive
 /// and key. The directory must be a real directory owned by our effective uid and writable by
 /// nobody else; files are opened relative to it without following symbolic links and replaced
 /// by rename, so a crash leaves the old record or the new one, never half of one.
@@ -142,25 +143,77 @@ public struct LockRecordStore {
     /// be identified.
     public init?(directory: String, devicePath: String, key: ReservationKey, clock: @escaping () -> Int64 = LockRecordStore.now,
                  trace: @escaping (String) -> Void) {
-        guard let identity = Self.identity(of: devicePath) else { return nil }
+        self.init(directory: directory, devicePathBytes: Array(devicePath.utf8), key: key, clock: clock, trace: trace)
+    }
+
+    /// As above, with DEVICE as the bytes given (argv): a path that is not UTF-8 is looked up by exactly those
+    /// bytes, never by a String's repair of them (`X\xffY` is not `X\u{FFFD}Y`, which may be another drive).
+    public init?(directory: String, devicePathBytes: [UInt8], key: ReservationKey,
+                 clock: @escaping () -> Int64 = LockRecordStore.now, trace: @escaping (String) -> Void) {
+        guard let identity = Self.identity(of: devicePathBytes) else { return nil }
         self.directory = directory
         self.name = "\(identity)-key-\(String(key.rawValue, radix: 16))"
         self.clock = clock
         self.trace = trace
     }
 
-    public static func defaultDirectory(environment: (String) -> String?) -> String {
+    /// The records' directory when `run_dir` is not set: `$STORAGE_CTL_RUN_DIR`; `/run/storage-ctl` for
+    /// root; else inside a directory only we (or root) can create things in: `$XDG_RUNTIME_DIR`, then
+    /// `/run/user/UID`, then our home directory (`~/.storage-ctl`; a storage daemon started by systemd
+    /// has no runtime directory). nil when there is none. Never `/tmp`: any user could create
+    /// `/tmp/storage-ctl-UID` first and so switch our records off.
+    public static func defaultDirectory(environment: (String) -> String?) -> String? {
         if let dir = environment("STORAGE_CTL_RUN_DIR"), dir.hasPrefix("/") { return dir }
         if geteuid() == 0 { return "/run/storage-ctl" }
-        if let runtime = environment("XDG_RUNTIME_DIR"), runtime.hasPrefix("/") { return runtime + "/storage-ctl" }
-        return "/tmp/storage-ctl-\(geteuid())"
+        if let runtime = environment("XDG_RUNTIME_DIR"), runtime.hasPrefix("/"), isPrivateDirectory(runtime) {
+            return runtime + "/storage-ctl"
+        }
+        if isPrivateDirectory("/run/user/\(geteuid())") { return "/run/user/\(geteuid())/storage-ctl" }
+        if let entry = getpwuid(geteuid()), let home = entry.pointee.pw_dir.map({ String(cString: $0) }),
+           home.hasPrefix("/"), home != "/", isPrivateDirectory(home) {
+            return home + "/.storage-ctl"
+        }
+        return nil
+    }
+
+    /// A directory in which no other user (root aside) can create an entry: ours, writable by nobody else.
+    static func isPrivateDirectory(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return false }
+        return st.st_uid == geteuid() && st.st_mode & 0o022 == 0
+    }
+
+    /// Why records cannot be kept in `directory` (nil: no usable directory at all), or nil when they can:
+    /// it exists as a directory of ours that nobody else can write, or is missing (made at first use).
+    /// What `status`, `drives` and `check` say, since without records hold ages and fairness are off.
+    public static func directoryProblem(_ directory: String?) -> String? {
+        guard let directory else {
+            return "no run_dir: not root, and no $XDG_RUNTIME_DIR, /run/user/\(geteuid()) or home directory of ours "
+                + "(set run_dir= or $STORAGE_CTL_RUN_DIR)"
+        }
+        var st = stat()
+        guard lstat(directory, &st) == 0 else { return nil }
+        let shown = OutputText.escaped(directory, limit: OutputText.echoLimit)
+        if st.st_mode & S_IFMT != S_IFDIR { return "run_dir \(shown) is not a directory" }
+        if st.st_uid != geteuid() { return "run_dir \(shown) is owned by uid \(st.st_uid), not \(geteuid())" }
+        if st.st_mode & 0o022 != 0 { return "run_dir \(shown) is writable by group or others" }
+        return nil
+    }
+
+    /// The one line `status`, `drives` and `check` add when records cannot be kept.
+    public static func recordsOffNote(_ problem: String) -> String {
+        "hold ages (heldfor) and fairness are off: \(problem)"
     }
 
     /// The LU as this host names it: a simulated LU by its file's device and inode, a device node
     /// by its device number (the storage daemon always names a drive by the same Control Device).
-    static func identity(of path: String) -> String? {
+    static func identity(of path: [UInt8]) -> String? {
+        guard !path.isEmpty, !path.contains(0) else { return nil }
         var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
+        let found = (path + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { stat($0.baseAddress!, &st) == 0 }
+        }
+        guard found else { return nil }
         switch st.st_mode & S_IFMT {
         case S_IFREG: return "lu-\(String(st.st_dev, radix: 16))-\(String(st.st_ino, radix: 16))"
         case S_IFCHR, S_IFBLK: return "lu-rdev-\(String(st.st_rdev, radix: 16))"

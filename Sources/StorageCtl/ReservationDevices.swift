@@ -33,7 +33,8 @@ public struct DeviceRequest {
 public enum ReservationDevices {
     public static func open(_ path: String, _ request: DeviceRequest) throws(TransportError) -> any PersistentReservationDevice {
         let resolution = try DeviceResolver.resolve(path, sysfsRoot: request.options.sysfsRoot,
-                                                    devDirectory: request.options.devDirectory)
+                                                    devDirectory: request.options.devDirectory,
+                                                    creating: request.options.createSimulatedLU)
         switch resolution.kind {
         case .simulatedLU, .scsiGeneric, .scsiBlockDevice, .otherBlockDevice, .scsiTape:
             return scsi(try DeviceResolver.open(resolution, options: request.options), path: path, request,

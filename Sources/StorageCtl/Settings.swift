@@ -7,6 +7,9 @@ public struct Settings: Sendable, Equatable {
     /// This host's reservation key; `nil` when none is configured (read-only commands still work).
     public var key: ReservationKey?
     public var type: ReservationType = .exclusiveAccess
+    /// `allow_shared_lock=1`: lock, trylock and preempt may take a type 5/6/7/8 reservation, which every
+    /// registered host shares (`sharedLockRefusal`); off, they refuse it.
+    public var allowSharedLock = false
     /// Seconds `lock` may wait.
     public var maxLockWait: Double = 1800
     public var aptpl = false
@@ -90,6 +93,7 @@ enum SettingName: String, CaseIterable {
     case lockRetryMax = "lock_retry_max"
     case simType = "sim_type"
     case runDir = "run_dir"
+    case allowSharedLock = "allow_shared_lock"
     /// The original script's path to sg_persist: accepted and ignored (we talk to the device ourselves).
     case sgPersist = "SG_PERSIST"
 }
@@ -229,6 +233,19 @@ extension Settings {
             guard value.hasPrefix("/") else { throw .usage("run_dir: must be an absolute path") }
             runDirectory = value
         case .sgPersist: break
+        case .allowSharedLock: allowSharedLock = try SettingValue.flag(value, what: "allow_shared_lock").get()
         }
+    }
+
+    /// Why `command` (lock, trylock, preempt: the Bacula lock) must not take a reservation of our `type`, or
+    /// nil. Types 5/6 (registrants only) and 7/8 (all registrants) let every registered host use the drive,
+    /// and a host whose `lock` waits is registered (its heartbeat): two storage daemons would both "hold" the
+    /// drive. Correct SCSI, so `allow_shared_lock=1` allows it for whoever means it; `reserve` is raw and
+    /// never refused.
+    func sharedLockRefusal(_ command: String) -> StorageCtlError? {
+        guard type.isRegistrantsOnly || type.isAllRegistrants, !allowSharedLock else { return nil }
+        return .usage("\(command) with type \(type.rawValue) (\(type.name)) is not exclusive: every host registered on "
+                      + "the drive, a waiting lock's included, would use it too; use type 1 or 3 (set "
+                      + "allow_shared_lock=1 to take a shared lock on purpose)")
     }
 }

@@ -185,6 +185,10 @@ public enum StorageCtlMain {
             guard settings.key != nil else { throw SettingsLoader.missingKey(commandName, settings) }
             try SettingsLoader.checkOwnership(settings)
         }
+        // the Bacula lock is exclusive: a type every registrant shares is refused before anything is sent
+        if verbType.takesLock, verbType != ReserveVerb.self, let refusal = settings.sharedLockRefusal(commandName) {
+            throw refusal
+        }
         if settings.initiator == nil { settings.initiator = HostInitiator.derived() }
 
         let tracer = CommandTracer(device: shownDevice, verb: commandName, verbose: invocation.verbose,
@@ -192,8 +196,10 @@ public enum StorageCtlMain {
                                    traceLine: stderrLine, warn: stderrLine)
         // lock's budget also bounds waits for a simulated LU's file lock (SCSIReservationDevice.lockDeadline).
         let lockDeadline = verbType == LockVerb.self ? ContinuousClock.now + Duration(seconds: settings.maxLockWait) : nil
-        let request = DeviceRequest(settings, verbose: invocation.verbose, tracer: tracer, displayPath: shownDevice,
+        var request = DeviceRequest(settings, verbose: invocation.verbose, tracer: tracer, displayPath: shownDevice,
                                     lockDeadline: lockDeadline)
+        // Only `create` makes a simulated drive; every other command refuses an empty file, unwritten.
+        request.options.createSimulatedLU = verbType == CreateVerb.self
         let device: any PersistentReservationDevice
         do {
             device = try environment.openDevice(devicePath, request)
@@ -210,10 +216,17 @@ public enum StorageCtlMain {
         if invocation.verbose, let note = device.resolutionNote {
             stderrLine("\(shownDevice): \(note)")
         }
+        let runDirectory = settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable)
+        // said by status (not only under -v): without records there are no hold ages and no fairness
+        if verbType == StatusVerb.self, !invocation.json, let problem = LockRecordStore.directoryProblem(runDirectory) {
+            stderrLine("\(shownDevice): note: \(LockRecordStore.recordsOffNote(problem))")
+        }
         let records = { () -> LockRecordStore? in
-            settings.key.flatMap { key in
-                LockRecordStore(directory: settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable),
-                                devicePath: devicePath, key: key, clock: environment.bootClock, trace: { tracer.note($0) })
+            guard let runDirectory else { return nil }
+            return settings.key.flatMap { key in
+                // by DEVICE's own bytes: a repaired String would name another file
+                LockRecordStore(directory: runDirectory, devicePathBytes: deviceBytes, key: key, clock: environment.bootClock,
+                                trace: { tracer.note($0) })
             }
         }
         let context = VerbContext(device: device, settings: settings, json: invocation.json,
@@ -251,7 +264,7 @@ public enum StorageCtlMain {
 
         DEVICE is /dev/sgN, a SCSI disk (/dev/sdX, /dev/disk/by-id/...), a tape node
         (/dev/nstN, /dev/stN; its sg node is used), or a regular file: a simulated
-        logical unit (an empty file is a fresh one).
+        logical unit, made by storage-ctl FILE create (an empty file is not one).
 
         Commands:
 

@@ -39,6 +39,7 @@ enum Verbs {
         RegisterVerb.self, UnregisterVerb.self, LockVerb.self, TryLockVerb.self, UnlockVerb.self,
         QueryVerb.self, RegKeysVerb.self, WhoLockedVerb.self, ClearVerb.self,
         StatusVerb.self, PreemptVerb.self, ReserveVerb.self, ReleaseVerb.self, CapsVerb.self, AuditVerb.self,
+        CreateVerb.self,
     ]
 
     static func named(_ name: String) -> (any Verb.Type)? {

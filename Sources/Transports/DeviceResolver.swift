@@ -6,7 +6,7 @@ import ProcessSupport
 public struct DeviceOptions: Sendable {
     /// The iSCSI-style initiator name of this I_T nexus (simulated LU only).
     public var initiatorName: String
-    /// The peripheral device type a fresh simulated LU reports (an empty file becomes this).
+    /// The peripheral device type a simulated LU made by `createSimulatedLU` reports.
     public var simDeviceType: PeripheralDeviceType
     /// `-v`: the caller will print `resolutionNote`.
     public var verbose: Bool
@@ -18,6 +18,9 @@ public struct DeviceOptions: Sendable {
     public var openTimeout: Duration
     /// Simulated LU only: no wait for its file's lock goes on past this instant (`lock`'s `max_lock_wait`).
     public var lockDeadline: ContinuousClock.Instant?
+    /// `storage-ctl FILE create`: a missing or empty regular file becomes a fresh simulated LU. Off, an empty
+    /// file is refused and nothing is written (the only way a simulated drive comes into being).
+    public var createSimulatedLU = false
 
     public init(initiatorName: String, simDeviceType: PeripheralDeviceType = .tape, verbose: Bool = false,
                 sysfsRoot: String = "/sys", devDirectory: String = "/dev",
@@ -78,7 +81,8 @@ public enum DeviceResolver {
     static let scsiGenericMajor: UInt32 = 21
 
     public static func open(_ path: String, options: DeviceOptions) throws(TransportError) -> any SCSITransport {
-        try open(resolve(path, sysfsRoot: options.sysfsRoot, devDirectory: options.devDirectory), options: options)
+        try open(resolve(path, sysfsRoot: options.sysfsRoot, devDirectory: options.devDirectory,
+                         creating: options.createSimulatedLU), options: options)
     }
 
     /// The transport for a path `resolve` has classified (storage-ctl resolves first to choose a backend).
@@ -87,7 +91,7 @@ public enum DeviceResolver {
         case .simulatedLU:
             return try SimulatedLU(path: resolution.path, initiatorName: options.initiatorName,
                                    deviceTypeForNewLU: options.simDeviceType, openTimeout: options.openTimeout,
-                                   lockDeadline: options.lockDeadline)
+                                   lockDeadline: options.lockDeadline, create: options.createSimulatedLU)
         case .scsiGeneric, .scsiBlockDevice, .otherBlockDevice, .scsiTape:
             return try SGIOTransport(nodePath: resolution.nodePath, path: resolution.path, resolutionNote: resolution.note,
                                      scsiAddress: resolution.address, sysfsRoot: options.sysfsRoot)
@@ -120,8 +124,28 @@ public enum DeviceResolver {
         return try body("/proc/self/fd/\(fd.rawValue)")
     }
 
-    /// Classifies `path` without opening it.
-    public static func resolve(_ path: String, sysfsRoot: String = "/sys", devDirectory: String = "/dev") throws(TransportError) -> DeviceResolution {
+    /// Classifies `path` without opening it. `creating` (`storage-ctl FILE create`): a missing path is a
+    /// simulated LU to be created, and anything but a regular file is refused.
+    public static func resolve(_ path: String, sysfsRoot: String = "/sys", devDirectory: String = "/dev",
+                               creating: Bool = false) throws(TransportError) -> DeviceResolution {
+        guard creating, path != "*None*", !path.isEmpty, !path.utf8.contains(0) else {
+            return try resolve(path, sysfsRoot: sysfsRoot, devDirectory: devDirectory)
+        }
+        switch SGIOSyscall.stat(path) {
+        case .success(let status):
+            guard status.type == .regular else {
+                throw TransportError(.notSCSIDevice, "create makes simulated drives in regular files only; this is not one")
+            }
+        case .failure(let error):
+            // Missing, and not a dangling symbolic link (the create's O_EXCL refuses one anyway): made by the open.
+            guard error == .noSuchFileOrDirectory, case .failure = SGIOSyscall.stat(path, followLinks: false) else {
+                throw lookupFailed(path, errno: error.rawValue)
+            }
+        }
+        return DeviceResolution(path: path, nodePath: path, kind: .simulatedLU, address: nil, note: nil)
+    }
+
+    static func resolve(_ path: String, sysfsRoot: String, devDirectory: String) throws(TransportError) -> DeviceResolution {
         if path == "*None*" {
             throw TransportError(.other, "no Control Device configured (Bacula passed *None*): set Control Device to the drive's sg node (storage-ctl scan lists them)")
         }

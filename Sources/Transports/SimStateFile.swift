@@ -78,12 +78,19 @@ struct SimStateFile: Sendable {
     var isWritable: Bool { readOnlyReason == nil }
 
     /// Opens `path` read-write, or read-only when that is all the file allows (EACCES, EROFS, EPERM) or when
-    /// `readOnly` is set. Refuses anything but a regular file.
-    static func open(path: String, readOnly: Bool) throws(TransportError) -> SimStateFile {
+    /// `readOnly` is set. Refuses anything but a regular file, and a file of a kernel file system (proc, sysfs,
+    /// ...: `KernelFileSystem`), before anything is read or written. With `create`, a missing `path` is
+    /// created (O_EXCL: never through a dangling symbolic link), empty, mode 0660.
+    static func open(path: String, readOnly: Bool, create: Bool = false) throws(TransportError) -> SimStateFile {
         var readOnlyReason: Errno? = readOnly ? .readOnlyFileSystem : nil
         var descriptor: FileDescriptor
         do throws(Errno) {
-            descriptor = try FileDescriptor.openSimulatedLU(path, readOnly ? .readOnly : .readWrite)
+            do throws(Errno) {
+                descriptor = try FileDescriptor.openSimulatedLU(path, readOnly ? .readOnly : .readWrite)
+            } catch {
+                guard create, !readOnly, error == .noSuchFileOrDirectory else { throw error }
+                descriptor = try FileDescriptor.createSimulatedLU(path)
+            }
         } catch {
             guard !readOnly, [.permissionDenied, .readOnlyFileSystem, .notPermitted].contains(error) else { throw openError(error) }
             readOnlyReason = error
@@ -107,6 +114,17 @@ struct SimStateFile: Sendable {
         guard status.isRegularFile else {
             descriptor.close()
             throw TransportError(.notSCSIDevice, "not a regular file, so not a simulated LU")
+        }
+        let kernelFileSystem: KernelFileSystem?
+        do throws(Errno) {
+            kernelFileSystem = try descriptor.kernelFileSystem()
+        } catch {
+            descriptor.close()
+            throw openError(error)
+        }
+        if let kernelFileSystem {
+            descriptor.close()
+            throw TransportError(.notSCSIDevice, "\(kernelFileSystem.description), never a simulated drive; nothing was written")
         }
         do throws(Errno) {
             try descriptor.clearNonBlocking()
@@ -236,7 +254,7 @@ struct SimStateFile: Sendable {
         case .olderVersion(let version):
             return TransportError(.corruptState, "simulated LU format version \(version) is no longer read "
                                   + "(this storage-ctl uses version \(SimFormat.version)); recreate the file "
-                                  + "(an empty file is a fresh LU; its registrations are lost)")
+                                  + "(storage-ctl FILE create on an empty file makes a fresh LU; its registrations are lost)")
         case .corrupt(let reason):
             return TransportError(.corruptState, "simulated LU header is corrupt (\(reason))")
         }

@@ -22,13 +22,19 @@ enum SimAccessMode: Sendable {
 /// `Errno`, are ProcessSupport's). The owner of the descriptor calls `close()` once; close errors are ignored,
 /// since the simulated LU does not rely on close for durability.
 extension FileDescriptor {
-    /// open(2) without O_CREAT: the simulated LU never creates its file (a missing DEVICE is an error).
+    /// open(2) without O_CREAT: only `createSimulatedLU` (asked for by `create`) makes a file.
     ///
     /// O_NONBLOCK keeps a FIFO named as DEVICE from blocking the open; the caller rejects anything that is not a
     /// regular file, then calls `clearNonBlocking()`. O_CLOEXEC: the descriptor (and with it the lock) must not
     /// leak into a child process, which would keep the lock's open file description alive.
     static func openSimulatedLU(_ path: String, _ mode: SimAccessMode) throws(Errno) -> FileDescriptor {
         try open(path, mode.flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+    }
+
+    /// open(2) with O_CREAT | O_EXCL, mode 0660: a new, empty file for `storage-ctl FILE create`, never
+    /// through a symbolic link (O_EXCL fails on one, dangling or not).
+    static func createSimulatedLU(_ path: String) throws(Errno) -> FileDescriptor {
+        try open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, permissions: 0o660)
     }
 
     /// Clears O_NONBLOCK once the descriptor is known to name a regular file.

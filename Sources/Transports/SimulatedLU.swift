@@ -7,8 +7,12 @@ import PRCore
 /// that a test checks against the SPC rules; only the transport differs from a real device. Commands the engine
 /// lets through (`.proceed`) are executed by `SimLUCommands` (INQUIRY, READ, ...).
 ///
-/// **The file.** An empty file (as `touch` makes) is a fresh LU: the first writable open writes its header, with
-/// `deviceTypeForNewLU`; a file emptied while open (`: > file`) is a fresh LU again at the next command. The
+/// **The file.** A simulated LU comes into being only when asked: an object opened with `create` (`storage-ctl
+/// FILE create`) makes a missing or empty file a fresh LU, writing its header with `deviceTypeForNewLU`, and
+/// makes a file emptied while it is open (`: > file`) a fresh LU again at its next command. Without `create`
+/// an empty file is refused (`.notSCSIDevice`, "an empty file, not a simulated drive") and nothing is written:
+/// a read-only command must not turn a planted or kernel file into a drive. A file of a kernel file system
+/// (proc, sysfs, ...: `KernelFileSystem`) is refused at open, `create` or not. The
 /// format (header + two checksummed state slots) is documented on `SimFormat`.
 /// A file that is not ours, is of a newer format version, or has no usable state slot is refused with
 /// `TransportError(.corruptState, ...)` and is never modified.
@@ -60,6 +64,8 @@ public final class SimulatedLU: SCSITransport, Sendable {
 
     private let file: SimStateFile
     private let deviceTypeForNewLU: PeripheralDeviceType
+    /// Opened to make a missing or empty file a fresh LU (`init`'s `create`).
+    private let create: Bool
     private let serial = SimMutex()
 
     /// How long `init` and `verify` wait for the file's lock by default (a live holder keeps it for microseconds).
@@ -76,6 +82,8 @@ public final class SimulatedLU: SCSITransport, Sendable {
     ///   - readOnly: open O_RDONLY even if the file is writable (sg_persist `--readonly`).
     ///   - openTimeout: how long the open waits for the file's lock to check the file.
     ///   - lockDeadline: no wait for the file's lock (this one, or a command's) goes on past it.
+    ///   - create: make a missing or empty file a fresh LU (a missing one is created, mode 0660); otherwise an
+    ///     empty file is refused.
     /// - Throws: `.other` for a bad initiator name or port; `.open(errno:)` when the path cannot be opened
     ///   ("cannot open: No such file or directory", "is a directory"); `.notSCSIDevice` for a FIFO, device node
     ///   or socket; `.corruptState` for a foreign, newer or corrupt file; `.io` for read errors; `.timeout` if
@@ -83,12 +91,12 @@ public final class SimulatedLU: SCSITransport, Sendable {
     public init(path: String, initiatorName: String, relativeTargetPortIdentifier: UInt16 = 1,
                 deviceTypeForNewLU: PeripheralDeviceType = .tape, readOnly: Bool = false,
                 openTimeout: Duration = SimulatedLU.openLockTimeout,
-                lockDeadline: ContinuousClock.Instant? = nil) throws(TransportError) {
+                lockDeadline: ContinuousClock.Instant? = nil, create: Bool = false) throws(TransportError) {
         try SimulatedLU.validate(initiatorName: initiatorName)
         guard relativeTargetPortIdentifier != 0 else {
             throw TransportError(.other, "relative target port identifier 0 is reserved (use 1 to 65535)")
         }
-        let file = try SimStateFile.open(path: path, readOnly: readOnly)
+        let file = try SimStateFile.open(path: path, readOnly: readOnly, create: create)
         self.path = path
         self.nexus = Nexus(transportID: TransportID.parse(port: initiatorName).flatMap { port in
                                if case .iscsiPort = port.decoded { return port } else { return nil }
@@ -97,7 +105,8 @@ public final class SimulatedLU: SCSITransport, Sendable {
         self.file = file
         self.deviceTypeForNewLU = deviceTypeForNewLU
         self.lockDeadline = lockDeadline
-        // Check (and initialise an empty file) now, so a bad file is reported by the open, not the first command.
+        self.create = create
+        // Check (and, with `create`, initialise an empty file) now, so a bad file is reported by the open, not the first command.
         // On failure deinit closes the descriptor.
         try file.lock(timeout: lockWait(openTimeout))
         defer { file.unlock() }
@@ -200,29 +209,25 @@ public final class SimulatedLU: SCSITransport, Sendable {
 
     // MARK: Loading
 
-    /// Reads the current snapshot under the lock; an empty file is initialised (writable) or stands for a fresh
-    /// LU that cannot be stored (read-only). Returns the snapshot and the identity to report.
+    /// Reads the current snapshot under the lock; an empty file is initialised when this object was opened
+    /// with `create` (and can write), and refused otherwise, unwritten. Returns the snapshot and the identity
+    /// to report.
     private func load() throws(TransportError) -> (SimSnapshot, SimLUIdentity) {
         var snapshot = try file.readSnapshot()
-        if snapshot.header == nil, file.isWritable {
+        if snapshot.header == nil {
+            guard create else { throw SimulatedLU.notADrive }
             let header = SimLUHeader.new(deviceType: deviceTypeForNewLU.rawValue)
             try file.initialise(header)
             snapshot.header = header
             snapshot.fileSize = SimFormat.fileSize
         }
-        let header = snapshot.header ?? SimulatedLU.unstoredHeader(deviceType: deviceTypeForNewLU, file: file.openStatus)
+        guard let header = snapshot.header else { throw SimulatedLU.notADrive }
         return (snapshot, SimLUIdentity(header: header, relativeTargetPortIdentifier: nexus.relativeTargetPortIdentifier))
     }
 
-    /// The header of an empty file opened read-only: nothing can be stored, so the identifier is made from the
-    /// file's device and inode numbers, stable while the file exists.
-    static func unstoredHeader(deviceType: PeripheralDeviceType, file: SimFileStatus) -> SimLUHeader {
-        var identifier: [UInt8] = []
-        for word in [file.device, file.inode] {
-            for shift in stride(from: 56, through: 0, by: -8) { identifier.append(UInt8(truncatingIfNeeded: word >> shift)) }
-        }
-        return SimLUHeader(deviceType: deviceType.rawValue, identifier: identifier)
-    }
+    /// An empty file opened without `create`: the one line the user sees.
+    static let notADrive = TransportError(.notSCSIDevice, "an empty file, not a simulated drive; nothing was "
+                                          + "written (storage-ctl DEVICE create makes one)")
 
     /// The snapshot's state, or a fresh LU's when nothing was ever committed.
     static func decodeState(_ snapshot: SimSnapshot) throws(TransportError) -> LogicalUnitState {

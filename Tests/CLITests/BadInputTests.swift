@@ -96,7 +96,7 @@ struct BadInputTests {
         case "DIR": path = site.dir.path
         case "CORRUPT":
             path = site.path("corrupt")
-            #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+            #expect(try CLI.run([path, "create"]).status == 0)
             #expect(try CLI.run([path, "register", "-k", "bac001"]).status == 0)
             var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             for i in 0..<bytes.count where i >= 16 { bytes[i] ^= 0x5A }

@@ -69,8 +69,10 @@ final class Site {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("storage-ctl-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         drive = dir.appendingPathComponent("drive0").path
-        guard FileManager.default.createFile(atPath: drive, contents: Data()) else {   // like `touch`
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: drive])
+        // a simulated drive comes into being only when asked
+        let created = try CLI.run([drive, "create"])
+        guard created.status == 0, created.stderr.isEmpty else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: drive, NSLocalizedDescriptionKey: "\(created)"])
         }
     }
 

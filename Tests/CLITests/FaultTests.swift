@@ -57,7 +57,7 @@ struct FaultTests {
         // A drive reserves all its space when first set up (SimFormat), so one that exists keeps
         // working on a full file system; a new one cannot be set up, and says so in one line.
         let drive = mnt + "/drive0"
-        #expect(FileManager.default.createFile(atPath: drive, contents: Data()))
+        #expect(try CLI.run([drive, "create"]).status == 0)
         let conf = try site.host("cibou", key: "bac001").conf
         #expect(try CLI.run(["-c", conf, drive, "register"]).status == 0)
         _ = sh("dd if=/dev/zero of='\(mnt)/filler' bs=4k 2>/dev/null; sync")
@@ -65,11 +65,12 @@ struct FaultTests {
         #expect(try CLI.run(["-c", conf, drive, "unlock"]).status == 0)
 
         let fresh = mnt + "/drive1"
-        #expect(FileManager.default.createFile(atPath: fresh, contents: Data()))
-        let r = try CLI.run(["-c", conf, fresh, "register"])
+        let r = try CLI.run(["-c", conf, fresh, "create"])
         r.expectOneErrorLine(3, contains: "\(fresh): ")
-        // state unchanged: still a fresh LU with nothing registered
+        // nothing half made: an empty file, which create makes a drive once there is room
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fresh)).isEmpty)
         _ = sh("rm -f '\(mnt)/filler'")
+        #expect(try CLI.run(["-c", conf, fresh, "create"]).status == 0)
         let after = try CLI.run(["-c", conf, fresh, "regkeys"])
         #expect(after.status == 0 && after.stdout.isEmpty, "\(after)")
         #expect(try CLI.run(["-c", conf, fresh, "lock"]).status == 0)

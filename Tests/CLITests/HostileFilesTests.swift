@@ -63,13 +63,14 @@ struct HostileFilesTests {
         _ = holder.finish(timeout: 0)
     }
 
-    @Test("a new drive file loses access for others when first used (anyone who can open it can hold its lock)")
+    @Test("a new drive file loses access for others when created (anyone who can open it can hold its lock)")
     func newDrivePermissions() throws {
         let site = try Site("perm")
-        chmod(site.drive, 0o666)
-        let cibou = try site.host("cibou", key: "bac001")
-        #expect(try cibou.run("register").status == 0)
-        let mode = (try FileManager.default.attributesOfItem(atPath: site.drive)[.posixPermissions] as? Int) ?? -1
+        let file = site.path("open-to-all")
+        #expect(FileManager.default.createFile(atPath: file, contents: Data(), attributes: [.posixPermissions: 0o666]))
+        chmod(file, 0o666)
+        #expect(try CLI.run([file, "create"]).status == 0)
+        let mode = (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) ?? -1
         #expect(mode == 0o660)
     }
 
@@ -220,6 +221,7 @@ struct HostileFilesTests {
     @Test("an invalid initiator name is a configuration error (exit 2), from the file, --initiator or the environment")
     func invalidInitiator() throws {
         let site = try Site("initiator")
+        let drive = try Data(contentsOf: URL(fileURLWithPath: site.drive))
         let rule = "must be 1 to 223 printable ASCII characters without spaces"
         let conf = site.path("i.conf")
         try "key=bac001\ninitiator='iqn.x host'\n".write(toFile: conf, atomically: false, encoding: .utf8)
@@ -228,7 +230,7 @@ struct HostileFilesTests {
             .expectOneErrorLine(2, contains: "--initiator: invalid initiator name (224 bytes): \(rule)")
         try CLI.run(["-k", "bac001", site.drive, "register"], env: ["STORAGE_CTL_INITIATOR": "caf\u{E9}"])
             .expectOneErrorLine(2, contains: "STORAGE_CTL_INITIATOR: invalid initiator name \"caf??\": \(rule)")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: site.drive)).isEmpty, "the drive was touched")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: site.drive)) == drive, "the drive was touched")
     }
 
     /// Runs storage-ctl through sh, so that `printf %b` can put bytes that are not UTF-8 into argv (Foundation's
@@ -254,10 +256,24 @@ struct HostileFilesTests {
         // Created by its bytes, it is that file that becomes the drive.
         #expect(try runRaw([raw], script: ": > \"$1\"").status == 0)
         r = try runRaw(["-k", "bac001", raw, "register"])
+        r.expectOneErrorLine(3, contains: "\(site.path("lu"))\\xff: an empty file, not a simulated drive")
+        #expect(try runRaw([raw, "create"]).status == 0)
+        r = try runRaw(["-k", "bac001", raw, "register"])
         #expect(r.status == 0, "\(r)")
         r = try runRaw([raw, "regkeys"])
         #expect(r.status == 0 && r.stdout == "0xbac001\n", "\(r)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: repaired)).isEmpty)
+
+        // Its lock record is keyed by the file those bytes name (device and inode), not the repaired name's.
+        #expect(try runRaw(["-k", "bac001", raw, "trylock"]).status == 0)
+        let ids = try runRaw([raw], script: "stat -c '%d %i' \"$1\"").stdout.split(separator: " ")
+            .compactMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(ids.count == 2)
+        let record = CLI.runDirectory + "/lu-\(String(ids[0], radix: 16))-\(String(ids[1], radix: 16))-key-bac001"
+        #expect(try String(contentsOfFile: record, encoding: .utf8).hasPrefix("held "))
+        r = try runRaw(["-k", "bac001", raw, "status"])
+        #expect(r.status == 0 && r.stdout.wholeMatch(of: /key=0xbac001 registered=1 locked=1 blockedby=no heldfor=\d+\n/) != nil, "\(r)")
+        #expect(try runRaw(["-k", "bac001", raw, "unlock"]).status == 0)
 
         // -c by its bytes too.
         try "key=bac001\n".write(toFile: site.path("c\u{FFFD}.conf"), atomically: false, encoding: .utf8)

@@ -100,7 +100,8 @@ struct SharedInitiatorTests {
         let (cibou, dir) = try Self.hosts(site)
         var winners: [String: Int] = [:]
         for round in 0..<40 {
-            _ = FileManager.default.createFile(atPath: site.drive, contents: Data())   // a fresh LU each round
+            try? FileManager.default.removeItem(atPath: site.drive)   // a fresh LU each round
+            #expect(try CLI.run([site.drive, "create"]).status == 0)
             let a = try cibou.start("trylock")
             let b = try dir.start("trylock")
             let ra = a.finish(), rb = b.finish()

@@ -238,11 +238,28 @@ struct TwoHostsTests {
         #expect(try dir.run("wholocked").stdout.isEmpty)
     }
 
-    @Test("all-registrants type: wholocked lists every registrant")
+    @Test("type 7/8 makes lock shared: refused with one line, the drive untouched, unless allow_shared_lock=1")
+    func sharedTypeRefused() throws {
+        let site = try Site("sharedlock")
+        let cibou = try site.host("cibou", key: "bac001", extra: "type=8")
+        let before = try Data(contentsOf: URL(fileURLWithPath: site.drive))
+        for verb in ["lock", "trylock"] {
+            let r = try cibou.run(verb)
+            #expect(r.status == 2 && r.stdout.isEmpty && r.stderr == "storage-ctl: \(verb) with type 8 (Exclusive Access, "
+                    + "all registrants) is not exclusive: every host registered on the drive, a waiting lock's included, "
+                    + "would use it too; use type 1 or 3 (set allow_shared_lock=1 to take a shared lock on purpose)\n", "\(r)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: site.drive)) == before)
+        let dir = try site.host("dir", key: "bac999", extra: "type=8")
+        #expect(try dir.run("-t", "3", "trylock").status == 0)   // -t wins over type=
+        #expect(try dir.run("unlock").status == 0)
+    }
+
+    @Test("all-registrants type with allow_shared_lock=1: wholocked lists every registrant")
     func allRegistrants() throws {
         let site = try Site("allreg")
-        let cibou = try site.host("cibou", key: "bac001", extra: "type=7")
-        let dir = try site.host("dir", key: "bac999", extra: "type=7")
+        let cibou = try site.host("cibou", key: "bac001", extra: "type=7\nallow_shared_lock=1")
+        let dir = try site.host("dir", key: "bac999", extra: "type=7\nallow_shared_lock=1")
         #expect(try cibou.run("lock").status == 0)
         #expect(try dir.run("lock").status == 0)   // joins the all-registrants reservation
         #expect(try dir.run("wholocked").stdout == "0xbac001\n0xbac999\n")

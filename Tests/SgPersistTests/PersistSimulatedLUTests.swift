@@ -18,7 +18,9 @@ struct PersistSimulatedLUTests {
         let path: String
         init() {
             path = NSTemporaryDirectory() + "persist-sim-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).lu"
-            precondition(FileManager.default.createFile(atPath: path, contents: Data()), "cannot create \(path)")
+            // as `storage-ctl FILE create` makes one: an empty file is not a drive
+            do { _ = try SimulatedLU(path: path, initiatorName: PersistSimulatedLUTests.nameA, create: true) }
+            catch { preconditionFailure("cannot create \(path): \(error)") }
         }
         deinit { try? FileManager.default.removeItem(atPath: path) }
 

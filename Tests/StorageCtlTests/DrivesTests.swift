@@ -25,7 +25,7 @@ final class DriveBed {
         try write("cibou.conf", "key=bac001\nhost_bac001=cibou\nhost_bac999=dir\ninitiator=iqn.2024-01.com.example:cibou\n")
         try write("dir.conf", "key=bac999\ninitiator=iqn.2024-01.com.example:dir\n")
         try write("rogue.conf", "key=dead\ninitiator=iqn.2024-01.com.example:rogue\n")
-        for drive in ["drive0", "drive1", "drive4"] { try write(drive, "") }
+        for drive in ["drive0", "drive1", "drive4"] { #expect(run([path(drive), "create"]).0 == 0) }
         try write("drive2", "garbage that is not a drive")
         try write("sd.conf", Self.storage + Self.changer + device(0) + device(1) + device(2, lock: "/usr/local/bin/other-lock %l %o")
                   + device(3, archive: false, lock: "storage-ctl %l %o") + device(4, lock: "storage-ctl %l %o")

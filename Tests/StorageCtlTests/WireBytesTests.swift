@@ -126,11 +126,29 @@ struct WireBytesTests {
                          Self.out(0, type: 3, rk: 0, sark: Self.b2), Self.out(1, type: 3, rk: Self.b2, sark: 0), Self.readReservation])
     }
 
-    @Test("trylock on a free drive, registered, type 6: READ RESERVATION, RESERVE type 6")
+    @Test("trylock on a free drive, registered, type 1: READ RESERVATION, RESERVE type 1")
     func trylockFreeRegistered() {
-        let (code, sent, _, err) = run(["-k", "b2", "-t", "6", "/dev/fake", "trylock"], arrange: Self.weAreRegistered)
+        let (code, sent, _, err) = run(["-k", "b2", "-t", "1", "/dev/fake", "trylock"], arrange: Self.weAreRegistered)
         #expect(code == 0, "\(err)")
-        #expect(sent == [Self.readReservation, Self.out(1, type: 6, rk: Self.b2, sark: 0)])
+        #expect(sent == [Self.readReservation, Self.out(1, type: 1, rk: Self.b2, sark: 0)])
+    }
+
+    @Test("lock, trylock and preempt with a shared type (5, 6, 7, 8): exit 2, one line, nothing sent; reserve sends it",
+          arguments: ["5", "6", "7", "8", "wr-ex-ar"])
+    func sharedTypeIsRefusedForTheLock(type: String) {
+        let names = ["5": "Write Exclusive, registrants only", "6": "Exclusive Access, registrants only",
+                     "7": "Write Exclusive, all registrants", "8": "Exclusive Access, all registrants",
+                     "wr-ex-ar": "Write Exclusive, all registrants"]
+        let number = type == "wr-ex-ar" ? "7" : type
+        for verb in [["lock"], ["trylock"], ["preempt", "b9"]] {
+            let (code, sent, out, err) = run(["-k", "b2", "-t", type, "/dev/fake"] + verb, arrange: Self.weAreRegistered)
+            #expect(code == 2 && sent.isEmpty && out.isEmpty)
+            #expect(err == ["storage-ctl: \(verb[0]) with type \(number) (\(names[type]!)) is not exclusive: every host "
+                            + "registered on the drive, a waiting lock's included, would use it too; use type 1 or 3 "
+                            + "(set allow_shared_lock=1 to take a shared lock on purpose)"])
+        }
+        let (code, sent, _, _) = run(["-k", "b2", "-t", type, "/dev/fake", "reserve"], arrange: Self.weAreRegistered)
+        #expect(code == 0 && sent.count == 1)
     }
 
     @Test("lock on a busy drive, one poll (-w 0): READ RESERVATION, REGISTER(key,key), REGISTER(0,key); exit 4")

@@ -67,9 +67,23 @@ import Testing
         try fake.dir.write(file, "")
         let r = try DeviceResolver.resolve(file, sysfsRoot: fake.root)
         #expect(r == DeviceResolution(path: file, nodePath: file, kind: .simulatedLU, address: nil, note: nil))
-        let transport = try DeviceResolver.open(file, options: DeviceOptions(initiatorName: "iqn.2024-01.example:sd1", sysfsRoot: fake.root))
+        #expect(throws: SimulatedLU.notADrive) {
+            try DeviceResolver.open(file, options: DeviceOptions(initiatorName: "iqn.2024-01.example:sd1", sysfsRoot: fake.root))
+        }
+        var creating = DeviceOptions(initiatorName: "iqn.2024-01.example:sd1", sysfsRoot: fake.root)
+        creating.createSimulatedLU = true
+        let transport = try DeviceResolver.open(file, options: creating)
         #expect(transport is SimulatedLU)
         #expect(transport.path == file)
+        // create: a missing path is a file to make; a device node is refused
+        let missing = fake.dir.path + "/drive1.lu"
+        #expect(try DeviceResolver.open(missing, options: creating) is SimulatedLU)
+        #expect(throws: TransportError(.open(errno: ENOENT), "no such file or device")) {
+            try DeviceResolver.resolve(fake.dir.path + "/drive2.lu", sysfsRoot: fake.root)
+        }
+        #expect(throws: TransportError(.notSCSIDevice, "create makes simulated drives in regular files only; this is not one")) {
+            try DeviceResolver.resolve("/dev/null", sysfsRoot: fake.root, creating: true)
+        }
     }
 
     // MARK: sg nodes

@@ -28,7 +28,7 @@ import Testing
         let committedLength: Int
 
         init() throws {
-            path = directory.emptyFile()
+            path = directory.newDrive()
             let a = try SimulatedLU(path: path, initiatorName: simHostA)
             let b = try SimulatedLU(path: path, initiatorName: simHostB, relativeTargetPortIdentifier: 2)
             let c = try SimulatedLU(path: path, initiatorName: "iqn.2026-01.org.example:host-c")
@@ -158,7 +158,7 @@ import Testing
         // Nothing committed: any length that keeps the header page's fields is still that fresh LU (as after an
         // initialisation killed before the extension); a shorter one is reported.
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         _ = try SimulatedLU(path: path, initiatorName: simHostA)
         let page = Array(SimFileBytes.read(path).prefix(SimFormat.headerSize))
         let file = try SimStateFile.open(path: path, readOnly: true)

@@ -28,6 +28,19 @@ final class SimTempDirectory {
         precondition(FileManager.default.createFile(atPath: path, contents: Data()))
         return path
     }
+
+    /// Makes a fresh simulated LU (`SimulatedLU(create: true)`, as `storage-ctl FILE create` does) and returns
+    /// its path.
+    func newDrive(_ name: String = "lu", deviceType: PeripheralDeviceType = .tape) -> String {
+        let path = file(name)
+        do {
+            _ = try SimulatedLU(path: path, initiatorName: "iqn.2026-01.org.example:creator",
+                                deviceTypeForNewLU: deviceType, create: true)
+        } catch {
+            preconditionFailure("cannot create a simulated LU at \(path): \(error)")
+        }
+        return path
+    }
 }
 
 /// Whole-file helpers for checking that a file was or was not changed.

@@ -7,7 +7,7 @@ import Testing
     let directory = SimTempDirectory()
 
     func tape() throws -> SimulatedLU {
-        try SimulatedLU(path: directory.emptyFile("tape"), initiatorName: simHostA, relativeTargetPortIdentifier: 0x0102)
+        try SimulatedLU(path: directory.newDrive("tape"), initiatorName: simHostA, relativeTargetPortIdentifier: 0x0102)
     }
 
     @Test func standardInquiry() throws {
@@ -23,7 +23,7 @@ import Testing
         #expect(try lu.run([0x12, 0, 0, 0, 96, 0], dataIn: 16).data == Array(expected.prefix(16)))
         #expect(try lu.run([0x12, 0, 0, 0, 0, 0], dataIn: 96).data.isEmpty)
         // A disk is not removable.
-        let disk = try SimulatedLU(path: directory.emptyFile("disk"), initiatorName: simHostA, deviceTypeForNewLU: .disk)
+        let disk = try SimulatedLU(path: directory.newDrive("disk", deviceType: .disk), initiatorName: simHostA)
         #expect(Array(try disk.run([0x12, 0, 0, 0, 36, 0], dataIn: 36).data.prefix(2)) == [0x00, 0x00])
     }
 

@@ -39,7 +39,7 @@ func simRunThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     /// not change it), which catches lost updates that happen not to overlap.
     @Test func threadsWithTheirOwnObjectsNeverOverlap() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let threads = 4
         let cycles = 60
         let counters = SimCounters()
@@ -101,7 +101,7 @@ func simRunThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     /// file description). Every REGISTER must be counted in the generation.
     @Test func threadsSharingOneObjectLoseNoUpdate() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         let other = try SimulatedLU(path: path, initiatorName: simHostB)
         let counters = SimCounters()
@@ -126,7 +126,7 @@ func simRunThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     /// A command waits for the lock at most its timeout (here a test holds the lock, as a stopped process would).
     @Test func aHeldLockTimesOut() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         let holder = try SimStateFile.open(path: path, readOnly: false)
         defer { holder.close() }

@@ -71,10 +71,67 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 @Suite struct SimulatedLUTests {
     // MARK: Fresh LU
 
-    @Test func anEmptyFileIsAFreshLUAndIsInitialisedOnFirstUse() throws {
+    @Test func anEmptyFileIsNotADriveAndStaysEmpty() throws {
         let directory = SimTempDirectory()
         let path = directory.emptyFile()
-        let lu = try SimulatedLU(path: path, initiatorName: simHostA)
+        let before = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
+        let refusal = TransportError(.notSCSIDevice, "an empty file, not a simulated drive; nothing was written "
+                                     + "(storage-ctl DEVICE create makes one)")
+        #expect(throws: refusal) { try SimulatedLU(path: path, initiatorName: simHostA) }
+        #expect(throws: refusal) { try SimulatedLU(path: path, initiatorName: simHostA, readOnly: true) }
+        #expect(SimFileBytes.read(path).isEmpty)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date == before)
+        // A read-only file asked to become one cannot: nothing written either.
+        #expect(chmod(path, 0o444) == 0)
+        if !simRunningAsRoot {
+            #expect(throws: TransportError(.io(errno: EACCES), "read-only (Permission denied): cannot record the new state")) {
+                try SimulatedLU(path: path, initiatorName: simHostA, create: true)
+            }
+            #expect(SimFileBytes.read(path).isEmpty)
+        }
+    }
+
+    @Test func aKernelFileIsNeverADrive() throws {
+        // /proc/self/comm: a regular file of size 0 that holds content, and whose writing renames the process.
+        let comm = SimFileBytes.read("/proc/self/comm")
+        let refusal = TransportError(.notSCSIDevice, "a file of the kernel's proc file system, never a simulated "
+                                     + "drive; nothing was written")
+        #expect(throws: refusal) { try SimulatedLU(path: "/proc/self/comm", initiatorName: simHostA) }
+        #expect(throws: refusal) { try SimulatedLU(path: "/proc/self/comm", initiatorName: simHostA, create: true) }
+        #expect(SimFileBytes.read("/proc/self/comm") == comm)
+        if FileManager.default.fileExists(atPath: "/sys/kernel/uevent_seqnum") {
+            #expect(throws: TransportError(.notSCSIDevice, "a file of the kernel's sysfs file system, never a "
+                                           + "simulated drive; nothing was written")) {
+                try SimulatedLU(path: "/sys/kernel/uevent_seqnum", initiatorName: simHostA, create: true)
+            }
+        }
+    }
+
+    @Test func createMakesAMissingOrEmptyFileAFreshLU() throws {
+        let directory = SimTempDirectory()
+        let missing = directory.file("missing")
+        _ = try SimulatedLU(path: missing, initiatorName: simHostA, create: true)
+        #expect(SimFileBytes.read(missing).count == SimFormat.fileSize)
+        let mode = try FileManager.default.attributesOfItem(atPath: missing)[.posixPermissions] as? Int
+        #expect(mode.map { $0 & 0o7 } == 0)
+        // A dangling symbolic link is not followed to create its target.
+        #expect(symlink(directory.file("target"), directory.file("dangling")) == 0)
+        #expect(throws: TransportError(.open(errno: EEXIST), "cannot open: File exists")) {
+            try SimulatedLU(path: directory.file("dangling"), initiatorName: simHostA, create: true)
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("target")))
+        // An existing drive is kept as it is.
+        let lu = try SimulatedLU(path: missing, initiatorName: simHostA)
+        try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
+        let bytes = SimFileBytes.read(missing)
+        _ = try SimulatedLU(path: missing, initiatorName: simHostB, create: true)
+        #expect(SimFileBytes.read(missing) == bytes)
+    }
+
+    @Test func aNewDriveIsInitialised() throws {
+        let directory = SimTempDirectory()
+        let path = directory.emptyFile()
+        let lu = try SimulatedLU(path: path, initiatorName: simHostA, create: true)
         #expect(SimFileBytes.read(path).count == SimFormat.fileSize)
         #expect(!lu.isReadOnly)
         #expect(lu.nexus == Nexus(transportID: .iscsi(name: simHostA), relativeTargetPortIdentifier: 1))
@@ -94,9 +151,8 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func theDeviceTypeOfANewLUIsKeptByLaterOpens() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
-        _ = try SimulatedLU(path: path, initiatorName: simHostA, deviceTypeForNewLU: .disk)
-        let lu = try SimulatedLU(path: path, initiatorName: simHostB, deviceTypeForNewLU: .tape)
+        let path = directory.newDrive(deviceType: .disk)
+        let lu = try SimulatedLU(path: path, initiatorName: simHostB, deviceTypeForNewLU: .tape, create: true)
         let inquiry = try lu.run(Inquiry.CDB().encode(), dataIn: 255)
         let data = try #require(StandardInquiryData.decode(inquiry.data))
         #expect(data.peripheralDeviceType == .disk && data.product == "SIM DISK" && !data.removable)
@@ -106,7 +162,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func twoObjectsShareOneLU() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let a = try SimulatedLU(path: path, initiatorName: simHostA)
         let b = try SimulatedLU(path: path, initiatorName: simHostB, relativeTargetPortIdentifier: 2)
 
@@ -142,7 +198,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func initiatorNamesCompareWithoutRegardToCase() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let lower = try SimulatedLU(path: path, initiatorName: "iqn.2026-01.org.example:host")
         let upper = try SimulatedLU(path: path, initiatorName: "IQN.2026-01.ORG.EXAMPLE:HOST")
         #expect(try lower.prOut(.registerAndIgnoreExistingKey, sark: 0x1).status == .good)
@@ -152,7 +208,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func aSecondRTPIIsAnotherNexus() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let port1 = try SimulatedLU(path: path, initiatorName: simHostA, relativeTargetPortIdentifier: 1)
         let port2 = try SimulatedLU(path: path, initiatorName: simHostA, relativeTargetPortIdentifier: 2)
         try port1.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
@@ -185,7 +241,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func anExhaustedSequenceNumberIsRefusedNotWrapped() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         let state = try SimulatedLU.verify(path: path).state.encode()
@@ -200,7 +256,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func aNewerFormatVersionIsRefusedByName() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         try SimulatedLU(path: path, initiatorName: simHostA).prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         // A version-3 header with a valid checksum, as a newer storage-ctl would write it.
         var header = SimLUHeader.decodeForTest(SimFileBytes.read(path))
@@ -213,12 +269,12 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         SimFileBytes.patch(path, at: 0, with: Array(header.encode().prefix(SimFormat.headerFieldsSize)))
         try simExpectRefused(path, content: SimFileBytes.read(path), TransportError(
             .corruptState, "simulated LU format version 1 is no longer read (this storage-ctl uses version 2); "
-            + "recreate the file (an empty file is a fresh LU; its registrations are lost)"))
+            + "recreate the file (storage-ctl FILE create on an empty file makes a fresh LU; its registrations are lost)"))
     }
 
     @Test func aDamagedHeaderIsRefused() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         _ = try SimulatedLU(path: path, initiatorName: simHostA)
         SimFileBytes.patch(path, at: 30, with: [0xFF])
         try simExpectRefused(path, content: SimFileBytes.read(path),
@@ -227,7 +283,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func bothSlotsCorruptIsRefusedNeverReset() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         try lu.prOut(.reserve, key: 0x1)
@@ -244,7 +300,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func aValidSlotTheEngineCannotDecodeIsCorrupt() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         // A checksummed, committed slot whose payload is not a PR state.
@@ -256,7 +312,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func damageToTheCommittedSlotIsReportedNotRolledBack() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)  // sequence 1, slot 0
         try lu.prOut(.reserve, key: 0x1)                        // sequence 2, slot 1
@@ -274,7 +330,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func aSlotWrittenButNotCommittedIsIgnored() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)  // sequence 1, slot 0
         // A process killed after writing the next state into slot 1 but before the commit record: a complete,
@@ -295,13 +351,16 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         #expect(repaired.currentSlot == 1 && repaired.sequence == 2 && repaired.state.reservation != nil)
     }
 
-    @Test func aFileEmptiedWhileOpenIsAFreshLUAgain() throws {
+    @Test func aFileEmptiedWhileOpenIsAFreshLUAgainOnlyForItsCreator() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
-        let lu = try SimulatedLU(path: path, initiatorName: simHostA)
-        try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
-        SimFileBytes.write([], to: path)  // `: > file` resets a simulated LU
-        #expect(try lu.readKeys().keys.isEmpty)
+        let path = directory.newDrive()
+        let creator = try SimulatedLU(path: path, initiatorName: simHostA, create: true)
+        let user = try SimulatedLU(path: path, initiatorName: simHostB)
+        try creator.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
+        SimFileBytes.write([], to: path)  // `: > file`
+        #expect(throws: SimulatedLU.notADrive) { try user.readKeys() }
+        #expect(SimFileBytes.read(path).isEmpty)
+        #expect(try creator.readKeys().keys.isEmpty)
         #expect(SimFileBytes.read(path).count == SimFormat.fileSize)
     }
 
@@ -317,7 +376,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
             try SimulatedLU(path: directory.path, initiatorName: simHostA, readOnly: true)
         }
         #expect(throws: TransportError(.open(errno: ENOTDIR), "cannot open: Not a directory")) {
-            try SimulatedLU(path: directory.emptyFile("plain") + "/below", initiatorName: simHostA)
+            try SimulatedLU(path: directory.newDrive("plain") + "/below", initiatorName: simHostA)
         }
         let fifo = directory.file("fifo")
         #expect(mkfifo(fifo, 0o600) == 0)
@@ -332,7 +391,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
     @Test(.disabled(if: simRunningAsRoot, "root opens any file"))
     func anUnreadableFileIsRefused() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         #expect(chmod(path, 0o000) == 0)
         #expect(throws: TransportError(.open(errno: EACCES), "cannot open: Permission denied")) {
             try SimulatedLU(path: path, initiatorName: simHostA)
@@ -341,7 +400,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func invalidInitiatorNamesAndPortsAreRefused() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let rule = "must be 1 to 223 printable ASCII characters without spaces"
         #expect(throws: TransportError(.other, "invalid initiator name (empty): \(rule)")) {
             try SimulatedLU(path: path, initiatorName: "")
@@ -371,7 +430,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func aReadOnlyOpenServesReadsAndRefusesChanges() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         try SimulatedLU(path: path, initiatorName: simHostA).prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         let content = SimFileBytes.read(path)
 
@@ -385,18 +444,11 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         #expect(SimFileBytes.read(path) == content)
     }
 
-    @Test func aReadOnlyEmptyFileIsAFreshLUThatCannotChange() throws {
+    @Test func aReadOnlyEmptyFileIsRefusedUnwritten() throws {
         let directory = SimTempDirectory()
         let path = directory.emptyFile()
-        let lu = try SimulatedLU(path: path, initiatorName: simHostA, deviceTypeForNewLU: .disk, readOnly: true)
-        #expect(try lu.readKeys().keys.isEmpty)
-        let inquiry = try lu.run(Inquiry.CDB().encode(), dataIn: 96)
-        #expect(StandardInquiryData.decode(inquiry.data)?.peripheralDeviceType == .disk)
-        let serial1 = try lu.run(Inquiry.CDB(evpd: true, pageCode: 0x80).encode(), dataIn: 96).data
-        let serial2 = try lu.run(Inquiry.CDB(evpd: true, pageCode: 0x80).encode(), dataIn: 96).data
-        #expect(serial1 == serial2 && serial1.count == 36)
-        #expect(throws: TransportError(.io(errno: EROFS), "read-only: cannot record the new state")) {
-            try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x2)
+        #expect(throws: SimulatedLU.notADrive) {
+            try SimulatedLU(path: path, initiatorName: simHostA, deviceTypeForNewLU: .disk, readOnly: true)
         }
         #expect(SimFileBytes.read(path).isEmpty)
         let report = try SimulatedLU.verify(path: path)
@@ -406,7 +458,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
     @Test(.disabled(if: simRunningAsRoot, "root may write a 0444 file"))
     func aFileWithoutWritePermissionFallsBackToReadOnly() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         try SimulatedLU(path: path, initiatorName: simHostA).prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         #expect(chmod(path, 0o444) == 0)
         let content = SimFileBytes.read(path)
@@ -421,7 +473,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func aPendingUnitAttentionCannotBeConsumedReadOnly() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let writer = try SimulatedLU(path: path, initiatorName: simHostA)
         try writer.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         try writer.powerCycle()
@@ -440,7 +492,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func powerCycleClearsRegistrationsWithoutAPTPLAndRaisesAUnitAttention() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let a = try SimulatedLU(path: path, initiatorName: simHostA)
         let b = try SimulatedLU(path: path, initiatorName: simHostB)
         try a.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
@@ -456,7 +508,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func powerCycleKeepsRegistrationsWithAPTPL() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let a = try SimulatedLU(path: path, initiatorName: simHostA)
         try a.prOut(.registerAndIgnoreExistingKey, sark: 0x1, aptpl: true)
         try a.prOut(.reserve, key: 0x1)
@@ -471,7 +523,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func aStateTooLargeForASlotIsRefusedNotWritten() throws {
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let a = try SimulatedLU(path: path, initiatorName: simHostA)
         try a.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         try a.prOut(.reserve, key: 0x1)
@@ -515,7 +567,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func badCDBLengthsAreTransportErrors() throws {
         let directory = SimTempDirectory()
-        let lu = try SimulatedLU(path: directory.emptyFile(), initiatorName: simHostA)
+        let lu = try SimulatedLU(path: directory.newDrive(), initiatorName: simHostA)
         #expect(throws: TransportError(.other, "invalid CDB length 0 (1 to 260 bytes)")) { try lu.run([]) }
         #expect(throws: TransportError(.other, "invalid CDB length 261 (1 to 260 bytes)")) {
             try lu.run([UInt8](repeating: 0, count: 261))
@@ -526,7 +578,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         // The commit path with a write cut short by ENOSPC (fault injected at the storage layer), seen through
         // the LU: the error is one line, the state is the previous one.
         let directory = SimTempDirectory()
-        let path = directory.emptyFile()
+        let path = directory.newDrive()
         let lu = try SimulatedLU(path: path, initiatorName: simHostA)
         try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         let file = try SimStateFile.open(path: path, readOnly: false)
@@ -579,7 +631,7 @@ extension SimLUHeader {
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
         let path = try simCreate(mountPoint + "/lu")
 
-        let lu = try SimulatedLU(path: path, initiatorName: simHostA)
+        let lu = try SimulatedLU(path: path, initiatorName: simHostA, create: true)
         #expect(try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1).status == .good)  // slot 0
         let content = SimFileBytes.read(path)
         #expect(throws: TransportError(.io(errno: ENOSPC),
@@ -603,7 +655,7 @@ extension SimulatedLUMountTests {
         guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=1m") == 0 else { return }  // no CAP_SYS_ADMIN here
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
         let path = try simCreate(mountPoint + "/lu")
-        try SimulatedLU(path: path, initiatorName: simHostA).prOut(.registerAndIgnoreExistingKey, sark: 0x1)
+        try SimulatedLU(path: path, initiatorName: simHostA, create: true).prOut(.registerAndIgnoreExistingKey, sark: 0x1)
         #expect(mount("tmpfs", mountPoint, "tmpfs", UInt(MS_REMOUNT | MS_RDONLY), "size=1m") == 0)
         let content = SimFileBytes.read(path)
 

@@ -207,16 +207,31 @@ private func checkFile(_ bytes: [UInt8], runCommands: Bool) {
                       "read-only command: \(error.kind): \(error.message)")
         }
     } catch {
-        fuzzCheck(verified == nil, "read-only SimulatedLU refused a file verify accepted: \(error.message)")
-        fuzzCheck(error.kind == .corruptState, "read-only open: \(error.kind): \(error.message)")
+        if bytes.isEmpty {
+            // an empty file is not a drive unless asked for (storage-ctl FILE create)
+            fuzzCheck(error == SimulatedLU.notADrive, "read-only open of an empty file: \(error.message)")
+        } else {
+            fuzzCheck(verified == nil, "read-only SimulatedLU refused a file verify accepted: \(error.message)")
+            fuzzCheck(error.kind == .corruptState, "read-only open: \(error.kind): \(error.message)")
+        }
     }
     fuzzCheck(readScratch() == bytes, "a read-only open changed the file")
 
-    // Writable open: the same verdicts; an initialised file is not rewritten by the open (an empty one gets
-    // its header), and a refused file is never modified.
+    // Writable open: the same verdicts; an initialised file is not rewritten by the open (an empty one is
+    // refused unwritten, and gets its header only when created on purpose), and a refused file is never
+    // modified.
+    if bytes.isEmpty {
+        do {
+            _ = try SimulatedLU(path: scratchPath, initiatorName: initiator)
+            fuzzCheck(false, "an empty file opened as a drive without create")
+        } catch {
+            fuzzCheck(error == SimulatedLU.notADrive, "writable open of an empty file: \(error.message)")
+        }
+        fuzzCheck(readScratch().isEmpty, "an empty file was written without create")
+    }
     let lu: SimulatedLU
     do {
-        lu = try SimulatedLU(path: scratchPath, initiatorName: initiator)
+        lu = try SimulatedLU(path: scratchPath, initiatorName: initiator, create: true)
     } catch {
         fuzzCheck(verified == nil, "SimulatedLU refused a file verify accepted: \(error.message)")
         fuzzCheck(readScratch() == bytes, "a refused file was modified (a corrupt file must never be reset)")

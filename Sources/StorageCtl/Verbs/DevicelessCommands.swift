@@ -44,7 +44,7 @@ enum DevicelessCommands {
 /// What `drives` and `check` share: reading both configurations and asking every drive.
 enum DriveSurveying {
     static func survey(_ invocation: Invocation, command: String, environment: StorageCtlMain.Environment,
-                       stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> (DriveSurvey, Settings) {
+                       stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> (DriveSurvey, Settings, recordsOff: String?) {
         if invocation.positionals.count > 1 {
             throw .usage("\(command) takes no arguments: it reads the drives from bacula-sd.conf (-C FILE)")
         }
@@ -58,6 +58,9 @@ enum DriveSurveying {
         if settings.initiator == nil { settings.initiator = HostInitiator.derived() }
         let (path, drives) = try DriveSurvey.drives(configPath: invocation.baculaConfigPath)
         let runDirectory = settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable)
+        // said by drives and check (not only under -v): without records there are no hold ages and no fairness
+        let recordsOff = LockRecordStore.directoryProblem(runDirectory)
+        if let recordsOff { stderrLine(LockRecordStore.recordsOffNote(recordsOff)) }
         let survey = try DriveSurvey.survey(
             configPath: path, drives: drives, settings: settings,
             open: { (controlDevice: String) throws(StorageCtlError) -> any PersistentReservationDevice in
@@ -81,10 +84,12 @@ enum DriveSurveying {
                 }
             },
             records: { path, key in
-                LockRecordStore(directory: runDirectory, devicePath: path, key: key, clock: environment.bootClock, trace: { _ in })
+                runDirectory.flatMap {
+                    LockRecordStore(directory: $0, devicePath: path, key: key, clock: environment.bootClock, trace: { _ in })
+                }
             },
             pendingStop: environment.pendingStop)
-        return (survey, settings)
+        return (survey, settings, recordsOff)
     }
 }
 
@@ -101,7 +106,7 @@ enum DrivesCommand: DevicelessCommand {
     static func run<Out: TextOutputStream>(_ invocation: Invocation, environment: StorageCtlMain.Environment,
                                            stdout: inout Out, stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> ExitCode {
         if invocation.json && invocation.prometheus { throw .usage("--json and --prometheus: choose one") }
-        let (survey, settings) = try DriveSurveying.survey(invocation, command: name, environment: environment, stderrLine: stderrLine)
+        let (survey, settings, _) = try DriveSurveying.survey(invocation, command: name, environment: environment, stderrLine: stderrLine)
         if survey.rows.isEmpty {
             stderrLine("\(OutputText.argument(survey.configPath)): no Device resource has a Control Device")
         }
@@ -137,11 +142,12 @@ enum CheckCommand: DevicelessCommand {
         var limits = DriveReport.Limits()
         if let text = invocation.heldWarning { limits.heldWarning = try SettingValue.seconds(text, what: "--held-warning").get() }
         if let text = invocation.heldCritical { limits.heldCritical = try SettingValue.seconds(text, what: "--held-critical").get() }
-        let (survey, settings) = try DriveSurveying.survey(invocation, command: name, environment: environment, stderrLine: stderrLine)
+        let (survey, settings, recordsOff) = try DriveSurveying.survey(invocation, command: name, environment: environment, stderrLine: stderrLine)
         if survey.rows.isEmpty {
             throw .usage("\(OutputText.argument(survey.configPath)): no Device resource has a Control Device: nothing to check")
         }
-        let (text, state) = DriveReport.check(survey, settings: settings, limits: limits)
+        let (text, state) = DriveReport.check(survey, settings: settings, limits: limits,
+                                              recordsOff: recordsOff.map(LockRecordStore.recordsOffNote))
         stdout.write(text)
         return ExitCode(rawValue: state.rawValue) ?? .device
     }
