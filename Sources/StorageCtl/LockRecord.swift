@@ -233,13 +233,8 @@ public struct LockRecordStore {
 
     /// The record and its file's status (its modification time says which boot wrote it).
     private func loadWithStatus() -> (record: LockRecord, status: stat)? {
-        guard let dir = openDirectory(create: false) else { return nil }
-        defer { dir.close() }
-        guard let fd = try? dir.open(at: Array(name.utf8), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) else { return nil }
-        defer { fd.close() }
-        guard let st = try? fd.status(), (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else { return nil }
-        // a record is one short line: anything longer than 256 bytes is not one (EFBIG: no record)
-        guard let bytes = try? fd.readAll(limit: 256),
+        // a record is one short line: anything longer than 256 bytes is not one (no record)
+        guard let (bytes, st) = files.read(name, limit: 256),
               let text = String(validating: bytes, as: UTF8.self),
               let record = LockRecord(decoding: text) else { return nil }
         return (record, st)
@@ -262,31 +257,7 @@ public struct LockRecordStore {
     }
 
     public func save(_ record: LockRecord) {
-        guard let dir = openDirectory(create: true) else { return }
-        defer { dir.close() }
-        let temporary = ".\(name).\(getpid())"
-        let temporaryName = Array(temporary.utf8)
-        try? dir.removeFile(named: temporaryName)
-        let fd: FileDescriptor
-        do throws(Errno) {
-            fd = try dir.open(at: temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions: 0o600)
-        } catch {
-            trace("lock record: cannot create \(directory)/\(temporary): \(error)")
-            return
-        }
-        let written = Result { () throws(Errno) in try fd.writeAll(Array(record.encoded.utf8)) }
-        fd.close()
-        if case .failure(let error) = written {
-            trace("lock record: cannot write \(directory)/\(temporary): \(error)")
-            try? dir.removeFile(named: temporaryName)
-            return
-        }
-        do throws(Errno) {
-            try dir.renameFile(named: temporaryName, to: Array(name.utf8))
-        } catch {
-            trace("lock record: cannot write \(directory)/\(name): \(error)")
-            try? dir.removeFile(named: temporaryName)
-        }
+        files.write(name, Array(record.encoded.utf8), what: "lock record")
     }
 
     /// `lock`/`trylock` took the drive: the generation after our last REGISTER is the baseline
@@ -310,9 +281,7 @@ public struct LockRecordStore {
 
     /// Forgets the drive (a lock that gave up waiting).
     public func remove() {
-        guard let dir = openDirectory(create: false) else { return }
-        defer { dir.close() }
-        try? dir.removeFile(named: Array(name.utf8))
+        files.remove(name)
     }
 
     /// Whether a `lock` of ours is waiting for the drive now (`status` says `waiting=1`): a waiting
@@ -338,34 +307,5 @@ public struct LockRecordStore {
         return ticks * (1_000_000_000 / hz)
     }
 
-    /// Opens the directory, creating it (0700) when asked; refuses one that is a link, not ours, or
-    /// writable by group or others (someone could plant or swap records in it).
-    private func openDirectory(create: Bool) -> FileDescriptor? {
-        let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-        var opened = Result { () throws(Errno) in try FileDescriptor.open(directory, flags) }
-        if case .failure(.noSuchFileOrDirectory) = opened, create {
-            do throws(Errno) {
-                try Posix.makeDirectory(directory, permissions: 0o700)
-            } catch {
-                if error != .fileExists {
-                    trace("lock record: cannot create \(directory): \(error)")
-                    return nil
-                }
-            }
-            opened = Result { () throws(Errno) in try FileDescriptor.open(directory, flags) }
-        }
-        let fd: FileDescriptor
-        switch opened {
-        case .success(let descriptor): fd = descriptor
-        case .failure(let error):
-            if error != .noSuchFileOrDirectory { trace("lock record: cannot open \(directory): \(error)") }
-            return nil
-        }
-        guard let st = try? fd.status(), st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
-            trace("lock record: \(directory) is not a directory of ours writable only by us; fairness memory off")
-            fd.close()
-            return nil
-        }
-        return fd
-    }
+    var files: RunDirectory { RunDirectory(directory: directory, trace: trace) }
 }

@@ -200,6 +200,13 @@ public enum StorageCtlMain {
                                     lockDeadline: lockDeadline)
         // Only `create` makes a simulated drive; every other command refuses an empty file, unwritten.
         request.options.createSimulatedLU = verbType == CreateVerb.self
+        // A Control Device is followed by the drive it reached (PathMemory); only the lock verbs write that down.
+        let runDirectory = settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable)
+        if let runDirectory, LockRecordStore.directoryProblem(runDirectory) == nil {
+            request.pathMemory = PathMemory(files: RunDirectory(directory: runDirectory, trace: { tracer.note($0) }),
+                                            mayWrite: verbType.changesState)
+        }
+        request.note = { stderrLine("\(shownDevice): \($0)") }
         let device: any PersistentReservationDevice
         do {
             device = try environment.openDevice(devicePath, request)
@@ -216,7 +223,6 @@ public enum StorageCtlMain {
         if invocation.verbose, let note = device.resolutionNote {
             stderrLine("\(shownDevice): \(note)")
         }
-        let runDirectory = settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable)
         // said by status (not only under -v): without records there are no hold ages and no fairness
         if verbType == StatusVerb.self, !invocation.json, let problem = LockRecordStore.directoryProblem(runDirectory) {
             stderrLine("\(shownDevice): note: \(LockRecordStore.recordsOffNote(problem))")

@@ -63,13 +63,42 @@ public enum SCSIPaths {
         return paths.sorted { $0.address < $1.address }
     }
 
-    static func path(ofSCSIDevice lu: String, address: SCSIAddress, _ sysfs: SGIOSysfs) -> SCSIPath {
-        var notes: [String] = []
+    /// The LU identity of SCSI device `address` alone (VPD 83h, else 80h): what a Control Device is
+    /// remembered by. nil when sysfs does not show it.
+    public static func identity(of address: SCSIAddress, sysfsRoot: String = "/sys") -> LogicalUnitIdentity? {
+        let sysfs = SGIOSysfs(root: sysfsRoot)
+        guard let lu = sysfs.canonical(sysfs.path("bus/scsi/devices/\(address)")) else { return nil }
+        return identity(ofSCSIDevice: lu, sysfs).identity
+    }
+
+    /// The sg node of a live path to the LU named `identity` (the first by H:C:T:L), or nil.
+    public static func liveGenericNode(of identity: String, sysfsRoot: String = "/sys", devDirectory: String = "/dev") -> String? {
+        let sysfs = SGIOSysfs(root: sysfsRoot)
+        let devices = sysfs.path("bus/scsi/devices")
+        var dev = devDirectory
+        while dev.count > 1 && dev.hasSuffix("/") { dev.removeLast() }
+        for name in sysfs.entries(devices) {
+            guard SCSIAddress(parsing: name) != nil, let lu = sysfs.canonical(devices + "/" + name),
+                  sysfs.attribute(lu + "/state") == "running",
+                  Self.identity(ofSCSIDevice: lu, sysfs).identity?.text == identity,
+                  let sg = sysfs.genericName(ofSCSIDevice: lu) else { continue }
+            return dev + "/" + sg
+        }
+        return nil
+    }
+
+    static func identity(ofSCSIDevice lu: String, _ sysfs: SGIOSysfs) -> (identity: LogicalUnitIdentity?, page83: DeviceIdentificationPage?) {
         let page83 = sysfs.binaryAttribute(lu + "/vpd_pg83").flatMap(DeviceIdentificationPage.decode)
         var identity = page83?.logicalUnitIdentity
         if identity == nil, let page80 = sysfs.binaryAttribute(lu + "/vpd_pg80").flatMap(UnitSerialNumberPage.decode) {
             identity = page80.logicalUnitIdentity(vendor: sysfs.attribute(lu + "/vendor") ?? "", product: sysfs.attribute(lu + "/model") ?? "")
         }
+        return (identity, page83)
+    }
+
+    static func path(ofSCSIDevice lu: String, address: SCSIAddress, _ sysfs: SGIOSysfs) -> SCSIPath {
+        var notes: [String] = []
+        let (identity, page83) = identity(ofSCSIDevice: lu, sysfs)
         if identity == nil { notes.append("[\(address)]: no LU designator in VPD pages 83h or 80h (sysfs vpd_pg83, vpd_pg80)") }
         let rtpi = page83?.relativeTargetPortIdentifier
         if rtpi == nil {

@@ -57,6 +57,19 @@ import Testing
         #expect(SCSIPaths.path(of: Self.address("9:0:0:0"), sysfsRoot: fake.root) == nil)
     }
 
+    /// A Control Device is followed by the drive it reached: its identity alone, and a live path's sg node by identity.
+    @Test func identityAndALivePathByIdentity() throws {
+        let fake = try Self.twoISCSIAndTwoFC()
+        #expect(SCSIPaths.identity(of: Self.address("4:0:0:0"), sysfsRoot: fake.root)?.text == "naa.6001405abcdef0123456789abcdef012")
+        #expect(SCSIPaths.identity(of: Self.address("9:0:0:0"), sysfsRoot: fake.root) == nil)
+        #expect(SCSIPaths.liveGenericNode(of: "naa.5001438012345678", sysfsRoot: fake.root, devDirectory: "/dev/") == "/dev/sg5")
+        #expect(SCSIPaths.liveGenericNode(of: "naa.0000", sysfsRoot: fake.root) == nil)
+        // the first path offline: the next live one
+        try fake.setIdentification(fake.root + "/bus/scsi/devices/5:0:0:0", page83: SGIOFakeSysfs.page83(naa: Self.fcNAA, relativeTargetPort: 1),
+                                   state: "transport-offline")
+        #expect(SCSIPaths.liveGenericNode(of: "naa.5001438012345678", sysfsRoot: fake.root) == "/dev/sg6")
+    }
+
     @Test func ownNexusesOfAnISCSIPath() throws {
         let fake = try Self.twoISCSIAndTwoFC()
         let own = SCSIPaths.ownNexuses(of: Self.address("4:0:0:0"), sysfsRoot: fake.root)
