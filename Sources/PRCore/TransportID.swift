@@ -175,7 +175,8 @@ public struct TransportID: Hashable, Sendable, CustomStringConvertible {
 
     /// An initiator port as an admin writes it (`initiator_ports=`, the simulated LU's `initiator=`):
     /// `NAME,i,0xISID` (iSCSI port, 1 to 12 hex digits), `fcp,HEX16` (Fibre Channel N_Port name), `sas,HEX16`
-    /// (SAS address); hex digits in either case, an optional `0x` before HEX16. nil for anything else.
+    /// (SAS address); hex digits in either case, an optional `0x` before HEX16. nil for anything else, a NAME
+    /// with a comma included (iSCSI names have none: `a,i,0x1,b,i,0x2` is two ports written as one).
     public static func parse(port text: String) -> TransportID? {
         let bytes = Array(text.utf8)
         func hex16(_ digits: ArraySlice<UInt8>) -> UInt64? {
@@ -188,7 +189,7 @@ public struct TransportID: Hashable, Sendable, CustomStringConvertible {
         if head == Array("sas,".utf8), let address = hex16(bytes.dropFirst(4)) { return .sas(address: address) }
         guard let separator = lastISIDSeparator(in: bytes), separator > 0,
               let isid = Hex.value(bytes[(separator + 5)...], maxDigits: 12),
-              !bytes[..<separator].contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else { return nil }
+              !bytes[..<separator].contains(where: { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: ",") }) else { return nil }
         return .iscsi(name: String(decoding: bytes[..<separator], as: UTF8.self), isid: isid)
     }
 

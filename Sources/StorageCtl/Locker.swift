@@ -215,8 +215,10 @@ struct Locker {
             // Released between our RESERVE and READ RESERVATION: report busy; a waiting lock retries.
             return .busy(Holder(key: ReservationKey(0), type: type))
         }
-        if after.key == key, !after.isAllRegistrants, let takeover = try takeOverFromOwnNexus() {
-            return .acquired(generation: takeover.generation, wasHolding: false)
+        if after.key == key, !after.isAllRegistrants {
+            if let takeover = try takeOverFromOwnNexus() { return .acquired(generation: takeover.generation, wasHolding: false) }
+            // no takeover (not ours to move, or the drive changed meanwhile): name who holds it now
+            return .busy(try holder() ?? Holder(key: ReservationKey(0), type: type))
         }
         return .busy(after)
     }
@@ -249,7 +251,8 @@ struct Locker {
             case .foreign: return nil
             }
             if d.isReservationHolder {
-                guard standing != .this else { return nil }
+                // our own key with another type (type= changed, -t): refused as a plain RESERVE would be
+                guard standing != .this, d.type == type else { return nil }
                 holderFound = true
             }
         }
@@ -259,8 +262,15 @@ struct Locker {
         case .conflict: return nil   // the state changed under us: the caller looks again
         case .checkCondition(let sense): throw device.failure(.preempt, sense)
         }
-        let generation = (try? readReservation().generation) ?? 0
-        let takeover = Takeover(generation: generation, removed: removed)
+        // GOOD does not mean we hold it: had our other path released meanwhile (or another key reserved), the
+        // PREEMPT only removed registrations of our key, ours included (SPC P5/P7). Look again; a look that
+        // fails keeps the PREEMPT's word (never exit non-zero holding the lock).
+        guard let after = try? device.readFullStatus() else {
+            note(Self.describe(Takeover(generation: status.generation &+ 1, removed: removed)))
+            return Takeover(generation: status.generation &+ 1, removed: removed)
+        }
+        guard let mine = ownDescriptor(in: after), mine.key == key, mine.isReservationHolder else { return nil }
+        let takeover = Takeover(generation: after.generation, removed: removed)
         note(Self.describe(takeover))
         return takeover
     }

@@ -133,6 +133,10 @@ public final class SimulatedLU: SCSITransport, Sendable {
             let shown = String(decoding: bytes.map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
             return "invalid initiator name \"\(shown)\": \(rule)"
         }
+        // NAME,i,0xISID is one iSCSI session (a path); anything else with ",i,0x" is a mistyped one, not a name
+        if name.lowercased().contains(",i,0x"), TransportID.parse(port: name) == nil {
+            return "invalid initiator port \"\(name)\": an iSCSI session is NAME,i,0xISID, with 1 to 12 hex digits and no comma in NAME"
+        }
         return nil
     }
 

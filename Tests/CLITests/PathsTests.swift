@@ -121,6 +121,17 @@ struct PathsTests {
         print("paths: 20 re-login takeovers; the other host's trylock in a loop: \(dirTrials) trials, \(dirWins) got the drive")
     }
 
+    @Test("initiator= and initiator_ports= take an iSCSI session the same way: a mistyped one is refused, not taken for a name")
+    func mistypedSessions() throws {
+        let s = try PathSite("paths-typo")
+        let bad = try s.path(1, extra: "initiator=\(PathSite.name),i,0x0000000000000002")
+        var r = try bad.run("status")
+        #expect(r.status == 2 && r.stderrLines.count == 1 && r.stderr.contains("an iSCSI session is NAME,i,0xISID, with 1 to 12 hex digits"), "\(r)")
+        let list = try s.path(1, extra: "initiator_ports=\"\(PathSite.port(2)),\(PathSite.port(3))\"")
+        r = try list.run("status")
+        #expect(r.status == 2 && r.stderr.contains("invalid initiator port"), "\(r)")
+    }
+
     @Test("our key on another host (another initiator name): never preempted; lock waits and says so, unlock refuses and leaves nothing")
     func ourKeyOnAnotherHost() throws {
         let s = try PathSite("paths-foreign")

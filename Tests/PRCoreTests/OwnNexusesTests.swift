@@ -53,7 +53,7 @@ struct OwnNexusesTests {
         #expect(TransportID.parse(port: "fcp,0x21000024FF000001") == .fibreChannel(portName: 0x2100_0024_ff00_0001))
         #expect(TransportID.parse(port: "SAS,500605b0000272b0") == .sas(address: 0x5006_05b0_0002_72b0))
         for bad in ["", "iqn.x", "iqn.x,i,0x", "iqn.x,i,0x1234567890abc", ",i,0x1", "iqn x,i,0x1", "fcp,", "fcp,12345678901234567",
-                    "fcp,0xg", "sas", "iqn.x,i,0x12g"] {
+                    "fcp,0xg", "sas", "iqn.x,i,0x12g", "iqn.a,i,0x1,iqn.b,i,0x2", "iqn.x,i,0x0000000000000002"] {
             #expect(TransportID.parse(port: bad) == nil, "\(bad)")
         }
     }

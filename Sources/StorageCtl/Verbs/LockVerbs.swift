@@ -169,8 +169,9 @@ struct UnlockVerb: NoArgumentVerb {
                 return .ok
             }
             // Held under our key through another nexus; if it is one of this host's own, move it here and release.
+            guard context.device.ownNexuses.isKnown else { throw heldElsewhere(context, locker, after) }
             if try releaseFromOwnNexus(context, locker) { return .ok }
-            throw heldElsewhere(context, locker, after)
+            return try notOursToRelease(context, locker)
         case .conflict:
             // We are not registered: the holder is all registrants (we are none), or another initiator with our key.
             if holder.isAllRegistrants {
@@ -183,6 +184,7 @@ struct UnlockVerb: NoArgumentVerb {
                 if try releaseFromOwnNexus(context, locker) { return .ok }
                 // not ours to release: leave nothing of this attempt behind
                 _ = try? locker.registerOnce(reservationKey: context.key, serviceActionKey: ReservationKey(0))
+                return try notOursToRelease(context, locker)
             }
             throw heldElsewhere(context, locker, holder)
         case .checkCondition(let sense):
@@ -198,6 +200,18 @@ struct UnlockVerb: NoArgumentVerb {
         try context.device.require(try context.device.release(type: locker.type, key: context.key), .release)
         context.lockRecords?.rememberReleased(generation: takeover.generation)
         return true
+    }
+
+    /// A takeover that did not happen: the drive as it is now. Free, or held by another key: we do not hold
+    /// it, success with a note (it may have changed hands while we looked); still our key elsewhere: exit 1.
+    private func notOursToRelease(_ context: VerbContext, _ locker: Locker) throws(StorageCtlError) -> ExitCode {
+        guard let now = try locker.holder() else {
+            context.note("not locked; nothing to release")
+            return .ok
+        }
+        if now.key == context.key && !now.isAllRegistrants { throw heldElsewhere(context, locker, now) }
+        context.note("not holding the lock; it is held by \(locker.describe(now))")
+        return .ok
     }
 
     private func refuseIfInitiatorShared(_ locker: Locker) throws(StorageCtlError) {
