@@ -27,7 +27,10 @@ let package = Package(
         .target(name: "StorageCtl", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText", "BaculaConfig"]),
         // sg_persist 1.46, byte for byte: the binary invoked as `sg_persist`, or `storage-ctl persist ...`
         .target(name: "SgPersist", dependencies: ["PRCore", "Transports", "ProcessSupport", "SgText"]),
-        .executableTarget(name: "storage-ctl", dependencies: ["StorageCtl", "SgPersist"]),
+        // a constructor that blocks the terminating signals before the Swift runtime starts (the executable only:
+        // a test bundle must not run with them blocked)
+        .target(name: "CEarlySignals"),
+        .executableTarget(name: "storage-ctl", dependencies: ["StorageCtl", "SgPersist", "CEarlySignals"]),
         // bacula-sd.conf reader (Bacula's config grammar); no dependency. baculaconfig-check runs it for
         // scripts/bacula-referee.
         .target(name: "BaculaConfig"),

@@ -7,9 +7,9 @@ import ProcessSupport
 /// exit holds a lock nobody knows about, and one that dies between two commands of a sequence leaves
 /// it half done; so no signal may end storage-ctl in the middle of a command, and no handler runs.
 ///
-/// From the first line of `StorageCtlMain.run`, before the configuration or a device is opened, every
-/// catchable signal whose default action ends the process (`held`) is blocked, and it is never
-/// unblocked. What becomes of them:
+/// Before the Swift runtime starts (a constructor in Sources/CEarlySignals, linked into the executable
+/// only) and again on the first line of `StorageCtlMain.run` (for callers in-process), every catchable
+/// signal whose default action ends the process (`held`) is blocked, and it is never unblocked. What becomes of them:
 /// - `stop` (SIGINT, SIGTERM, SIGHUP, SIGQUIT) asks us to stop. `lock` collects them while it waits
 ///   (`SignalSleeper`, sigtimedwait(2)) and exits 5; a command that has not sent a SCSI command yet
 ///   stops there (after opening its device, which can wait), exit 5, nothing done; a command already

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CEarlySignals
 import SgPersist
 import StorageCtl
 
@@ -9,10 +10,14 @@ import StorageCtl
 // arguments and exits with the status it returns.
 let argv = CommandLine.arguments
 let programName = argv.first ?? ""
+// The terminating signals are blocked since before the runtime started (CEarlySignals' constructor); the
+// storage-ctl personality keeps them so (ProcessSignals), the sg_persist personality gets sg_persist's defaults back.
 if PersistCommand.isInvokedAsSgPersist(programName) {
+    storage_ctl_early_signals_release()
     exit(PersistCommand.runProcess(arguments: Array(argv.dropFirst()), programName: programName))
 }
 if argv.count > 1 && argv[1] == "persist" {
+    storage_ctl_early_signals_release()
     exit(PersistCommand.runProcess(arguments: Array(argv.dropFirst(2)), programName: "sg_persist"))
 }
 exit(StorageCtlMain.run(argv))

@@ -1,0 +1,11 @@
+#ifndef CEARLYSIGNALS_H
+#define CEARLYSIGNALS_H
+
+/// Undoes what the constructor did, for the sg_persist personality (which keeps sg_persist's default
+/// dispositions): the signal mask is put back as the process found it.
+void storage_ctl_early_signals_release(void);
+
+/// Whether the constructor ran (the executable was linked with it): 1 or 0.
+int storage_ctl_early_signals_held(void);
+
+#endif
