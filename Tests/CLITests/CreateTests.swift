@@ -34,7 +34,7 @@ struct CreateTests {
 
         // drives and check: the same line in the drive's row, nothing written
         let sd = site.path("sd.conf")
-        try "Device {\n  Name = D0\n  Archive Device = /dev/nst0\n  Control Device = \"\(empty)\"\n}\n"
+        try "Device {\n  Name = Drive0\n  Archive Device = /dev/nst0\n  Control Device = \"\(empty)\"\n}\n"
             .write(toFile: sd, atomically: true, encoding: .utf8)
         let drives = try CLI.run(["-c", cibou.conf, "-C", sd, "drives"], env: ["STORAGE_CTL_RUN_DIR": site.runDirectory])
         #expect(drives.status == 3 && drives.stdout.contains("an empty file, not a simulated drive"), "\(drives)")

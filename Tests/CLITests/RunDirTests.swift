@@ -41,7 +41,7 @@ struct RunDirTests {
         #expect(r.status == 0 && r.stderr == note, "\(r)")
 
         let sd = site.path("sd.conf")
-        try "Device {\n  Name = D0\n  Archive Device = /dev/nst0\n  Control Device = \"\(site.drive)\"\n}\n"
+        try "Device {\n  Name = Drive0\n  Archive Device = /dev/nst0\n  Control Device = \"\(site.drive)\"\n}\n"
             .write(toFile: sd, atomically: true, encoding: .utf8)
         chmod(sd, 0o644)
         r = try Self.asNobody(["-C", sd, "check", "--held-warning", "60"])
