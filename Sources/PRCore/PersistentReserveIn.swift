@@ -316,6 +316,9 @@ public struct FullStatusDescriptor: Hashable, Sendable {
         self.transportID = transportID
     }
 
+    /// The I_T nexus this registration belongs to (with ALL_TG_PT set, the RTPI is not defined: SPC).
+    public var nexus: Nexus { Nexus(transportID: transportID, relativeTargetPortIdentifier: relativeTargetPortIdentifier) }
+
     /// 24 + TransportID length.
     public var encodedLength: Int { 24 + transportID.bytes.count }
 

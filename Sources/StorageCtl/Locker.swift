@@ -111,7 +111,7 @@ struct Locker {
     func ownDescriptor(in status: ReadFullStatusResponse) -> FullStatusDescriptor? {
         guard let own = device.knownNexus?.normalized else { return nil }
         return status.descriptors.first {
-            Nexus(transportID: $0.transportID, relativeTargetPortIdentifier: $0.relativeTargetPortIdentifier).normalized == own
+            $0.nexus.normalized == own
         }
     }
 
@@ -243,7 +243,7 @@ struct Locker {
         var removed: [(nexus: Nexus, standing: OwnNexuses.Standing)] = []
         var holderFound = false, thisRegistered = false
         for d in status.descriptors where d.key == key {
-            let nexus = Nexus(transportID: d.transportID, relativeTargetPortIdentifier: d.relativeTargetPortIdentifier)
+            let nexus = d.nexus
             let standing = own.standing(of: nexus)
             switch standing {
             case .this: thisRegistered = true

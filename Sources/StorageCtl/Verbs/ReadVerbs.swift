@@ -176,7 +176,7 @@ struct OwnState {
             let nexuses = device.ownNexuses
             var foreign = 0
             for d in full.descriptors where d.key == key {
-                let nexus = Nexus(transportID: d.transportID, relativeTargetPortIdentifier: d.relativeTargetPortIdentifier)
+                let nexus = d.nexus
                 switch nexuses.standing(of: nexus) {
                 case .this: break
                 case .livePath: livePaths.append(nexus)
