@@ -50,7 +50,10 @@ struct DriveSurvey {
 
     /// Reads `bacula-sd.conf` (`-C FILE`, else the first of `BaculaConfig.defaultPaths` that exists):
     /// a file it cannot read or parse is a configuration error (exit 2) naming `file:line`.
-    static func drives(configPath: String?) throws(StorageCtlError) -> (path: String, drives: [Drive]) {
+    /// `timeout`: the survey's `--timeout` (its deadline and the seconds given), which reading the file and
+    /// its includes counts against too: a reader that stops at it (`DeadlineConfigFiles`).
+    static func drives(configPath: String?, timeout: (deadline: ContinuousClock.Instant, seconds: Double)? = nil)
+        throws(StorageCtlError) -> (path: String, drives: [Drive]) {
         let path: String
         if let configPath {
             if configPath.isEmpty { throw .usage("empty bacula-sd.conf name (-C '')") }
@@ -70,7 +73,9 @@ struct DriveSurvey {
         }
         do {
             // Relative paths (FILE and `@` includes) are taken from the working directory, as bacula-sd does.
-            return (path, try BaculaConfig.drives(in: BaculaConfig.parse(path: path)))
+            let reader: any ConfigFileReader = timeout.map { DeadlineConfigFiles(deadline: $0.deadline, seconds: $0.seconds) }
+                ?? FileSystemConfigFiles()
+            return (path, try BaculaConfig.drives(in: BaculaConfig.parse(path: path, reader: reader)))
         } catch {
             throw .usage(OutputText.escaped(error.description, limit: 2 * OutputText.echoLimit))
         }
@@ -122,4 +127,19 @@ struct DriveSurvey {
 
     var unreachable: [Row] { rows.filter { !$0.isUp } }
     var withUnknownKeys: [Row] { rows.filter { !$0.unknownKeys.isEmpty } }
+}
+
+/// Files on disk, read only until the survey's deadline: a bacula-sd.conf of thousands of `@` includes (or
+/// long chains of symbolic links) takes seconds to read, and a monitoring system kills a check that
+/// outlives its own timeout, learning nothing. Every file read (the main one, each include) checks it.
+struct DeadlineConfigFiles: ConfigFileReader {
+    let deadline: ContinuousClock.Instant
+    let seconds: Double
+
+    func contents(of path: String, limit: Int) throws(ConfigReadFailure) -> [UInt8] {
+        guard ContinuousClock.now < deadline else {
+            throw ConfigReadFailure("not read: the survey's --timeout of \(DriveReport.seconds(seconds)) s ran out while reading the configuration")
+        }
+        return try FileSystemConfigFiles().contents(of: path, limit: limit)
+    }
 }

@@ -56,7 +56,8 @@ enum DriveSurveying {
         let deadline = limit.map { ContinuousClock.now + Duration.milliseconds(Int64(($0 * 1000).rounded(.up))) }
         var settings = try SettingsLoader.load(invocation, environment: environment.variable, warn: stderrLine)
         if settings.initiator == nil { settings.initiator = HostInitiator.derived() }
-        let (path, drives) = try DriveSurvey.drives(configPath: invocation.baculaConfigPath)
+        let (path, drives) = try DriveSurvey.drives(configPath: invocation.baculaConfigPath,
+                                                    timeout: deadline.flatMap { d in limit.map { (d, $0) } })
         let runDirectory = settings.runDirectory ?? LockRecordStore.defaultDirectory(environment: environment.variable)
         // said by drives and check (not only under -v): without records there are no hold ages and no fairness
         let recordsOff = LockRecordStore.directoryProblem(runDirectory)
