@@ -397,6 +397,44 @@ struct DrivesTests {
         #expect(released.courtesyLeft(now: 999_999_999, generation: 4, lockRetryMax: .seconds(5)) == nil)
     }
 
+    /// A monitoring system kills a check that outlives its own timeout: reading bacula-sd.conf counts against
+    /// --timeout too. 60,000 `@` includes take about 1.8 s to read (debug build); 0.05 s stops it at a file read.
+    @Test("check/drives --timeout covers reading bacula-sd.conf: thousands of @includes stop at the deadline, UNKNOWN / exit 2")
+    func timeoutCoversTheConfiguration() throws {
+        let bed = try DriveBed()
+        try bed.write("empty.conf", "")
+        try bed.write("many.conf", String(repeating: "@\(bed.path("empty.conf"))\n", count: 60_000) + DriveBed.storage + bed.device(0))
+        var r = bed.cibou("many.conf", "check", "--timeout", "0.05")
+        #expect(r.0 == 3 && r.1.hasPrefix("STORAGE-CTL UNKNOWN - T/many.conf:"), "\(r)")
+        #expect(r.1.hasSuffix(": cannot read included file \"T/empty.conf\": not read: the survey's --timeout of 0.05 s ran out while reading the configuration\n"), "\(r)")
+        r = bed.cibou("many.conf", "drives", "--timeout", "0.05")
+        #expect(r.0 == 2 && r.2.last?.contains("--timeout of 0.05 s ran out while reading the configuration") == true, "\(r)")
+        // without --timeout the same file is read to the end
+        r = bed.cibou("many.conf", "check")
+        #expect(r.0 == 0 && r.1.hasPrefix("STORAGE-CTL OK - 1 drive"), "\(r)")
+    }
+
+    /// A record belongs to one hold: a drive taken back by preempt (or a raw reserve) is a new hold without a
+    /// record, never aged from this host's earlier, broken one.
+    @Test("status: no heldfor for a hold taken by preempt or reserve, though an earlier hold's record was there")
+    func noAgeAfterPreempt() throws {
+        let bed = try DriveBed()
+        try bed.age(by: DriveBed.twoHours)
+        let status = { bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "status"]).1 }
+        #expect(status().hasSuffix(" heldfor=7200\n"))
+        #expect(bed.run(["-c", bed.path("dir.conf"), bed.path("drive0"), "preempt", "bac001"]).0 == 0)
+        #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "preempt", "bac999"]).0 == 0)
+        #expect(status() == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou\n")
+        // the same through a raw release and reserve
+        #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "unlock"]).0 == 0)
+        // (-w 1: the bed's boot clock stands still, so a courtesy owed to waiters would never run out)
+        #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "lock", "-w", "1"]).0 == 0)
+        try bed.age(by: DriveBed.twoHours)
+        #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "release"]).0 == 0)
+        #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "reserve"]).0 == 0)
+        #expect(status() == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou\n")
+    }
+
     @Test("drives: this host's standing read as status reads it: our key registered through another initiator only")
     func keyOnAnotherInitiator() throws {
         let bed = try DriveBed()

@@ -273,6 +273,7 @@ struct PreemptVerb: Verb {
             if case .some(let now) = looked, now?.key != context.key {
                 // fall through: take the lock as trylock does, or name who holds it
             } else {
+                context.lockRecords?.remove()   // a hold of its own, with no age (not an earlier hold's record)
                 context.note("preempted \(victimLabel): its registration is gone and we hold the lock")
                 return .ok
             }
@@ -280,6 +281,7 @@ struct PreemptVerb: Verb {
         // KEY held no (single-holder) reservation: its registrations are gone; now take the lock.
         switch try locker.attempt() {
         case .acquired:
+            context.lockRecords?.remove()
             context.note("removed the registration of \(victimLabel); we hold the lock")
             return .ok
         case .busy(let holder):
@@ -300,7 +302,9 @@ struct ReserveVerb: NoArgumentVerb {
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         // (LIO's 2/08/00 for an unregistered nexus on a free LU, D15, arrives as the conflict)
         switch try context.device.reserve(type: context.settings.type, key: context.key) {
-        case .good: return .ok
+        case .good:
+            context.lockRecords?.remove()   // a raw reservation is a hold with no record: no age from an earlier one
+            return .ok
         case .conflict:
             if let holder = try context.locker().holder(), holder.key != context.key || holder.type != context.settings.type {
                 throw context.busy(holder, "RESERVE refused: locked by")
