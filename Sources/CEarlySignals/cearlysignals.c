@@ -37,5 +37,3 @@ void storage_ctl_early_signals_release(void) {
     if (held) sigprocmask(SIG_SETMASK, &saved_mask, 0);
     held = 0;
 }
-
-int storage_ctl_early_signals_held(void) { return held; }

@@ -54,7 +54,7 @@ enum DriveReport {
         }
         var text = "key=\(key) registered=\(registered ? 1 : 0) locked=\(locked ? 1 : 0)"
         if row.keyInitiators > 0 { text += " keyinitiators=\(row.keyInitiators)" }
-        if !row.livePaths.isEmpty { text += " paths=\(row.livePaths.count + (registered ? 1 : 0))" }
+        if !row.livePaths.isEmpty { text += " paths=\(row.pathsWithOurKey)" }
         if !row.stalePaths.isEmpty { text += " stalepaths=\(row.stalePaths.count)" }
         if let heldFor = row.heldFor { text += " heldfor=\(heldFor)" }
         return text
@@ -212,9 +212,7 @@ enum DriveReport {
         var text = "\(name): \(row.keys.count) key\(row.keys.count == 1 ? "" : "s"), "
         text += row.reservation == nil ? "free" : "locked by \(holderText(row, settings: settings))"
         if let heldFor = row.heldFor { text += ", held by this host for \(heldFor) s" }
-        if !row.livePaths.isEmpty, let registered = row.registered {
-            text += ", our key through \(row.livePaths.count + (registered ? 1 : 0)) paths of this host"
-        }
+        if !row.livePaths.isEmpty { text += ", our key through \(row.pathsWithOurKey) paths of this host" }
         return text
     }
 

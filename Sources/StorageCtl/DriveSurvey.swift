@@ -32,9 +32,11 @@ struct DriveSurvey {
         var keyInitiators = 0
         /// Keys registered through initiators that may be more than one host (OwnState.keysOnSeveralHosts).
         var keysOnSeveralHosts: [(key: ReservationKey, count: Int)] = []
-        /// Our key through this host's other live paths, and through paths of this host that are gone.
+        /// Our key through this host's other live paths, and through paths of this host that are gone;
+        /// its registrations through live paths, this one included (OwnState.pathsWithOurKey).
         var livePaths: [Nexus] = []
         var stalePaths: [Nexus] = []
+        var pathsWithOurKey = 0
         /// Whole seconds this host has held the drive, by its lock record; nil when unknown.
         var heldFor: Int64?
 
@@ -114,8 +116,8 @@ struct DriveSurvey {
             (row.keys, row.reservation) = (own.keys, own.reservation)
             (row.registered, row.locked) = (own.registered, own.locked)
             row.keyInitiators = own.elsewhere ? own.keyRegistrations : 0
-            row.keysOnSeveralHosts = own.keysOnSeveralHosts(ourKey: key, ownKnown: device.ownNexuses.isKnown)
-            (row.livePaths, row.stalePaths) = (own.livePaths, own.stalePaths)
+            row.keysOnSeveralHosts = own.keysOnSeveralHosts(ourKey: key)
+            (row.livePaths, row.stalePaths, row.pathsWithOurKey) = (own.livePaths, own.stalePaths, own.pathsWithOurKey)
             if own.locked { row.heldFor = records(row.drive.controlDevice, key)?.heldFor() }
         } else {
             row.keys = try device.readKeys().keys

@@ -180,7 +180,7 @@ public struct LockRecordStore {
     static func isPrivateDirectory(_ path: String) -> Bool {
         var st = stat()
         guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return false }
-        return st.st_uid == geteuid() && st.st_mode & 0o022 == 0
+        return RunDirectory.isPrivate(st)
     }
 
     /// Why records cannot be kept in `directory` (nil: no usable directory at all), or nil when they can:

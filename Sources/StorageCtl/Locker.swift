@@ -265,17 +265,18 @@ struct Locker {
         // GOOD does not mean we hold it: had our other path released meanwhile (or another key reserved), the
         // PREEMPT only removed registrations of our key, ours included (SPC P5/P7). Look again; a look that
         // fails keeps the PREEMPT's word (never exit non-zero holding the lock).
-        guard let after = try? device.readFullStatus() else {
-            note(Self.describe(Takeover(generation: status.generation &+ 1, removed: removed)))
-            return Takeover(generation: status.generation &+ 1, removed: removed)
+        var generation = status.generation &+ 1
+        if let after = try? device.readFullStatus() {
+            guard let mine = ownDescriptor(in: after), mine.key == key, mine.isReservationHolder else { return nil }
+            generation = after.generation
         }
-        guard let mine = ownDescriptor(in: after), mine.key == key, mine.isReservationHolder else { return nil }
-        let takeover = Takeover(generation: after.generation, removed: removed)
+        let takeover = Takeover(generation: generation, removed: removed)
         note(Self.describe(takeover))
         return takeover
     }
 
-    /// `took the reservation over from this host's nexus X (gone); removed: ...`: one line for stderr and the debug log.
+    /// `moved the reservation to this path from our own key's registration through X (gone); ...`: one line
+    /// for stderr and the debug log.
     static func describe(_ takeover: Takeover) -> String {
         let names = takeover.removed.map { "\($0.nexus) (\($0.standing == .stale ? "gone" : "another live path"))" }
         return "moved the reservation to this path from our own key's registration\(names.count == 1 ? "" : "s") through "

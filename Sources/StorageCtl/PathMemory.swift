@@ -15,6 +15,11 @@ struct PathMemory {
     /// Whether this command may write (the lock verbs); read-only commands only look.
     let mayWrite: Bool
 
+    /// An LU identity as LogicalUnitIdentity writes it: printable ASCII, no space, not empty.
+    static func isIdentity(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+
     static func name(of path: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
@@ -25,13 +30,12 @@ struct PathMemory {
     /// The identity DEVICE reached before, if remembered.
     func identity(of path: String) -> String? {
         guard let (bytes, _) = files.read(Self.name(of: path), limit: 300), bytes.last == 0x0A,
-              let text = String(validating: bytes.dropLast(), as: UTF8.self), !text.isEmpty,
-              !text.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E }) else { return nil }
+              let text = String(validating: bytes.dropLast(), as: UTF8.self), Self.isIdentity(text) else { return nil }
         return text
     }
 
     func remember(_ path: String, identity: String) {
-        guard mayWrite, !identity.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E }) else { return }
+        guard mayWrite, Self.isIdentity(identity) else { return }
         files.write(Self.name(of: path), Array((identity + "\n").utf8), what: "path memory")
     }
 

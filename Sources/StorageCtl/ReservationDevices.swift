@@ -37,6 +37,7 @@ public struct DeviceRequest {
 public enum ReservationDevices {
     public static func open(_ path: String, _ request: DeviceRequest) throws(TransportError) -> any PersistentReservationDevice {
         let sysfs = request.options.sysfsRoot, dev = request.options.devDirectory
+        let livePath = { (identity: String) in SCSIPaths.liveGenericNode(of: identity, sysfsRoot: sysfs, devDirectory: dev) }
         let resolution: DeviceResolution
         do {
             resolution = try DeviceResolver.resolve(path, sysfsRoot: sysfs, devDirectory: dev,
@@ -45,15 +46,13 @@ public enum ReservationDevices {
             // a Control Device whose node is gone (a lost path): a live path of the drive it named, if remembered
             guard case .open = error.kind, let memory = request.pathMemory,
                   case .otherPath(let node, let note) = PathMemory.decide(
-                      current: nil, nodeGone: true, remembered: memory.identity(of: path),
-                      livePath: { SCSIPaths.liveGenericNode(of: $0, sysfsRoot: sysfs, devDirectory: dev) }) else { throw error }
+                      current: nil, nodeGone: true, remembered: memory.identity(of: path), livePath: livePath) else { throw error }
             return try openOtherPath(node, note: note, request)
         }
         if let memory = request.pathMemory, resolution.kind != .simulatedLU, let address = resolution.address,
            !path.hasPrefix("/proc/self/fd/") {
             switch PathMemory.decide(current: SCSIPaths.identity(of: address, sysfsRoot: sysfs)?.text, nodeGone: false,
-                                     remembered: memory.identity(of: path),
-                                     livePath: { SCSIPaths.liveGenericNode(of: $0, sysfsRoot: sysfs, devDirectory: dev) }) {
+                                     remembered: memory.identity(of: path), livePath: livePath) {
             case .asNamed(let remember):
                 if let remember { memory.remember(path, identity: remember) }
             case .otherPath(let node, let note):

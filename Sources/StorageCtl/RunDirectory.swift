@@ -59,6 +59,11 @@ struct RunDirectory {
         try? dir.removeFile(named: Array(name.utf8))
     }
 
+    /// A directory in which no other user (root aside) can create or swap an entry: ours, writable by nobody else.
+    static func isPrivate(_ st: stat) -> Bool {
+        st.st_uid == geteuid() && st.st_mode & 0o022 == 0
+    }
+
     /// Opens the directory, creating it (0700) when asked; refuses one that is a link, not ours, or
     /// writable by group or others (someone could plant or swap files in it).
     func open(create: Bool) -> FileDescriptor? {
@@ -82,7 +87,7 @@ struct RunDirectory {
             if error != .noSuchFileOrDirectory { trace("lock record: cannot open \(directory): \(error)") }
             return nil
         }
-        guard let st = try? fd.status(), st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
+        guard let st = try? fd.status(), Self.isPrivate(st) else {
             trace("lock record: \(directory) is not a directory of ours writable only by us; fairness memory off")
             fd.close()
             return nil

@@ -76,7 +76,8 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
     public var knownNexus: Nexus? { transport.knownNexus }
     /// The transport's view, with the initiator ports the configuration names (`initiator_ports=`) added as
     /// this host's own: ports sysfs cannot show (a hardware iSCSI initiator) or a simulated drive's other paths.
-    public var ownNexuses: OwnNexuses {
+    /// Worked out once: status, audit and a takeover each ask.
+    public private(set) lazy var ownNexuses: OwnNexuses = {
         var own = transport.ownNexuses
         for port in configuredPorts where !own.hostPorts.contains(where: { $0.normalized == port.normalized }) {
             own.hostPorts.append(port)
@@ -85,7 +86,7 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
             }
         }
         return own
-    }
+    }()
 
     /// A command's outcome once retries are done: GOOD, RESERVATION CONFLICT, or CHECK CONDITION
     /// with its decoded sense (any other status is turned into an error).

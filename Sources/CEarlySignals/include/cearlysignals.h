@@ -5,7 +5,4 @@
 /// dispositions): the signal mask is put back as the process found it.
 void storage_ctl_early_signals_release(void);
 
-/// Whether the constructor ran (the executable was linked with it): 1 or 0.
-int storage_ctl_early_signals_held(void);
-
 #endif

@@ -110,7 +110,7 @@ struct StatusVerb: NoArgumentVerb {
                 ("key_initiators", .int(Int64(keyRegistrations))),
                 ("key_elsewhere", .bool(elsewhere)),
                 ("held_for", heldFor.map { .int($0) } ?? .null),
-                ("paths", .int(Int64(own.livePaths.count + (registered ? 1 : 0)))),
+                ("paths", .int(Int64(own.pathsWithOurKey))),
                 ("stale_paths", .array(own.stalePaths.map { .string($0.description) })),
             ]))
             return .ok
@@ -120,7 +120,7 @@ struct StatusVerb: NoArgumentVerb {
         if let name = context.settings.name(of: key) { line += " name=\(Self.field(name))" }
         if let blocker, let name = context.settings.name(of: blocker) { line += " blockedbyname=\(Self.field(name))" }
         if elsewhere { line += " keyinitiators=\(keyRegistrations)" }
-        if !own.livePaths.isEmpty { line += " paths=\(own.livePaths.count + (registered ? 1 : 0))" }
+        if !own.livePaths.isEmpty { line += " paths=\(own.pathsWithOurKey)" }
         if !own.stalePaths.isEmpty { line += " stalepaths=\(own.stalePaths.count)" }
         if waiting { line += " waiting=1" }
         if let heldFor { line += " heldfor=\(heldFor)" }
@@ -156,6 +156,11 @@ struct OwnState {
     /// Our key through this host's other nexuses: live paths, and paths that are gone (OwnNexuses.Standing).
     var livePaths: [Nexus] = []
     var stalePaths: [Nexus] = []
+    /// This host knows its nexuses (OwnNexuses.isKnown): registrations of our key could be sorted.
+    var ownKnown = false
+
+    /// Our key's registrations through this host's live paths, this one included (`paths=`).
+    var pathsWithOurKey: Int { livePaths.count + (registered ? 1 : 0) }
 
     static func read(_ locker: Locker) throws(StorageCtlError) -> OwnState {
         let device = locker.device, key = locker.key
@@ -191,7 +196,7 @@ struct OwnState {
         let locked = reservation.map { $0.type.isAllRegistrants ? registered : holdsIt } ?? false
         return OwnState(keys: keys, reservation: reservation, keyRegistrations: keyRegistrations,
                         registered: registered, locked: locked, elsewhere: elsewhere, descriptors: full?.descriptors,
-                        livePaths: livePaths, stalePaths: stalePaths)
+                        livePaths: livePaths, stalePaths: stalePaths, ownKnown: device.ownNexuses.isKnown)
     }
 }
 
@@ -220,7 +225,7 @@ struct AuditVerb: NoArgumentVerb {
         let unknown = context.settings.unknownKeys(among: keys)
         var shared = keys.registeredMoreThanOnce
         if let own, let key = context.settings.key {
-            shared = own.keysOnSeveralHosts(ourKey: key, ownKnown: context.device.ownNexuses.isKnown)
+            shared = own.keysOnSeveralHosts(ourKey: key)
         }
         let stale = own?.stalePaths ?? []
         let livePaths = own?.livePaths ?? []
@@ -296,7 +301,7 @@ extension OwnState {
     /// READ KEYS' repeats, less a key whose registrations READ FULL STATUS shows to be one host's sessions,
     /// and less our own key where this host knows its nexuses, unless a registration of it may be another
     /// host's (`elsewhere`): its other registrations are this host's paths.
-    func keysOnSeveralHosts(ourKey: ReservationKey?, ownKnown: Bool) -> [(key: ReservationKey, count: Int)] {
+    func keysOnSeveralHosts(ourKey: ReservationKey?) -> [(key: ReservationKey, count: Int)] {
         keys.registeredMoreThanOnce.filter { entry in
             if ownKnown, entry.key == ourKey, descriptors != nil { return elsewhere }
             return !(descriptors?.isOneHost(entry.key) ?? false)
