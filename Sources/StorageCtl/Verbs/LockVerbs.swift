@@ -50,7 +50,8 @@ struct LockVerb: NoArgumentVerb {
         let previous = records?.load()
         var waiting = false          // a holder kept us out at least once
         var yielded = false
-        var taken = 0                // times we saw the drive pass to another holder while we waited
+        var polls = 0                // attempts that found the drive held by another
+        var changes = 0              // of those, the ones that found another holder than the one before
         var lastSeen: Holder?? = nil // nil: not looked yet; .some(nil): free
         var acquiredAt: (generation: UInt32, wasHolding: Bool)? = nil
         let outcome = try policy.run(
@@ -65,7 +66,8 @@ struct LockVerb: NoArgumentVerb {
                     acquiredAt = (generation, wasHolding)
                     return .acquired
                 case .busy(let holder):
-                    if waiting, case .some(let seen) = lastSeen, seen != holder { taken += 1 }
+                    if waiting, case .some(let seen) = lastSeen, seen != holder { changes += 1 }
+                    polls += 1
                     if !waiting {
                         waiting = true
                         records?.rememberWaiting()
@@ -90,14 +92,13 @@ struct LockVerb: NoArgumentVerb {
                     context.note("lock held by \(locker.describe(holder)); waited \(waited.wholeSeconds) s of \(limit) s")
                 }
             })
-        let hands = taken == 0 ? "it did not change hands" : taken == 1 ? "it changed hands once" : "it changed hands \(taken) times"
         switch outcome {
         case .acquired(let waited):
             if let acquiredAt, !acquiredAt.wasHolding {
                 records?.rememberTaken(generation: acquiredAt.generation)
             }
             if waiting {
-                context.note("lock acquired after waiting \(Self.tenths(waited)) s" + (taken == 0 ? "" : " (\(hands) meanwhile)"))
+                context.note("lock acquired after waiting \(Self.tenths(waited)) s" + (changes == 0 ? "" : " (\(Self.seen(changes: changes, polls: polls)))"))
             }
             return .ok
         case .timedOut(let waited, let holder):
@@ -105,12 +106,23 @@ struct LockVerb: NoArgumentVerb {
             // waited >= max_lock_wait: say the limit the admin set (-w 0.3 -> "0.3 s"), unless the last
             // attempt overran it by a tenth of a second or more (a slow device): then the time it took
             let shown = waited - policy.maxWait < .milliseconds(100) ? limit : Self.tenths(waited)
-            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(shown) s: lock held by \(locker.describe(holder)); \(hands) while we waited")
+            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(shown) s: lock held by \(locker.describe(holder)); \(Self.seen(changes: changes, polls: polls))")
         case .interrupted(let signal, let waited, let holder):
             records?.remove()
             throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.tenths(waited)) s waiting; lock held by \(locker.describe(holder))")
         case .interruptedWhileYielding(let signal, let waited):
             throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.tenths(waited)) s yielding the free drive to waiting hosts; not locked")
+        }
+    }
+
+    /// What our polls saw of the holders while we waited. Only changes of holder between two polls can be
+    /// seen: a holder that releases and reserves again in between leaves no trace on the device (RESERVE and
+    /// RELEASE do not move the PRgeneration), so this never claims how many holds there were.
+    static func seen(changes: Int, polls: Int) -> String {
+        switch changes {
+        case 0: return polls <= 1 ? "polled once" : "the same holder at all \(polls) polls"
+        case 1: return "the holder changed once in \(polls) polls"
+        default: return "the holder changed \(changes) times in \(polls) polls"
         }
     }
 
