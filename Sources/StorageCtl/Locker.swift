@@ -55,6 +55,7 @@ struct Locker {
             for reservationKey in order where try registerOnce(reservationKey: reservationKey, serviceActionKey: key) {
                 return
             }
+            if try fromOwnTicket(to: key) { return }
             other = try nexusRegistration()
             if case .other = other { break }
         }
@@ -71,10 +72,21 @@ struct Locker {
         for _ in 0..<3 {
             if try registerOnce(reservationKey: key, serviceActionKey: ReservationKey(0)) { return }
             if try registerOnce(reservationKey: ReservationKey(0), serviceActionKey: ReservationKey(0)) { return }
+            if try fromOwnTicket(to: ReservationKey(0)) { return }
             other = try nexusRegistration()
             if case .other = other { break }
         }
         throw initiatorShared(other, refusing: "nothing unregistered: ")
+    }
+
+    /// This nexus may hold a ticket of ours (TicketKey) that a `fairness=fifo` lock left when it was killed while
+    /// waiting: REGISTER from each ticket of our key on the LU to `serviceActionKey`; true on the first GOOD.
+    private func fromOwnTicket(to serviceActionKey: ReservationKey) throws(StorageCtlError) -> Bool {
+        guard TicketKey.fits(key) else { return false }
+        for ticket in try device.readKeys().keys where TicketKey(ticket)?.owner == key {
+            if try registerOnce(reservationKey: ticket, serviceActionKey: serviceActionKey) { return true }
+        }
+        return false
     }
 
     /// One REGISTER (not RAIEK): true on GOOD, false on RESERVATION CONFLICT.
@@ -169,7 +181,7 @@ struct Locker {
 
     /// Whether `holder` keeps us out: another key's reservation that RESERVE from us cannot join
     /// (an all-registrants reservation of our type is joined by registering, SPC V5/V7).
-    private func blocks(_ holder: Holder) -> Bool {
+    func blocks(_ holder: Holder) -> Bool {
         holder.key != key && !(holder.isAllRegistrants && holder.type == type)
     }
 
@@ -184,9 +196,13 @@ struct Locker {
     /// with this type (SPC V5/V7); on RESERVATION CONFLICT we look again and, when nothing but our
     /// missing registration stands in the way, register and RESERVE once more. (LIO's CHECK
     /// CONDITION 2/08/00 for that case, docs/pr-rules.md D15, arrives here as the conflict.)
+    /// `lookedAt`: the reservation as the caller just read it (a `fairness=fifo` poll reads it with the keys
+    /// in one READ FULL STATUS), so it is not read again.
     func attempt(registerWhenBusy: Bool = true,
-                 courtesy: ((_ generation: UInt32) -> Duration?)? = nil) throws(StorageCtlError) -> Attempt {
-        let before = try readReservation()
+                 courtesy: ((_ generation: UInt32) -> Duration?)? = nil,
+                 lookedAt: (holder: Holder?, generation: UInt32)? = nil) throws(StorageCtlError) -> Attempt {
+        let before: (holder: Holder?, generation: UInt32)
+        if let lookedAt { before = lookedAt } else { before = try readReservation() }
         if let current = before.holder, blocks(current) {
             if registerWhenBusy { try register() }
             return .busy(current)

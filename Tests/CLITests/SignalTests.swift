@@ -179,11 +179,25 @@ struct SignalTests {
     @Test("a signal at a random instant: exit 0 holding the lock, or a documented non-zero exit not holding it",
           arguments: Scenario.allCases, [SIGTERM, SIGINT])
     func race(_ scenario: Scenario, signal: Int32) throws {
+        try race(scenario, signal: signal, fairness: .courtesy)
+    }
+
+    /// The same promise under `fairness=fifo`, where a waiting lock's heartbeat is a ticket key and its turn
+    /// moves it back to the configured key: the scenarios of `lock`.
+    @Test("fairness=fifo: a signal at a random instant of lock: exit 0 holding the lock, or a documented non-zero exit not holding it",
+          arguments: [Scenario.lock, .lockHandOff])
+    func raceFifo(_ scenario: Scenario) throws {
+        try race(scenario, signal: SIGTERM, fairness: .fifo)
+    }
+
+    enum Fairness: String { case courtesy, fifo }
+
+    func race(_ scenario: Scenario, signal: Int32, fairness: Fairness) throws {
         let trials = Int(ProcessInfo.processInfo.environment["STORAGE_CTL_SIGNAL_TRIALS"] ?? "") ?? 300
         let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"
-        let site = try Site("race-\(scenario.rawValue)")
-        let cibou = try site.host("cibou", key: "bac001", extra: "lock_retry_initial=0.002\nlock_retry_max=0.01")
-        let dir = try site.host("dir", key: "bac999")
+        let site = try Site("race-\(scenario.rawValue)-\(fairness.rawValue)")
+        let cibou = try site.host("cibou", key: "bac001", extra: "lock_retry_initial=0.002\nlock_retry_max=0.01\nfairness=\(fairness.rawValue)")
+        let dir = try site.host("dir", key: "bac999", extra: "fairness=\(fairness.rawValue)")
         var random = SystemRandomNumberGenerator()
         func run(_ host: Host, _ args: String...) throws -> Spawned.Ended {
             try Spawned.run(["-c", host.conf, site.drive] + args)
@@ -283,7 +297,7 @@ struct SignalTests {
         }
         let elapsed = Date().timeIntervalSince(started)
         let summary = outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        print("signal race \(scenario.rawValue)/\(name): \(trials) trials in \(String(format: "%.1f", elapsed)) s (signal at \(String(format: "%.1f-%.1f", from * 1000, to * 1000)) ms): \(summary); promise broken in \(broken.count)")
+        print("signal race \(scenario.rawValue)/\(name)/\(fairness.rawValue): \(trials) trials in \(String(format: "%.1f", elapsed)) s (signal at \(String(format: "%.1f-%.1f", from * 1000, to * 1000)) ms): \(summary); promise broken in \(broken.count)")
         #expect(broken.count == 0, "\(broken.count) of \(trials) broke the promise; first: \(broken.prefix(3))")
         #expect(try SimulatedLU.verify(path: site.drive).currentState != nil)
     }

@@ -11,14 +11,16 @@ struct RegKeysVerb: NoArgumentVerb {
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let response = try context.device.readKeys()
+        // a waiting host's ticket key (fairness=fifo) is its configured key, as the original would print it
+        let keys = response.keys.map(TicketKey.configuredKey)
         if context.json {
             context.emit(.object([
                 ("device", .string(context.path)),
                 ("generation", .int(Int64(response.generation))),
-                ("keys", .array(response.keys.map(context.keyJSON))),
+                ("keys", .array(keys.map(context.keyJSON))),
             ]))
         } else {
-            for key in response.keys { context.print(key.description) }
+            for key in keys { context.print(key.description) }
         }
         return .ok
     }
@@ -112,6 +114,7 @@ struct StatusVerb: NoArgumentVerb {
                 ("held_for", heldFor.map { .int($0) } ?? .null),
                 ("paths", .int(Int64(own.pathsWithOurKey))),
                 ("stale_paths", .array(own.stalePaths.map { .string($0.description) })),
+                ("waiters", .array(own.waiters.map { context.keyJSON($0.owner) })),
             ]))
             return .ok
         }
@@ -123,6 +126,7 @@ struct StatusVerb: NoArgumentVerb {
         if !own.livePaths.isEmpty { line += " paths=\(own.pathsWithOurKey)" }
         if !own.stalePaths.isEmpty { line += " stalepaths=\(own.stalePaths.count)" }
         if waiting { line += " waiting=1" }
+        if !own.waiters.isEmpty { line += " waiters=" + own.waiters.map(\.owner.description).joined(separator: ",") }
         if let heldFor { line += " heldfor=\(heldFor)" }
         context.print(line)
         return .ok
@@ -141,8 +145,10 @@ struct StatusVerb: NoArgumentVerb {
 /// (SG_IO), our key registered more than once leaves unknown which registration holds the drive, so
 /// `locked` does not claim it.
 struct OwnState {
-    /// Every registration's key, in device order.
+    /// Every registration's key, in device order; a waiting host's ticket as its configured key (TicketKey).
     var keys: [ReservationKey]
+    /// Hosts waiting in line (`fairness=fifo`), oldest first.
+    var waiters: [TicketKey] = []
     var reservation: ReadReservationResponse.Reservation?
     /// Registrations with our key (through any initiator).
     var keyRegistrations: Int
@@ -165,8 +171,9 @@ struct OwnState {
     static func read(_ locker: Locker) throws(StorageCtlError) -> OwnState {
         let device = locker.device, key = locker.key
         let full = device.knownNexus != nil ? try device.readFullStatus() : nil
-        var keys = full?.descriptors.map(\.key) ?? []
-        if full == nil { keys = try device.readKeys().keys }
+        var rawKeys = full?.descriptors.map(\.key) ?? []
+        if full == nil { rawKeys = try device.readKeys().keys }
+        let keys = rawKeys.map(TicketKey.configuredKey)
         let reservation = try device.readReservation().reservation
         let keyRegistrations = keys.filter { $0 == key }.count
         var registered = keyRegistrations > 0
@@ -175,12 +182,12 @@ struct OwnState {
         var livePaths: [Nexus] = [], stalePaths: [Nexus] = []
         if let full, device.knownNexus != nil {
             let own = locker.ownDescriptor(in: full)
-            registered = own?.key == key
+            registered = own.map { TicketKey.configuredKey($0.key) } == key
             holdsIt = registered && own?.isReservationHolder == true
             // our key through other nexuses: this host's own paths, or possibly another host's
             let nexuses = device.ownNexuses
             var foreign = 0
-            for d in full.descriptors where d.key == key {
+            for d in full.descriptors where TicketKey.configuredKey(d.key) == key {
                 let nexus = d.nexus
                 switch nexuses.standing(of: nexus) {
                 case .this: break
@@ -194,9 +201,10 @@ struct OwnState {
             holdsIt = false   // which registration with our key holds it is unknown: do not claim it
         }
         let locked = reservation.map { $0.type.isAllRegistrants ? registered : holdsIt } ?? false
-        return OwnState(keys: keys, reservation: reservation, keyRegistrations: keyRegistrations,
-                        registered: registered, locked: locked, elsewhere: elsewhere, descriptors: full?.descriptors,
-                        livePaths: livePaths, stalePaths: stalePaths, ownKnown: device.ownNexuses.isKnown)
+        return OwnState(keys: keys, waiters: TicketKey.line(in: rawKeys), reservation: reservation,
+                        keyRegistrations: keyRegistrations, registered: registered, locked: locked, elsewhere: elsewhere,
+                        descriptors: full?.descriptors, livePaths: livePaths, stalePaths: stalePaths,
+                        ownKnown: device.ownNexuses.isKnown)
     }
 }
 
