@@ -91,6 +91,10 @@ extension Settings {
     /// The scheme `lock` uses: `fairness`, unless fifo was asked with a key too wide for a ticket; then why not.
     var effectiveFairness: (Fairness, note: String?) {
         guard fairness == .fifo, let key else { return (.courtesy, nil) }
+        if type.isRegistrantsOnly || type.isAllRegistrants {
+            // every registrant shares such a reservation: a ticket would be a holder too
+            return (.courtesy, "fairness=fifo is for exclusive locks (type 1 or 3); type \(type.rawValue) is shared: courtesy instead")
+        }
         if TicketKey.fits(key) { return (.fifo, nil) }
         return (.courtesy, "fairness=fifo needs a key of at most 8 hex digits (a ticket takes the upper 32 bits); "
                 + "\(key) is wider: courtesy instead")

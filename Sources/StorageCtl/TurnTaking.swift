@@ -21,6 +21,15 @@ extension Locker {
         case behind(first: TicketKey, count: Int)
         /// Nobody waits in line, and we owe the courtesy of our own release (LockRecord).
         case yielding(Duration)
+
+        /// A plain attempt's result (the courtesy scheme's, or ours while we hold the drive).
+        init(_ attempt: Attempt) {
+            switch attempt {
+            case .acquired(let generation, let wasHolding): self = .acquired(generation: generation, wasHolding: wasHolding)
+            case .busy(let holder): self = .busy(holder, next: false)
+            case .yielding(let left): self = .yielding(left)
+            }
+        }
     }
 
     /// One look (READ FULL STATUS, or READ KEYS + READ RESERVATION), then: our turn and the drive free,
@@ -42,6 +51,11 @@ extension Locker {
             try takeTicket(&waiter, generation: look.generation, keys: look.keys)
             try removeDead(dead, &waiter, holder: holder)
             return .busy(holder, next: line.ours)
+        }
+        // Held under our own key (this nexus or another path of ours): never queue behind others while
+        // holding; a REGISTER of a ticket here would rename the holder. `attempt` decides as it always did.
+        if let holder = look.holder {
+            return TurnAttempt(try attempt(registerWhenBusy: true, courtesy: nil, lookedAt: (holder, look.generation)))
         }
         if let first = line.ahead.first {
             try takeTicket(&waiter, generation: look.generation, keys: look.keys)

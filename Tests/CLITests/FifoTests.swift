@@ -62,6 +62,27 @@ struct FifoTests {
         print("fifo arrival order: \(inOrder) of \(trials) trials served b, c, d")
     }
 
+    /// The storage daemon runs `lock` again while it holds the drive (contention-run's probe does): with others
+    /// in line it must return at once holding, never take a ticket, which would rename the holder's key (the
+    /// first version did, and every host then waited forever).
+    @Test("lock while holding, with others in line: exit 0 at once, still held under the configured key")
+    func lockWhileHolding() throws {
+        let site = try Site("fifo-holding")
+        let a = try site.host("cibou", key: "bac001", extra: Self.fifo)
+        let b = try site.host("b", key: "bac002", extra: Self.fifo)
+        #expect(try a.run("lock").status == 0)
+        let waiter = try b.start("lock")
+        #expect(waiter.waitForStderr(containing: "waiting up to"))
+        let r = try a.run("lock", "-w", "1")
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r)")
+        #expect(try a.run("wholocked").stdout == "0xbac001\n")
+        #expect(try a.run("status").stdout.hasPrefix("key=0xbac001 registered=1 locked=1 blockedby=no name=cibou waiters=0xbac002 "))
+        #expect(try a.run("unlock").status == 0)
+        #expect(waiter.finish().status == 0)
+        #expect(try b.run("wholocked").stdout == "0xbac002\n")
+        #expect(try b.run("unlock").status == 0)
+    }
+
     /// A waiter killed with SIGKILL leaves its ticket: the next waiter removes it once its heartbeat has
     /// stood still for the expiry (3 x lock_retry_max + 1 s = 1.6 s here), then takes its turn.
     @Test("a waiter killed while waiting costs the next one a bounded delay, once; its host recovers its registration")

@@ -81,11 +81,7 @@ struct LockVerb: NoArgumentVerb {
                 if fairness == .fifo {
                     result = try locker.attemptInTurn(&line, now: start.duration(to: clock.now).nanoseconds, courtesy: courtesy)
                 } else {
-                    switch try locker.attempt(registerWhenBusy: true, courtesy: courtesy) {
-                    case .acquired(let generation, let wasHolding): result = .acquired(generation: generation, wasHolding: wasHolding)
-                    case .busy(let holder): result = .busy(holder, next: false)
-                    case .yielding(let left): result = .yielding(left)
-                    }
+                    result = Locker.TurnAttempt(try locker.attempt(registerWhenBusy: true, courtesy: courtesy))
                 }
                 switch result {
                 case .acquired(let generation, let wasHolding):
