@@ -55,11 +55,12 @@ struct Locker {
             for reservationKey in order where try registerOnce(reservationKey: reservationKey, serviceActionKey: key) {
                 return
             }
-            if try fromOwnTicket(to: key) { return }
             other = try nexusRegistration()
             if case .other = other { break }
         }
-        throw initiatorShared(other, refusing: "refusing to register \(settings.label(key)): ")
+        let keys: [ReservationKey]? = other == .unknown ? try device.readKeys().keys : nil
+        if try fromOwnTicket(other, keys: keys ?? [], to: key) { return }
+        throw initiatorShared(other, keys: keys, refusing: "refusing to register \(settings.label(key)): ")
     }
 
     /// Removes our key's registration from this nexus (releasing a type 1/3/5/6 lock it holds,
@@ -72,18 +73,27 @@ struct Locker {
         for _ in 0..<3 {
             if try registerOnce(reservationKey: key, serviceActionKey: ReservationKey(0)) { return }
             if try registerOnce(reservationKey: ReservationKey(0), serviceActionKey: ReservationKey(0)) { return }
-            if try fromOwnTicket(to: ReservationKey(0)) { return }
             other = try nexusRegistration()
             if case .other = other { break }
         }
-        throw initiatorShared(other, refusing: "nothing unregistered: ")
+        let keys: [ReservationKey]? = other == .unknown ? try device.readKeys().keys : nil
+        if try fromOwnTicket(other, keys: keys ?? [], to: ReservationKey(0)) { return }
+        throw initiatorShared(other, keys: keys, refusing: "nothing unregistered: ")
     }
 
     /// This nexus may hold a ticket of ours (TicketKey) that a `fairness=fifo` lock left when it was killed while
-    /// waiting: REGISTER from each ticket of our key on the LU to `serviceActionKey`; true on the first GOOD.
-    private func fromOwnTicket(to serviceActionKey: ReservationKey) throws(StorageCtlError) -> Bool {
-        guard TicketKey.fits(key) else { return false }
-        for ticket in try device.readKeys().keys where TicketKey(ticket)?.owner == key {
+    /// waiting: REGISTER from it to `serviceActionKey`; true on GOOD. Where the nexus is known, `registration`
+    /// says whether it is one; where not, each ticket of our key among `keys` (READ KEYS, read once for this
+    /// and for the refusal that may follow).
+    private func fromOwnTicket(_ registration: NexusRegistration, keys: [ReservationKey],
+                               to serviceActionKey: ReservationKey) throws(StorageCtlError) -> Bool {
+        let tickets: [ReservationKey]
+        switch registration {
+        case .other(let k): tickets = [k]
+        case .unknown: tickets = keys
+        case .ours, .unregistered: return false
+        }
+        for ticket in tickets where TicketKey(ticket)?.owner == key {
             if try registerOnce(reservationKey: ticket, serviceActionKey: serviceActionKey) { return true }
         }
         return false
@@ -146,13 +156,14 @@ struct Locker {
     /// Exit 6: this nexus holds another key's registration, which we leave alone. One line naming
     /// that key (or the candidates, where we cannot tell which registration is ours) and the two
     /// likely causes, with the way to move over after a changed `key=`.
-    func initiatorShared(_ registration: NexusRegistration, refusing prefix: String) -> StorageCtlError {
+    func initiatorShared(_ registration: NexusRegistration, keys known: [ReservationKey]? = nil,
+                         refusing prefix: String) -> StorageCtlError {
         var other = "another key"
         var oldKey = "OLD"
         if case .other(let k) = registration {
             other = "another key, \(settings.label(k))"
             oldKey = k.description
-        } else if let keys = try? device.readKeys().keys {
+        } else if let keys = known ?? (try? device.readKeys().keys) {
             var candidates: [ReservationKey] = []
             for k in keys where k != key && !candidates.contains(k) { candidates.append(k) }
             if candidates.count == 1 {
