@@ -58,11 +58,13 @@ public enum PersistCommand {
     /// Before anything is opened the standard descriptors are made safe and SIGPIPE is ignored (`ProcessStart`,
     /// as storage-ctl does); otherwise the real sg_persist's signal dispositions are kept. A standard descriptor
     /// that cannot be made safe ends it with sg_persist's "other" status.
-    public static func runProcess(arguments: [String], programName: String) -> Int32 {
+    /// `initiator`: a simulated LU's initiator name chosen by storage-ctl's own options (`storage-ctl -c FILE
+    /// persist ...`); nil: `$STORAGE_CTL_INITIATOR`, else the one derived from the host name.
+    public static func runProcess(arguments: [String], programName: String, initiator: String? = nil) -> Int32 {
         guard ProcessStart.prepare() else { return PersistExit.other }
         var out = FDOutput(fd: 1)
         var err = FDOutput(fd: 2)
-        let status = run(arguments: arguments, programName: programName, stdout: &out, stderr: &err)
+        let status = run(arguments: arguments, programName: programName, initiator: initiator, stdout: &out, stderr: &err)
         // sg_persist writes through stdio and its exit status ignores a failed write: so does this one
         out.flush()
         err.flush()
@@ -73,11 +75,12 @@ public enum PersistCommand {
     /// `--transport-id`, and `DeviceResolver` for DEVICE (a regular file is a simulated LU whose initiator
     /// name comes from `$STORAGE_CTL_INITIATOR`, else the one derived from the host name).
     public static func run<Out: TextOutputStream, Err: TextOutputStream>(
-        arguments: [String], programName: String = "sg_persist", stdout: inout Out, stderr: inout Err
+        arguments: [String], programName: String = "sg_persist", initiator chosen: String? = nil,
+        stdout: inout Out, stderr: inout Err
     ) -> Int32 {
         let environment: (String) -> String? = { Posix.environment($0) }
         // Found at the first open, once: `-V`, `-h` and usage errors open no device and need no host name.
-        var initiator: String?
+        var initiator: String? = chosen
         return run(arguments: arguments, programName: programName, environment: environment,
                    readTransportIDs: liveTransportIDReader(), stdout: &stdout, stderr: &stderr,
                    openDevice: { (path, _) throws(TransportError) in

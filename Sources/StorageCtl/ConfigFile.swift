@@ -107,7 +107,7 @@ public struct ConfigFile: Sendable, Equatable {
                 guard i + 1 < s.count else { throw malformed("trailing backslash") }
                 value.append(s[i + 1]); i += 2
             case "$", "`", ";", "&", "|", "<", ">", "(", ")":
-                throw malformed("shell syntax ('\(c)') is not supported; quote the value")
+                throw malformed("shell syntax ('\(c)') is not supported; the file is read, not run: write the value itself, in single quotes if it holds such characters")
             default:
                 value.append(c); i += 1
             }

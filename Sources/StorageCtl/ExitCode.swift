@@ -22,6 +22,29 @@ public enum ExitCode: Int32, Sendable, CaseIterable {
     /// what was asked for did not reach the caller. A command that changes state writes nothing on
     /// stdout, so its status still tells what it did; a failed write to stderr never changes a status.
     case outputFailed = 7
+
+    /// What the code means, as `--help`, README.md ("Exit status") and the man page (EXIT STATUS) say
+    /// it, word for word: written once here, `--help` prints it and DocsInStepTests holds the two
+    /// documents to it.
+    public var meaning: String {
+        switch self {
+        case .ok: "done (lock, trylock: we hold the lock)"
+        case .busy: "busy: another key holds the lock, or the device refused the command with RESERVATION "
+            + "CONFLICT (preempt: KEY is not registered); audit: a registered key the configuration does not "
+            + "name, a key registered through initiators of more than one host, or ours through a path of this "
+            + "host that is gone"
+        case .usage: "usage or configuration error (an empty DEVICE, preempt of our own key, a command that "
+            + "needs a key and finds none, a configuration that cannot be read)"
+        case .device: "device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout); drives: "
+            + "some drive could not be asked (its row says why)"
+        case .timedOut: "lock gave up after max_lock_wait seconds"
+        case .interrupted: "interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT while lock waited or before the "
+            + "first SCSI command was sent; nothing was taken"
+        case .initiatorShared: "our initiator is already registered under another key: two storage daemons "
+            + "share one initiator (set initiator=) or key= was changed"
+        case .outputFailed: "output could not be written (stdout: full disk, closed or broken pipe)"
+        }
+    }
 }
 
 /// A failure that ends the command: one line for stderr and the exit code that goes with it.

@@ -1,6 +1,9 @@
+import Transports
+
 /// The command line as the user typed it, before any file is read:
 /// `storage-ctl [OPTIONS] DEVICE COMMAND [ARGS]`, options allowed anywhere before `--`
-/// (Bacula's `Lock Command = "storage-ctl %l %o"` puts none at all).
+/// (Bacula's `Lock Command = "storage-ctl %l %o"` puts none at all). After a command that gives
+/// short letters a meaning of its own (`check -w -c -t`, every Nagios plugin's), they mean that.
 public struct Invocation: Sendable, Equatable {
     public var configPath: String?
     public var key: String?
@@ -90,12 +93,12 @@ public struct Invocation: Sendable, Equatable {
             case .key: ["our reservation key (overrides key= in the file)"]
             case .type: ["reservation type 1,3,5,6,7,8 or wr-ex, ex-ac, wr-ex-ro,",
                          "ex-ac-ro, wr-ex-ar, ex-ac-ar (default 3, Exclusive Access)"]
-            case .wait: ["how long lock may wait (overrides max_lock_wait)"]
+            case .wait: ["lock: how long it may wait (overrides max_lock_wait)"]
             case .json: ["machine output (query, regkeys, wholocked, status, caps, scan, audit,", "drives)"]
             case .prometheus: ["drives: Prometheus text format (node_exporter textfile collector)"]
-            case .heldWarning: ["check: WARNING when this host has held a drive this long"]
-            case .heldCritical: ["check: CRITICAL when this host has held a drive this long"]
-            case .timeout: ["drives, check: time limit of the whole survey; drives not", "asked by then are rows with that error (default: none)"]
+            case .heldWarning: ["check (check -w): WARNING when this host has held a drive", "this long"]
+            case .heldCritical: ["check (check -c): CRITICAL when this host has held a drive", "this long"]
+            case .timeout: ["drives, check: time limit of the whole survey; drives not", "asked by then are rows with that error (default: none;", "check -t)"]
             case .initiator: ["simulated LU only: this host's initiator name"]
             case .verbose: ["trace each SCSI command on stderr"]
             case .abort: []
@@ -109,9 +112,48 @@ public struct Invocation: Sendable, Equatable {
             (short.map { "-\($0), " } ?? "    ") + "--" + long + (valueName.map { " " + $0 } ?? "")
         }
 
-        static func named(_ spelling: String) -> Option? {
+        static func named(_ spelling: String, shortOverrides: [Character: Option] = [:]) -> Option? {
             if spelling.hasPrefix("--") { return allCases.first { "--" + $0.long == spelling } }
+            if spelling.count == 2, let letter = spelling.last, let option = shortOverrides[letter] { return option }
             return allCases.first { $0.short.map { "-\($0)" } == spelling }
+        }
+
+        /// Refuses a value this option cannot take, before any file is read or device opened (one
+        /// line naming the option); the same checks `SettingsLoader` and the commands convert with.
+        func validate(_ value: String) throws(StorageCtlError) {
+            switch self {
+            case .key: _ = try SettingValue.key(value).get()
+            case .type: _ = try SettingValue.type(value).get()
+            case .wait, .heldWarning, .heldCritical: _ = try SettingValue.seconds(value, what: "--" + long).get()
+            case .timeout: _ = try SettingValue.seconds(value, what: "--" + long, allowZero: false).get()
+            case .initiator:
+                if value.isEmpty { throw .usage("--initiator: empty name") }
+                if let problem = SimulatedLU.initiatorNameProblem(value) { throw .usage("--initiator: \(problem)") }
+            case .config, .baculaConfig, .json, .prometheus, .verbose, .abort, .help, .version: break
+            }
+        }
+    }
+
+    /// The value given for `option`; nil for a flag or an option not given.
+    func value(of option: Option) -> String? {
+        switch option {
+        case .config: configPath
+        case .baculaConfig: baculaConfigPath
+        case .key: key
+        case .type: type
+        case .wait: wait
+        case .heldWarning: heldWarning
+        case .heldCritical: heldCritical
+        case .timeout: timeout
+        case .initiator: initiator
+        case .json, .prometheus, .verbose, .abort, .help, .version: nil
+        }
+    }
+
+    /// Every option given with a value that option refuses: the first one, as a usage error.
+    func validate() throws(StorageCtlError) {
+        for option in Option.allCases {
+            if let value = value(of: option) { try option.validate(value) }
         }
     }
 
@@ -139,41 +181,33 @@ public struct Invocation: Sendable, Equatable {
     /// Whether `option` was given.
     func isSet(_ option: Option) -> Bool {
         switch option {
-        case .config: configPath != nil
-        case .baculaConfig: baculaConfigPath != nil
-        case .key: key != nil
-        case .type: type != nil
-        case .wait: wait != nil
         case .json: json
         case .prometheus: prometheus
-        case .heldWarning: heldWarning != nil
-        case .heldCritical: heldCritical != nil
-        case .timeout: timeout != nil
-        case .initiator: initiator != nil
         case .verbose: verbose
         case .abort: abort
         case .help: help
         case .version: version
+        default: value(of: option) != nil
         }
-    }
-
-    /// Options that take a value, by every spelling.
-    private static func valued(_ spelling: String) -> Option? {
-        Option.named(spelling).flatMap { $0.valueName == nil ? nil : $0 }
-    }
-
-    private static func flag(_ spelling: String) -> Option? {
-        Option.named(spelling).flatMap { $0.valueName == nil ? $0 : nil }
     }
 
     public static func parse(_ arguments: [String]) throws(StorageCtlError) -> Invocation {
         var result = Invocation()
         var i = 0
         var optionsEnded = false
+        // the short letters of the command named so far (`check -w`): a command is the first word
+        var overrides: [Character: Option] = [:]
+        let valued = { (spelling: String) in
+            Option.named(spelling, shortOverrides: overrides).flatMap { $0.valueName == nil ? nil : $0 }
+        }
+        let flag = { (spelling: String) in
+            Option.named(spelling, shortOverrides: overrides).flatMap { $0.valueName == nil ? $0 : nil }
+        }
         while i < arguments.count {
             let arg = arguments[i]
             i += 1
             if optionsEnded || arg == "-" || !arg.hasPrefix("-") {
+                if result.positionals.isEmpty { overrides = DevicelessCommands.named(arg)?.shortOptions ?? [:] }
                 result.positionals.append(arg)
                 continue
             }

@@ -39,6 +39,9 @@ public struct Settings: Sendable, Equatable {
     public var configPath: String?
     /// Whether the configuration file exists and was read.
     public var configLoaded = false
+    /// Which file was read and why that one (`-v`, the debug log): an admin with two files must see
+    /// which one won (/opt/bacula/scripts' silently wins over /etc/bacula's).
+    public var configChoice = ""
     /// Owner and mode of the configuration file as read (fstat of the descriptor it was read from), and the
     /// first directory above it that others could change; checked by `SettingsLoader.checkOwnership`.
     public var configOwnership: ConfigOwnership?
@@ -158,8 +161,11 @@ public enum SettingValue {
             else { ok = false; break }
         }
         if sawDot && digitsAfter == 0 { ok = false }
-        guard ok, digitsBefore > 0, let value = Double(text), value.isFinite, value <= 315_360_000 else {
+        guard ok, digitsBefore > 0, let value = Double(text), value.isFinite else {
             return .failure(.usage("invalid \(what) '\(OutputText.argument(text))': expected a number of seconds, 0 or more"))
+        }
+        guard value <= 315_360_000 else {
+            return .failure(.usage("invalid \(what) '\(OutputText.argument(text))': too large (at most 315360000 s, ten years)"))
         }
         if !allowZero && value == 0 {
             return .failure(.usage("invalid \(what) '\(OutputText.argument(text))': must be more than 0"))
@@ -225,7 +231,9 @@ extension Settings {
                 continue
             }
             guard let name = SettingName(rawValue: entry.name) else {
-                warnings.append("\(OutputText.argument(file.path)):\(entry.line): warning: unknown setting '\(OutputText.argument(entry.name))' ignored")
+                let meant = Suggestion.closest(to: entry.name, among: SettingName.allCases.map(\.rawValue))
+                warnings.append("\(OutputText.argument(file.path)):\(entry.line): warning: unknown setting '\(OutputText.argument(entry.name))' ignored"
+                                + (meant.map { "; did you mean \($0)?" } ?? ""))
                 continue
             }
             do throws(StorageCtlError) {

@@ -22,20 +22,25 @@ enum SettingsLoader {
         // The path's bytes as given (argv and the environment are bytes; a String would repair them).
         var pathBytes: [UInt8] = []
         var explicit = false
+        let candidates = defaultCandidates()
         if let configured = invocation.configPath {
             path = configured; explicit = true
+            settings.configChoice = "named by -c (--config)"
             guard let bytes = ArgumentBytes.original(of: configured) else {
                 throw .usage(ArgumentBytes.ambiguity("configuration", shown: OutputText.argument(configured)))
             }
             pathBytes = bytes
         } else if let configured = environment("STORAGE_CTL_CONF"), !configured.isEmpty {
             path = configured; explicit = true
+            settings.configChoice = "named by $STORAGE_CTL_CONF"
             pathBytes = Posix.environmentBytes("STORAGE_CTL_CONF").flatMap {
                 String(decoding: $0, as: UTF8.self) == configured ? $0 : nil
             } ?? Array(configured.utf8)
         } else {
-            path = defaultCandidates().first(where: Posix.fileExists)
+            path = candidates.first(where: Posix.fileExists)
             pathBytes = Array((path ?? "").utf8)
+            let list = candidates.map { OutputText.argument($0) }.joined(separator: ", ")
+            settings.configChoice = path == nil ? "none of \(list) exists" : "the first of \(list) that exists"
         }
         if let path {
             if path.isEmpty { throw .usage("empty configuration file name") }
@@ -49,6 +54,11 @@ enum SettingsLoader {
                 case .errno(let error):
                     if !explicit && error == .noSuchFileOrDirectory {
                         return try applyOptions(invocation, to: settings, environment: environment)
+                    }
+                    if error == .permissionDenied {
+                        // the manual install and the package both make it root 0644 (README "Install for Bacula")
+                        throw .usage("cannot read configuration \(shown): \(error) (it should be root's, mode 0644: "
+                                     + "readable by the storage daemon's user, the key is no secret)")
                     }
                     throw .usage("cannot read configuration \(shown): \(error)")
                 case .untrustedLink(let why):
@@ -94,8 +104,7 @@ enum SettingsLoader {
         if let type = invocation.type { settings.type = try SettingValue.type(type).get() }
         if let wait = invocation.wait { settings.maxLockWait = try SettingValue.seconds(wait, what: "--wait").get() }
         if let initiator = invocation.initiator {
-            if initiator.isEmpty { throw .usage("--initiator: empty name") }
-            if let problem = SimulatedLU.initiatorNameProblem(initiator) { throw .usage("--initiator: \(problem)") }
+            try Invocation.Option.initiator.validate(initiator)
             settings.initiator = initiator
         }
         if settings.initiator == nil, let fromEnvironment = environment("STORAGE_CTL_INITIATOR"), !fromEnvironment.isEmpty {
@@ -107,11 +116,21 @@ enum SettingsLoader {
         return settings
     }
 
+    /// Which configuration file was read and why that one, for `-v` and the debug log.
+    static func traceChoice(_ settings: Settings, _ tracer: CommandTracer) {
+        guard tracer.isActive else { return }
+        guard let path = settings.configPath, settings.configLoaded else {
+            return tracer.note("no configuration file read: \(settings.configChoice)")
+        }
+        tracer.note("configuration \(OutputText.argument(path)): \(settings.configChoice)")
+    }
+
     /// A command that needs our key found none: say where it looked, so the admin knows which
     /// file to create or fix.
     static func missingKey(_ command: String, _ settings: Settings) -> StorageCtlError {
         if let path = settings.configPath, settings.configLoaded {
-            return .usage("\(command) needs our reservation key: set key= in \(path) or use --key")
+            return .usage("\(command) needs our reservation key: set key= in \(OutputText.argument(path)) "
+                          + "(unique to this storage daemon) or use --key")
         }
         let searched = defaultCandidates().joined(separator: ", ")
         return .usage("\(command) needs our reservation key: no configuration file found (looked for \(searched)); create one with key=, name one with -c or $STORAGE_CTL_CONF, or use --key")

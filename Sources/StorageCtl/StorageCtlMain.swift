@@ -102,25 +102,89 @@ public enum StorageCtlMain {
         do {
             return (try execute(arguments, environment: environment, stdout: &stdout, stderrLine: line), false)
         } catch {
-            line(error.message)
-            // A monitoring system reads the plugin's stdout and status: any failure is its UNKNOWN (3).
+            // A monitoring system reads the plugin's stdout and status: any failure is its UNKNOWN (3),
+            // said once, on stdout (Icinga shows stdout and stderr together: a second copy is noise).
             if CheckCommand.isRequested(arguments) {
                 stdout.write(DriveReport.checkUnknown(error.message))
-                return (pluginUnknown, true)
+                return (pluginUnknown, false)
             }
+            line(error.message)
             return (error.exitCode, true)
+        }
+    }
+
+    /// `storage-ctl [-c FILE] [--initiator NAME] persist [sg_persist OPTIONS] DEVICE`: the sg_persist
+    /// personality, whose options are sg_persist's; storage-ctl's own before `persist` choose the simulated
+    /// drive's initiator as for every other command (the two-host recipe: `-c b.conf persist -k drive`).
+    public enum PersistCall: Equatable {
+        /// Run the personality on `arguments`; `initiator` nil: its own default.
+        case run(arguments: [String], initiator: String?)
+        /// One line for stderr (`storage-ctl: ...`) and the exit status.
+        case refused(String, Int32)
+    }
+
+    /// Whether `arguments` (argv without argv[0]) ask for the sg_persist personality, and how.
+    public static func persistCall(_ arguments: [String], environment: (String) -> String? = Posix.environment) -> PersistCall? {
+        var i = 0
+        while i < arguments.count, arguments[i].hasPrefix("-"), arguments[i] != "-", arguments[i] != "--" {
+            let spelled = String(arguments[i].prefix { $0 != "=" })
+            i += Invocation.Option.named(spelled)?.valueName != nil && !arguments[i].contains("=") ? 2 : 1
+        }
+        guard i < arguments.count, arguments[i] == "persist" else { return nil }
+        let rest = Array(arguments[(i + 1)...])
+        if i == 0 { return .run(arguments: rest, initiator: nil) }
+        do throws(StorageCtlError) {
+            let invocation = try Invocation.parse(Array(arguments[..<i]))
+            for option in Invocation.Option.allCases where invocation.isSet(option) && option != .config && option != .initiator {
+                throw .usage("--\(option.long) does not go with persist: sg_persist's options come after it (before it: -c, --initiator)")
+            }
+            try invocation.validate()
+            let settings = try SettingsLoader.load(invocation, environment: environment, warn: { _ in })
+            return .run(arguments: rest, initiator: settings.initiator)
+        } catch {
+            return .refused("storage-ctl: " + OutputText.oneLine(error.message), error.exitCode.rawValue)
         }
     }
 
     /// `check`'s UNKNOWN as an exit status (3).
     static let pluginUnknown = ExitCode(rawValue: DriveReport.PluginState.unknown.rawValue) ?? .device
 
+    /// One command line, in four steps: parse (`Invocation`), validate (which command, its arguments
+    /// and options: usage errors before any file is read), open (settings, the device), run.
     static func execute(_ arguments: [String], environment: Environment, stdout: inout some TextOutputStream,
                         stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> ExitCode {
         let invocation = try Invocation.parse(arguments)
         if invocation.help { stdout.write(help()); return .ok }
         if invocation.version { stdout.write("storage-ctl \(version)\n"); return .ok }
+        switch try validate(invocation) {
+        case .deviceless(let command):
+            return try command.run(invocation, environment: environment, stdout: &stdout, stderrLine: stderrLine)
+        case .device(let call):
+            let opened = try open(call, invocation, environment: environment, stderrLine: stderrLine)
+            return try run(call, opened, stdout: &stdout)
+        }
+    }
 
+    /// A DEVICE command as validated: the verb, made from its arguments, and DEVICE as given and as shown.
+    struct DeviceCall {
+        var verbType: any Verb.Type
+        var verb: any Verb
+        var devicePath: String
+        /// DEVICE's own bytes (argv's), for opening and for the lock records' file names.
+        var deviceBytes: [UInt8]
+        /// DEVICE as every message shows it: escaped, capped (OutputText.argument).
+        var shownDevice: String
+        var commandName: String { verbType.name }
+    }
+
+    enum Call {
+        case deviceless(any DevicelessCommand.Type)
+        case device(DeviceCall)
+    }
+
+    /// Which command, with which arguments and options: everything refused here is a usage error
+    /// found without reading a file or opening a device.
+    static func validate(_ invocation: Invocation) throws(StorageCtlError) -> Call {
         var positionals = invocation.positionals
         guard !positionals.isEmpty else {
             throw .usage("missing DEVICE and COMMAND (usage: storage-ctl [OPTIONS] DEVICE COMMAND; try 'storage-ctl --help')")
@@ -132,44 +196,26 @@ public enum StorageCtlMain {
             throw .usage("unknown command '\(commandWord)'; did you mean storage-ctl --\(commandWord)?")
         }
         if let command = DevicelessCommands.named(positionals[0]) {
-            if invocation.abort { throw .usage("--abort goes with preempt only") }
-            try DevicelessCommands.refuseForeignOptions(invocation, for: command.name)
-            return try command.run(invocation, environment: environment, stdout: &stdout, stderrLine: stderrLine)
+            try CommandOptions.refuseForeign(invocation, for: command.name)
+            try invocation.validate()
+            return .deviceless(command)
         }
-        try DevicelessCommands.refuseForeignOptions(invocation, for: nil)
         let devicePath = positionals.removeFirst()
         // A usage error, not a device error: nothing was named, so there is nothing to open
         // (Bacula's unset Control Device is *None*, refused as a device error when opened).
         if devicePath.isEmpty {
             throw .usage("DEVICE is empty (''): name /dev/sgN, a SCSI disk, a tape node or a simulated drive's file")
         }
-        // DEVICE as every message shows it: escaped, capped (OutputText.argument).
         guard let deviceBytes = ArgumentBytes.original(of: devicePath) else {
             throw .usage(ArgumentBytes.ambiguity("DEVICE", shown: OutputText.argument(devicePath)))
         }
         let shownDevice = OutputText.escaped(bytes: deviceBytes, limit: OutputText.echoLimit)
         guard !positionals.isEmpty else {
-            if Verbs.named(devicePath) != nil {
-                throw .usage("\(shownDevice): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(shownDevice))")
-            }
-            if let meant = suggestion(for: devicePath, among: Verbs.all.map { $0.name } + DevicelessCommands.all.map { $0.name }) {
-                let usage = DevicelessCommands.named(meant) != nil ? "storage-ctl \(meant)" : "storage-ctl DEVICE \(meant)"
-                throw .usage("missing COMMAND after DEVICE \(shownDevice) (did you mean \(usage)?)")
-            }
-            throw .usage("missing COMMAND after DEVICE \(shownDevice) (try 'storage-ctl --help')")
+            throw missingCommand(devicePath, shown: shownDevice)
         }
         let commandName = positionals.removeFirst()
         guard let verbType = Verbs.named(commandName) else {
-            if Verbs.named(devicePath) != nil {
-                throw .usage("unknown command '\(OutputText.argument(commandName))': DEVICE comes first (storage-ctl DEVICE \(shownDevice))")
-            }
-            if DevicelessCommands.named(commandName) != nil || commandName == "persist" {
-                throw .usage("\(commandName) takes no DEVICE before it (usage: storage-ctl \(commandName == "persist" ? "persist [sg_persist OPTIONS] DEVICE" : "[OPTIONS] \(commandName)"))")
-            }
-            if let meant = suggestion(for: commandName, among: Verbs.all.map { $0.name }) {
-                throw .usage("unknown command '\(OutputText.argument(commandName))'; did you mean \(meant)? (try 'storage-ctl --help')")
-            }
-            throw .usage("unknown command '\(OutputText.argument(commandName))' (try 'storage-ctl --help')")
+            throw unknownCommand(commandName, after: devicePath, shown: shownDevice)
         }
         guard verbType.argumentCount.contains(positionals.count) else {
             if positionals.count > verbType.argumentCount.upperBound {
@@ -178,9 +224,53 @@ public enum StorageCtlMain {
             throw .usage("\(commandName): missing argument (usage: storage-ctl DEVICE \(verbType.synopsis))")
         }
         if invocation.json && !verbType.supportsJSON { throw .usage("--json is not available for \(commandName)") }
-        if invocation.abort && verbType != PreemptVerb.self { throw .usage("--abort goes with preempt only") }
+        try CommandOptions.refuseForeign(invocation, for: commandName)
+        try invocation.validate()
         let verb = try verbType.init(arguments: positionals, invocation: invocation)
+        return .device(DeviceCall(verbType: verbType, verb: verb, devicePath: devicePath, deviceBytes: deviceBytes,
+                                  shownDevice: shownDevice))
+    }
 
+    /// DEVICE alone: a command named without a DEVICE, or a typo of one; a DEVICE-looking word
+    /// (`drive1`, `/dev/sg0`) is a DEVICE whose command is missing, not a typo of `drives`.
+    static func missingCommand(_ devicePath: String, shown shownDevice: String) -> StorageCtlError {
+        if Verbs.named(devicePath) != nil {
+            return .usage("\(shownDevice): missing DEVICE (usage: storage-ctl [OPTIONS] DEVICE \(shownDevice))")
+        }
+        if let meant = Suggestion.command(for: devicePath, among: Verbs.all.map { $0.name } + DevicelessCommands.all.map { $0.name }) {
+            let usage = DevicelessCommands.named(meant) != nil ? "storage-ctl \(meant)" : "storage-ctl DEVICE \(meant)"
+            return .usage("missing COMMAND after DEVICE \(shownDevice) (did you mean \(usage)?)")
+        }
+        return .usage("missing COMMAND after DEVICE \(shownDevice) (try 'storage-ctl --help')")
+    }
+
+    /// DEVICE then a word that is no DEVICE command.
+    static func unknownCommand(_ commandName: String, after devicePath: String, shown shownDevice: String) -> StorageCtlError {
+        if Verbs.named(devicePath) != nil {
+            return .usage("unknown command '\(OutputText.argument(commandName))': DEVICE comes first (storage-ctl DEVICE \(shownDevice))")
+        }
+        if DevicelessCommands.named(commandName) != nil || commandName == "persist" {
+            return .usage("\(commandName) takes no DEVICE before it (usage: storage-ctl \(commandName == "persist" ? "persist [sg_persist OPTIONS] DEVICE" : "[OPTIONS] \(commandName)"))")
+        }
+        if let meant = Suggestion.command(for: commandName, among: Verbs.all.map { $0.name }) {
+            return .usage("unknown command '\(OutputText.argument(commandName))'; did you mean \(meant)? (try 'storage-ctl --help')")
+        }
+        return .usage("unknown command '\(OutputText.argument(commandName))' (try 'storage-ctl --help')")
+    }
+
+    /// A DEVICE command's device, opened under the merged settings, and what its run needs with it.
+    struct Opened {
+        var device: any PersistentReservationDevice
+        var context: VerbContext
+        var tracer: CommandTracer
+        var pendingStop: () -> Int32?
+    }
+
+    /// Reads the configuration, checks what the command needs of it (our key, a file only root can
+    /// change, an exclusive lock type) and opens DEVICE.
+    static func open(_ call: DeviceCall, _ invocation: Invocation, environment: Environment,
+                     stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> Opened {
+        let (verbType, commandName, shownDevice) = (call.verbType, call.commandName, call.shownDevice)
         var settings = try SettingsLoader.load(invocation, environment: environment.variable, warn: stderrLine)
         if verbType.changesState {
             guard settings.key != nil else { throw SettingsLoader.missingKey(commandName, settings) }
@@ -210,8 +300,9 @@ public enum StorageCtlMain {
         request.note = { stderrLine("\(shownDevice): \($0)") }
         let device: any PersistentReservationDevice
         do {
-            device = try environment.openDevice(devicePath, request)
+            device = try environment.openDevice(call.devicePath, request)
         } catch {
+            SettingsLoader.traceChoice(settings, tracer)
             tracer.record("open failed: \(error.message)")
             throw SCSIReservationDevice.transportFailure(shownDevice, "", error, transportIsSimulated: true, lockDeadline: lockDeadline)
         }
@@ -224,6 +315,7 @@ public enum StorageCtlMain {
         if invocation.verbose, let note = device.resolutionNote {
             stderrLine("\(shownDevice): \(note)")
         }
+        SettingsLoader.traceChoice(settings, tracer)
         // said by status (not only under -v): without records there are no hold ages and no fairness
         if verbType == StatusVerb.self, !invocation.json, let problem = LockRecordStore.directoryProblem(runDirectory) {
             stderrLine("\(shownDevice): note: \(LockRecordStore.recordsOffNote(problem))")
@@ -232,20 +324,26 @@ public enum StorageCtlMain {
             guard let runDirectory else { return nil }
             return settings.key.flatMap { key in
                 // by DEVICE's own bytes: a repaired String would name another file
-                LockRecordStore(directory: runDirectory, devicePathBytes: deviceBytes, key: key, clock: environment.bootClock,
+                LockRecordStore(directory: runDirectory, devicePathBytes: call.deviceBytes, key: key, clock: environment.bootClock,
                                 trace: { tracer.note($0) })
             }
         }
         let context = VerbContext(device: device, settings: settings, json: invocation.json,
                                   tracer: tracer.isActive ? tracer : nil, note: stderrLine,
                                   sleeperFactory: environment.sleeper, lockRecords: records)
+        return Opened(device: device, context: context, tracer: tracer, pendingStop: environment.pendingStop)
+    }
+
+    /// Runs the verb on the opened device; its stdout is written whether it succeeds or fails.
+    static func run(_ call: DeviceCall, _ opened: Opened, stdout: inout some TextOutputStream) throws(StorageCtlError) -> ExitCode {
+        let (context, tracer) = (opened.context, opened.tracer)
         do {
-            let code = try verb.run(context)
+            let code = try call.verb.run(context)
             // A stop signal that came while the verb sent its SCSI: the verb finished, and its status
             // tells what it did; say so. (One that came during `lock`'s wait ended the wait: exit 5.)
-            if let signal = environment.pendingStop() {
-                let done = verbType.takesLock && code == .ok ? ": we hold the lock" : ", which was completed"
-                context.note("\(ProcessSignals.name(signal)) came too late to stop \(commandName)\(done)")
+            if let signal = opened.pendingStop() {
+                let done = call.verbType.takesLock && code == .ok ? ": we hold the lock" : ", which was completed"
+                context.note("\(ProcessSignals.name(signal)) came too late to stop \(call.commandName)\(done)")
             }
             stdout.write(context.stdout)
             tracer.record("exit \(code.rawValue)")
@@ -262,8 +360,8 @@ public enum StorageCtlMain {
         usage: storage-ctl [OPTIONS] DEVICE COMMAND [ARGS]
                storage-ctl [OPTIONS] scan
                storage-ctl [OPTIONS] [-C bacula-sd.conf] drives [--json | --prometheus] [--timeout S]
-               storage-ctl [OPTIONS] [-C bacula-sd.conf] check [--held-warning S] [--held-critical S] [--timeout S]
-               storage-ctl persist [sg_persist OPTIONS] DEVICE
+               storage-ctl [OPTIONS] [-C bacula-sd.conf] check [-w S] [-c S] [-t S]
+               storage-ctl [-c FILE] [--initiator NAME] persist [sg_persist OPTIONS] DEVICE
                storage-ctl --help | --version
 
         Shares tape drives and disks between hosts with SCSI-3 persistent reservations.
@@ -282,6 +380,10 @@ public enum StorageCtlMain {
         for command in DevicelessCommands.all {
             text += "  " + pad(command.name, 22) + command.summary + "\n"
         }
+        text += "  persist [sg_persist OPTIONS] DEVICE  sg_persist 1.46 itself: its options, output, exit codes\n"
+        let fields = StatusVerb.Field.allCases.map { $0.rawValue + "=" }
+        text += "\n" + wrap("status prints " + fields.prefix(4).joined(separator: " ") + ", then where they apply "
+                            + fields.dropFirst(4).joined(separator: " ") + " (README.md \"Usage\").", first: "", rest: "")
         text += "\nOptions:\n"
         for option in Invocation.Option.allCases where !option.help.isEmpty {
             // a usage too long for its column gets a line of its own
@@ -300,57 +402,36 @@ public enum StorageCtlMain {
         adds exactly one line, always the last one: storage-ctl: DEVICE: what happened.
 
         Exit status:
-          0  done (lock, trylock: we hold the lock)
-          1  busy: another key holds the lock, or the device refused the command with
-             RESERVATION CONFLICT (preempt: KEY is not registered); audit: unknown keys,
-             or our key registered through more than one initiator
-          2  usage or configuration error
-          3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout);
-             drives: some drive could not be asked (its row says why)
-          4  lock gave up after max_lock_wait
-          5  interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT while waiting or before the
-             first command; nothing was taken
-          6  our initiator is already registered under another key: two storage daemons
-             share one initiator (set initiator=) or key= was changed
-          7  output could not be written (stdout: full disk, closed or broken pipe)
-
-        check exits as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
         """
+        for code in ExitCode.allCases {
+            text += wrap(code.meaning, first: "  \(code.rawValue)  ", rest: "     ")
+        }
+        text += """
+
+        check exits as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; after check,
+        -w, -c and -t are its warning, critical and timeout, as for every plugin.
+
+        Environment:
+
+        """
+        for variable in EnvironmentVariables.all {
+            text += "  " + variable.name + "\n" + wrap(variable.meaning, first: "      ", rest: "      ")
+        }
         return text
     }
 
-    /// The command `word` was probably meant to be (`lcok` -> `lock`): one typo away (a letter
-    /// wrong, missing, extra, or two swapped), two for longer names; nil when nothing is that close.
-    static func suggestion(for word: String, among names: [String]) -> String? {
-        let typed = Array(word.lowercased().unicodeScalars)
-        guard typed.count <= 32 else { return nil }
-        var best: (name: String, distance: Int)? = nil
-        for name in names {
-            let d = editDistance(typed, Array(name.unicodeScalars))
-            if d <= (name.count > 5 ? 2 : 1), d < (best?.distance ?? .max) { best = (name, d) }
-        }
-        return best?.name
-    }
-
-    /// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
-    /// neighbours each cost 1.
-    static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in 0...a.count { d[i][0] = i }
-        for j in 0...b.count { d[0][j] = j }
-        for i in 1...a.count {
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-                }
+    /// `text` in lines of at most 80 columns, the first starting with `first`, the others with `rest`.
+    static func wrap(_ text: String, first: String, rest: String) -> String {
+        var result = "", line = first
+        for word in text.split(separator: " ") {
+            if line.count + 1 + word.count > 80, line != first, line != rest {
+                result += line + "\n"
+                line = rest
             }
+            line += (line == first || line == rest ? "" : " ") + word
         }
-        return d[a.count][b.count]
+        return result + line + "\n"
     }
 
     static func pad(_ s: String, _ width: Int) -> String {

@@ -14,6 +14,8 @@ protocol Verb: Sendable {
     static var takesLock: Bool { get }
     /// How many arguments follow the command name.
     static var argumentCount: ClosedRange<Int> { get }
+    /// The options that belong to this command (`--wait` to lock); others refuse them (CommandOptions).
+    static var ownOptions: [Invocation.Option] { get }
 
     init(arguments: [String], invocation: Invocation) throws(StorageCtlError)
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode
@@ -24,6 +26,7 @@ extension Verb {
     static var supportsJSON: Bool { false }
     static var takesLock: Bool { false }
     static var argumentCount: ClosedRange<Int> { 0...0 }
+    static var ownOptions: [Invocation.Option] { [] }
 }
 
 /// A verb that takes no arguments after its name.

@@ -16,8 +16,15 @@ if PersistCommand.isInvokedAsSgPersist(programName) {
     storage_ctl_early_signals_release()
     exit(PersistCommand.runProcess(arguments: Array(argv.dropFirst()), programName: programName))
 }
-if argv.count > 1 && argv[1] == "persist" {
+switch StorageCtlMain.persistCall(Array(argv.dropFirst())) {
+case .run(let arguments, let initiator):
     storage_ctl_early_signals_release()
-    exit(PersistCommand.runProcess(arguments: Array(argv.dropFirst(2)), programName: "sg_persist"))
+    exit(PersistCommand.runProcess(arguments: arguments, programName: "sg_persist", initiator: initiator))
+case .refused(let line, let status):
+    let bytes = Array((line + "\n").utf8)
+    _ = write(2, bytes, bytes.count)
+    exit(status)
+case nil:
+    break
 }
 exit(StorageCtlMain.run(argv))

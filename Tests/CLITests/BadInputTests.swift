@@ -66,7 +66,7 @@ struct BadInputTests {
         try "key=bac001\nmax_lock_wiat=60\n".write(toFile: conf, atomically: true, encoding: .utf8)
         let r = try CLI.run(["-c", conf, site.drive, "register"])
         #expect(r.status == 0, "\(r)")
-        #expect(r.stderr == "storage-ctl: \(conf):2: warning: unknown setting 'max_lock_wiat' ignored\n", "\(r)")
+        #expect(r.stderr == "storage-ctl: \(conf):2: warning: unknown setting 'max_lock_wiat' ignored; did you mean max_lock_wait?\n", "\(r)")
     }
 
     @Test("a configuration others can write is refused for state-changing commands")

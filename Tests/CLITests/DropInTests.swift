@@ -108,7 +108,7 @@ struct DropInTests {
         chmod(conf, 0o600)
         for verb in ["unlock", "status"] {
             let r = try CLI.run([site.drive, verb], env: ["STORAGE_CTL_CONF": conf])
-            #expect(r.status == 2 && r.stderr == "storage-ctl: \(verb) needs our reservation key: set key= in \(conf) or use --key\n", "\(r)")
+            #expect(r.status == 2 && r.stderr == "storage-ctl: \(verb) needs our reservation key: set key= in \(conf) (unique to this storage daemon) or use --key\n", "\(r)")
         }
     }
 
@@ -194,19 +194,34 @@ struct DropInTests {
             Exit status:
               0  done (lock, trylock: we hold the lock)
               1  busy: another key holds the lock, or the device refused the command with
-                 RESERVATION CONFLICT (preempt: KEY is not registered); audit: unknown keys,
-                 or our key registered through more than one initiator
-              2  usage or configuration error
-              3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error, timeout);
-                 drives: some drive could not be asked (its row says why)
-              4  lock gave up after max_lock_wait
-              5  interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT while waiting or before the
-                 first command; nothing was taken
+                 RESERVATION CONFLICT (preempt: KEY is not registered); audit: a registered
+                 key the configuration does not name, a key registered through initiators of
+                 more than one host, or ours through a path of this host that is gone
+              2  usage or configuration error (an empty DEVICE, preempt of our own key, a
+                 command that needs a key and finds none, a configuration that cannot be
+                 read)
+              3  device error (cannot open, not SCSI, no PR support, SCSI or I/O error,
+                 timeout); drives: some drive could not be asked (its row says why)
+              4  lock gave up after max_lock_wait seconds
+              5  interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT while lock waited or
+                 before the first SCSI command was sent; nothing was taken
               6  our initiator is already registered under another key: two storage daemons
                  share one initiator (set initiator=) or key= was changed
               7  output could not be written (stdout: full disk, closed or broken pipe)
 
-            check exits as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+            check exits as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; after check,
+            -w, -c and -t are its warning, critical and timeout, as for every plugin.
+
+            Environment:
+              STORAGE_CTL_CONF
+                  the configuration file, when -c names none
+              STORAGE_CTL_INITIATOR
+                  simulated drives: this host's initiator name, when neither --initiator nor
+                  initiator= names one
+              STORAGE_CTL_RUN_DIR
+                  where lock records are kept, overriding run_dir=
+              XDG_RUNTIME_DIR
+                  not root: the lock records' default place is $XDG_RUNTIME_DIR/storage-ctl
 
             """, "\(r)")
         #expect(r.stdout.contains("\n  clear                 remove every registration and the lock (CLEAR); stderr lists what was removed\n"), "\(r)")
@@ -221,16 +236,19 @@ struct DropInTests {
               -k, --key HEX         our reservation key (overrides key= in the file)
               -t, --type T          reservation type 1,3,5,6,7,8 or wr-ex, ex-ac, wr-ex-ro,
                                     ex-ac-ro, wr-ex-ar, ex-ac-ar (default 3, Exclusive Access)
-              -w, --wait SECONDS    how long lock may wait (overrides max_lock_wait)
+              -w, --wait SECONDS    lock: how long it may wait (overrides max_lock_wait)
                   --json            machine output (query, regkeys, wholocked, status, caps, scan, audit,
                                     drives)
                   --prometheus      drives: Prometheus text format (node_exporter textfile collector)
                   --held-warning SECONDS
-                                    check: WARNING when this host has held a drive this long
+                                    check (check -w): WARNING when this host has held a drive
+                                    this long
                   --held-critical SECONDS
-                                    check: CRITICAL when this host has held a drive this long
+                                    check (check -c): CRITICAL when this host has held a drive
+                                    this long
                   --timeout SECONDS drives, check: time limit of the whole survey; drives not
-                                    asked by then are rows with that error (default: none)
+                                    asked by then are rows with that error (default: none;
+                                    check -t)
                   --initiator NAME  simulated LU only: this host's initiator name
               -v, --verbose         trace each SCSI command on stderr
               -h, --help            this text

@@ -190,7 +190,8 @@ struct TwoHostsTests {
         let r = try dir.run("clear", "-v")
         #expect(r.status == 0, "\(r)")
         let notes = r.stderrLines.filter { !$0.contains("cdb [") }
-        #expect(notes == ["storage-ctl: \(site.drive): cleared: removed registrations 0xbac999 (dir); removed the lock held by 0xbac999 (dir) (Exclusive Access)"], "\(r)")
+        #expect(notes == ["storage-ctl: \(site.drive): configuration \(site.path("dir.conf")): named by -c (--config)",
+                          "storage-ctl: \(site.drive): cleared: removed registrations 0xbac999 (dir); removed the lock held by 0xbac999 (dir) (Exclusive Access)"], "\(r)")
     }
 
     @Test("audit lists registrations made outside the configuration and exits 1")

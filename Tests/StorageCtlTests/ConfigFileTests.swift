@@ -53,9 +53,9 @@ struct ConfigFileTests {
         ("key='bac001", "unterminated single quote"),
         ("key=\"bac001", "unterminated double quote"),
         ("key=bac001 extra", "unexpected text after the value; quote values that contain spaces"),
-        ("key=$(reboot)", "shell syntax ('$') is not supported; quote the value"),
+        ("key=$(reboot)", "shell syntax ('$') is not supported; the file is read, not run: write the value itself, in single quotes if it holds such characters"),
         ("key=\"$HOME\"", "shell expansion ('$') is not supported"),
-        ("key=a;b", "shell syntax (';') is not supported; quote the value"),
+        ("key=a;b", "shell syntax (';') is not supported; the file is read, not run: write the value itself, in single quotes if it holds such characters"),
     ])
     func malformed(line: String, reason: String) {
         #expect(throws: ConfigFile.MalformedLine(line: 3, reason: reason)) {
@@ -84,7 +84,7 @@ struct ConfigFileTests {
         #expect(settings.label(ReservationKey(0xbac999)) == "0xbac999 (dir)")
         #expect(settings.label(ReservationKey(0xbac001)) == "0xbac001 (cibou)")
         #expect(settings.label(ReservationKey(0x1)) == "0x1")
-        #expect(warnings == ["s.conf:7: warning: unknown setting 'max_lock_wiat' ignored"])
+        #expect(warnings == ["s.conf:7: warning: unknown setting 'max_lock_wiat' ignored; did you mean max_lock_wait?"])
     }
 
     @Test("bad values are errors naming file:line", arguments: [

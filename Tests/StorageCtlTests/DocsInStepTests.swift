@@ -25,7 +25,7 @@ struct DocsInStepTests {
     /// What the code declares.
     static var code: Listing {
         var listing = Listing()
-        listing.commands = Set(Verbs.all.map { $0.name } + DevicelessCommands.all.map { $0.name })
+        listing.commands = Set(Verbs.all.map { $0.name } + DevicelessCommands.all.map { $0.name } + ["persist"])
         for option in Invocation.Option.allCases where !option.help.isEmpty {
             listing.options.insert("--" + option.long)
             if let short = option.short { listing.options.insert("-\(short)") }
@@ -163,10 +163,10 @@ struct DocsInStepTests {
     @Test("--help, README.md and docs/storage-ctl.1 list the commands and options the code has")
     func commandsAndOptions() throws {
         let code = Self.code
-        #expect(code.commands.count == 19 && code.options.count == 22, "the code's own lists: \(code)")
+        #expect(code.commands.count == 20 && code.options.count == 22, "the code's own lists: \(code)")
         for (name, listing) in [("--help", Self.help()), ("README.md", try Self.readme()), ("docs/storage-ctl.1", try Self.manPage())] {
             let problems = [
-                Self.difference("commands", name, listing.commands, code.commands, of: "the code: Verbs.all + DevicelessCommands.all"),
+                Self.difference("commands", name, listing.commands, code.commands, of: "the code: Verbs.all + DevicelessCommands.all + persist"),
                 Self.difference("options", name, listing.options, code.options, of: "the code: Invocation.Option"),
             ].compactMap { $0 }
             #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
@@ -197,5 +197,124 @@ struct DocsInStepTests {
                 "README.md commands: lacks audit (in the code)")
         #expect(Self.difference("options", "README.md", trimmed.options, Self.code.options, of: "the code") ==
                 "README.md options: lists --frobnicate, which the code does not have")
+    }
+
+    // MARK: meanings, fields, variables: one place each, the documents held to it
+
+    /// Text as it reads: backquotes, troff fonts and escapes gone, spaces collapsed, a sentence's capital
+    /// and full stop dropped (the man page writes sentences, README and --help fragments).
+    static func normalized(_ text: String) -> String {
+        var t = text.replacingOccurrences(of: "`", with: "")
+        for code in ["\\fB", "\\fI", "\\fR", "\\fP"] { t = t.replacingOccurrences(of: code, with: "") }
+        t = t.replacingOccurrences(of: "\\-", with: "-").split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        if t.hasSuffix(".") { t.removeLast() }
+        return t.prefix(1).lowercased() + t.dropFirst()
+    }
+
+    /// The paragraphs of man page section `name`: heading (the line after `.TP`) -> the text after it.
+    static func manParagraphs(_ text: String, section name: String) -> [String: String] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(of: ".SH \(name)") else { return [:] }
+        var result: [String: String] = [:]
+        var i = start + 1
+        while i < lines.count, !lines[i].hasPrefix(".SH ") {
+            if lines[i] == ".TP", i + 1 < lines.count {
+                let heading = plain(lines[i + 1])
+                var body: [Substring] = []
+                i += 2
+                while i < lines.count, lines[i] != ".TP", !lines[i].hasPrefix(".SH "), !lines[i].hasPrefix(".PP") {
+                    body.append(lines[i]); i += 1
+                }
+                result[heading] = body.joined(separator: " ")
+                continue
+            }
+            i += 1
+        }
+        return result
+    }
+
+    @Test("every exit code means the same in --help, README.md and docs/storage-ctl.1: ExitCode.meaning, word for word")
+    func exitCodeMeanings() throws {
+        let help = StorageCtlMain.help()
+        let readme = Dictionary(Self.table(try Self.read("README.md"), header: "| code | meaning |").compactMap { row in
+            Int(row[0]).map { ($0, Self.normalized(String(row[1]))) }
+        }, uniquingKeysWith: { a, _ in a })
+        let man = Self.manParagraphs(try Self.read("docs/storage-ctl.1"), section: "EXIT STATUS")
+        for code in ExitCode.allCases {
+            let meaning = code.meaning, n = Int(code.rawValue)
+            #expect(help.contains(StorageCtlMain.wrap(meaning, first: "  \(n)  ", rest: "     ")), "--help on exit \(n)")
+            #expect(readme[n] == meaning, "README.md on exit \(n): \(readme[n] ?? "none")\nExitCode: \(meaning)")
+            #expect(man["\(n)"].map(Self.normalized) == meaning, "docs/storage-ctl.1 on exit \(n): \(man["\(n)"] ?? "none")\nExitCode: \(meaning)")
+        }
+    }
+
+    @Test("status: --help, README.md and docs/storage-ctl.1 name every field the line can have (StatusVerb.Field)")
+    func statusFields() throws {
+        let help = StorageCtlMain.help().split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," }).map(String.init)
+        let readme = try Self.table(Self.read("README.md"), header: "| command | what it does |").first { $0[0] == "`status`" }.map { String($0[1]) } ?? ""
+        let man = Self.normalized(Self.manParagraphs(try Self.read("docs/storage-ctl.1"), section: "COMMANDS")["status"] ?? "")
+        for field in StatusVerb.Field.allCases.map({ $0.rawValue + "=" }) {
+            #expect(help.contains(field), "--help lacks status's \(field)")
+            #expect(readme.split(whereSeparator: { " `(;".contains($0) }).contains { $0.hasPrefix(field) }, "README.md's status row lacks \(field)")
+            #expect(man.contains(field), "docs/storage-ctl.1's status lacks \(field)")
+        }
+    }
+
+    /// The top-level names of a README JSON cell: `{"device", "keys": [key], ...}` -> device, keys.
+    static func topLevelNames(_ cell: Substring) -> Set<String> {
+        var names: Set<String> = [], depth = 0, previous: Character = " ", i = cell.startIndex
+        while i < cell.endIndex {
+            let c = cell[i]
+            if c == "{" || c == "[" { depth += 1 } else if c == "}" || c == "]" { depth -= 1 }
+            if c == "\"", let end = cell[cell.index(after: i)...].firstIndex(of: "\"") {
+                if depth == 1 && (previous == "{" || previous == ",") { names.insert(String(cell[cell.index(after: i)..<end])) }
+                previous = "\""
+                i = cell.index(after: end)
+                continue
+            }
+            if c != " " { previous = c }
+            i = cell.index(after: i)
+        }
+        return names
+    }
+
+    @Test("--json: README.md's table names every top-level field each document has, and no other")
+    func jsonFields() throws {
+        let bed = try DriveBed()
+        // whole lines: a cell's `\|` is no column separator
+        let readme = try Self.read("README.md").split(separator: "\n")
+        let runs: [(String, [String])] = ["query", "regkeys", "wholocked", "status", "caps", "audit"].map {
+            ($0, ["-c", bed.path("cibou.conf"), bed.path("drive1"), $0, "--json"])
+        } + [("drives", ["-c", bed.path("cibou.conf"), "-C", bed.path("sd-ok.conf"), "drives", "--json"])]
+        for (command, arguments) in runs {
+            let (_, out, _) = bed.run(arguments)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], "\(command): \(out)")
+            let row = try #require(readme.first { $0.hasPrefix("| `\(command)` | `{") }, "README.md has no row for \(command)")
+            let listed = Self.topLevelNames(row.dropFirst("| `\(command)` | `".count))
+            #expect(listed == Set(document.keys), "\(command) --json: README.md lists \(listed.sorted()), the binary prints \(document.keys.sorted())")
+        }
+    }
+
+    @Test("environment: the variables the sources read are EnvironmentVariables.all, and --help, README.md and the man page list them")
+    func environmentVariables() throws {
+        var read: Set<String> = []
+        for target in ["StorageCtl", "StorageCtl/Verbs", "SgPersist"] {
+            let dir = Self.root.appendingPathComponent("Sources/\(target)")
+            for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) where file.hasSuffix(".swift") {
+                let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+                for piece in text.split(separator: "\"") where piece.hasPrefix("STORAGE_CTL_") || piece == "XDG_RUNTIME_DIR" {
+                    if piece.allSatisfy({ $0.isUppercase || $0 == "_" }) { read.insert(String(piece)) }
+                }
+            }
+        }
+        let declared = Set(EnvironmentVariables.all.map(\.name))
+        #expect(read == declared, "the sources read \(read.sorted()); EnvironmentVariables.all has \(declared.sorted())")
+        let help = Set(Self.helpBlock(StorageCtlMain.help(), "Environment:").filter { !$0.hasPrefix("    ") }.map { $0.trimmingCharacters(in: .whitespaces) })
+        let readme = Set(Self.table(try Self.read("README.md"), header: "| variable | meaning |").flatMap { Self.quoted($0[0]).map(String.init) })
+        let man = Set(Self.manHeadings(try Self.read("docs/storage-ctl.1"), section: "ENVIRONMENT"))
+        for (name, listed) in [("--help", help), ("README.md", readme), ("docs/storage-ctl.1", man)] {
+            let problem = Self.difference("environment variables", name, listed, declared, of: "EnvironmentVariables.all")
+            #expect(problem == nil, "\(problem ?? "")")
+        }
     }
 }

@@ -9,10 +9,16 @@ protocol DevicelessCommand: Sendable {
     static var name: String { get }
     /// `--help`'s one line.
     static var summary: String { get }
-    /// The options that belong to this command only (`--prometheus` to drives); others refuse them.
+    /// The options that belong to this command (`--prometheus` to drives); others refuse them.
     static var ownOptions: [Invocation.Option] { get }
+    /// Short letters that mean one of `ownOptions` after this command's name (`check -w`).
+    static var shortOptions: [Character: Invocation.Option] { get }
     static func run<Out: TextOutputStream>(_ invocation: Invocation, environment: StorageCtlMain.Environment,
                                            stdout: inout Out, stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> ExitCode
+}
+
+extension DevicelessCommand {
+    static var shortOptions: [Character: Invocation.Option] { [:] }
 }
 
 enum DevicelessCommands {
@@ -22,23 +28,6 @@ enum DevicelessCommands {
         all.first { $0.name == name }
     }
 
-    /// Options that belong to one command, and which ones.
-    static func owner(of option: Invocation.Option) -> [String] {
-        var names: [String] = []
-        for command in all where command.ownOptions.contains(option) { names.append(command.name) }
-        return names
-    }
-
-    /// The first option set in `invocation` that belongs to other commands than `name`, refused with
-    /// a usage error saying which commands it goes with.
-    static func refuseForeignOptions(_ invocation: Invocation, for name: String?) throws(StorageCtlError) {
-        for option in Invocation.Option.allCases where invocation.isSet(option) {
-            let owners = owner(of: option)
-            if !owners.isEmpty, !owners.contains(name ?? "") {
-                throw .usage("--\(option.long) goes with \(owners.joined(separator: " and ")) only")
-            }
-        }
-    }
 }
 
 /// What `drives` and `check` share: reading both configurations and asking every drive.
@@ -136,6 +125,8 @@ enum CheckCommand: DevicelessCommand {
     static let name = "check"
     static let summary = "Nagios/Icinga check of every drive: OK, WARNING, CRITICAL, UNKNOWN (exit 0-3)"
     static let ownOptions: [Invocation.Option] = [.baculaConfig, .heldWarning, .heldCritical, .timeout]
+    /// Every Nagios plugin's -w, -c, -t (monitoring-plugins' guidelines): after `check`, not -c FILE.
+    static let shortOptions: [Character: Invocation.Option] = ["w": .heldWarning, "c": .heldCritical, "t": .timeout]
 
     static func run<Out: TextOutputStream>(_ invocation: Invocation, environment: StorageCtlMain.Environment,
                                            stdout: inout Out, stderrLine: @escaping (String) -> Void) throws(StorageCtlError) -> ExitCode {

@@ -32,6 +32,7 @@ struct TryLockVerb: NoArgumentVerb {
 /// held before this call; so we never exit non-zero holding a reservation we took.
 struct LockVerb: NoArgumentVerb {
     static let name = "lock"
+    static let ownOptions: [Invocation.Option] = [.wait]
     static let synopsis = "lock"
     static let summary = "take the lock, waiting up to max_lock_wait seconds (-w)"
     static let changesState = true
@@ -277,6 +278,7 @@ struct UnlockVerb: NoArgumentVerb {
 /// reservation, we hold it now (SPC P3). If KEY held none, the LU is then locked as trylock does.
 struct PreemptVerb: Verb {
     static let name = "preempt"
+    static let ownOptions: [Invocation.Option] = [.abort]
     static let synopsis = "preempt KEY [--abort]"
     static let summary = "break a stale lock held by KEY and take it (PREEMPT; --abort: PREEMPT AND ABORT)"
     static let changesState = true

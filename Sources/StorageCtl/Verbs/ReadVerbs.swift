@@ -81,7 +81,13 @@ struct WhoLockedVerb: NoArgumentVerb {
 struct StatusVerb: NoArgumentVerb {
     static let name = "status"
     static let synopsis = "status"
-    static let summary = "one line: key=... registered=0|1 locked=0|1 blockedby=KEY|no"
+    static let summary = "one line: key=... registered=0|1 locked=0|1 blockedby=KEY|no ..."
+
+    /// The fields of the line, in their order: the first four always, the others where they apply.
+    /// The line is built from these alone; `--help` lists them and DocsInStepTests the documents.
+    enum Field: String, CaseIterable {
+        case key, registered, locked, blockedby, name, blockedbyname, keyinitiators, paths, stalepaths, waiting, waiters, heldfor
+    }
     static let supportsJSON = true
     // Needs our key to say anything, though it changes nothing.
     static let changesState = false
@@ -118,17 +124,18 @@ struct StatusVerb: NoArgumentVerb {
             ]))
             return .ok
         }
-        var line = "key=\(key) registered=\(registered ? 1 : 0) locked=\(locked ? 1 : 0) blockedby="
-        line += blocker?.description ?? (blockedByAll ? "all-registrants" : "no")
-        if let name = context.settings.name(of: key) { line += " name=\(Self.field(name))" }
-        if let blocker, let name = context.settings.name(of: blocker) { line += " blockedbyname=\(Self.field(name))" }
-        if elsewhere { line += " keyinitiators=\(keyRegistrations)" }
-        if !own.livePaths.isEmpty { line += " paths=\(own.pathsWithOurKey)" }
-        if !own.stalePaths.isEmpty { line += " stalepaths=\(own.stalePaths.count)" }
-        if waiting { line += " waiting=1" }
-        if !own.waiters.isEmpty { line += " waiters=" + own.waiters.map(\.owner.description).joined(separator: ",") }
-        if let heldFor { line += " heldfor=\(heldFor)" }
-        context.print(line)
+        var fields: [(Field, String)] = [(.key, key.description), (.registered, registered ? "1" : "0"),
+                                         (.locked, locked ? "1" : "0"),
+                                         (.blockedby, blocker?.description ?? (blockedByAll ? "all-registrants" : "no"))]
+        if let name = context.settings.name(of: key) { fields.append((.name, Self.field(name))) }
+        if let blocker, let name = context.settings.name(of: blocker) { fields.append((.blockedbyname, Self.field(name))) }
+        if elsewhere { fields.append((.keyinitiators, "\(keyRegistrations)")) }
+        if !own.livePaths.isEmpty { fields.append((.paths, "\(own.pathsWithOurKey)")) }
+        if !own.stalePaths.isEmpty { fields.append((.stalepaths, "\(own.stalePaths.count)")) }
+        if waiting { fields.append((.waiting, "1")) }
+        if !own.waiters.isEmpty { fields.append((.waiters, own.waiters.map(\.owner.description).joined(separator: ","))) }
+        if let heldFor { fields.append((.heldfor, "\(heldFor)")) }
+        context.print(fields.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: " "))
         return .ok
     }
 
