@@ -32,9 +32,10 @@ public struct LockPolicy: Sendable {
     public enum AttemptResult<Holder> {
         case acquired
         case busy(Holder)
-        /// Busy, and we are next in line (`fairness=fifo`): on becoming next the backoff starts again from
-        /// `initialDelay`, so the waiter whose turn it is polls soonest, not the one that arrived last.
-        case next(Holder)
+        /// Busy, and `ahead` waiters (0 or 1) before our turn (`fairness=fifo`, TicketLine.soon): each time we
+        /// move up to there the backoff starts again from `initialDelay`, so the waiters at the front of the
+        /// line poll soonest, not the one that arrived last.
+        case next(Holder, ahead: Int)
         /// The drive is free, but we yield it to waiters for up to this long (the courtesy after our
         /// own release, docs/DESIGN.md "Fairness"); the policy asks again after at most that.
         case yielding(Duration)
@@ -70,7 +71,7 @@ public struct LockPolicy: Sendable {
         var lastProgress: C.Instant? = nil
         var mayYield = true
         var lastHolder: Holder? = nil
-        var wasNext = false
+        var rank = Int.max        // waiters ahead of us at the last `.next`; Int.max: not near the front
         while true {
             let holder: Holder
             switch try attempt(mayYield) {
@@ -78,11 +79,11 @@ public struct LockPolicy: Sendable {
                 return .acquired(waited: start.duration(to: clock.now))
             case .busy(let h):
                 holder = h
-                wasNext = false
-            case .next(let h):
+                rank = Int.max
+            case .next(let h, let ahead):
                 holder = h
-                if !wasNext { retry = 0 }
-                wasNext = true
+                if ahead < rank { retry = 0 }
+                rank = ahead
             case .yielding(let left):
                 let remaining = maxWait - start.duration(to: clock.now)
                 if remaining <= .zero { mayYield = false; continue }

@@ -15,8 +15,8 @@ extension Locker {
     /// One poll of a `fairness=fifo` lock.
     enum TurnAttempt: Equatable {
         case acquired(generation: UInt32, wasHolding: Bool)
-        /// Another key holds the drive; `next`: no live ticket is ahead of ours.
-        case busy(Holder, next: Bool)
+        /// Another key holds the drive; `ahead`: the live tickets before ours (nil: not in line, courtesy).
+        case busy(Holder, ahead: Int?)
         /// The drive is free, but `first` (and `count - 1` more) arrived before us: their turn.
         case behind(first: TicketKey, count: Int)
         /// Nobody waits in line, and we owe the courtesy of our own release (LockRecord).
@@ -26,7 +26,7 @@ extension Locker {
         init(_ attempt: Attempt) {
             switch attempt {
             case .acquired(let generation, let wasHolding): self = .acquired(generation: generation, wasHolding: wasHolding)
-            case .busy(let holder): self = .busy(holder, next: false)
+            case .busy(let holder): self = .busy(holder, ahead: nil)
             case .yielding(let left): self = .yielding(left)
             }
         }
@@ -50,7 +50,7 @@ extension Locker {
         if let holder = look.holder, blocks(holder) {
             try takeTicket(&waiter, generation: look.generation, keys: look.keys)
             try removeDead(dead, &waiter, holder: holder)
-            return .busy(holder, next: line.ours)
+            return .busy(holder, ahead: line.ahead.count)
         }
         // Held under our own key (this nexus or another path of ours): never queue behind others while
         // holding; a REGISTER of a ticket here would rename the holder. `attempt` decides as it always did.
@@ -84,7 +84,7 @@ extension Locker {
         case .busy(let holder):
             // someone reserved between our look and our RESERVE: back in line at the same place
             try takeTicket(&waiter, generation: look.generation, keys: (try? device.readKeys().keys) ?? look.keys)
-            return .busy(holder, next: true)
+            return .busy(holder, ahead: 0)
         }
     }
 

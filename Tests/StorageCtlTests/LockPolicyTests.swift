@@ -36,6 +36,28 @@ struct LockPolicyTests {
         }
     }
 
+    /// fairness=fifo: a waiter moving up to the front of the line (one waiter ahead, then none) starts its
+    /// backoff again each time, so it notices its turn soon; staying where it is, or busy, continues it.
+    @Test("next in line: each move up to the front restarts the backoff at the first retry's delay")
+    func nextRestartsBackoff() {
+        let clock = ManualClock()
+        var random = SplitMix64(seed: 9)
+        let script: [LockPolicy.AttemptResult<String>] = [.busy("h"), .busy("h"), .busy("h"), .busy("h"), .busy("h"),
+                                                          .next("h", ahead: 1), .next("h", ahead: 1), .next("h", ahead: 0),
+                                                          .next("h", ahead: 0), .busy("h"), .next("h", ahead: 1), .acquired]
+        var index = 0
+        var sleeps: [Duration] = []
+        _ = policy.run(clock: clock, random: &random,
+                       attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in defer { index += 1 }; return script[index] },
+                       sleep: { sleeps.append($0); clock.advance($0); return nil }, progress: { _ in })
+        // the step of each sleep: 50 ms doubling per retry, capped at 1 s; a restart is back at 50 ms
+        let steps: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
+                                 .milliseconds(50), .milliseconds(100), .milliseconds(50), .milliseconds(100),
+                                 .milliseconds(200), .milliseconds(50)]
+        #expect(sleeps.count == steps.count)
+        for (sleep, step) in zip(sleeps, steps) { #expect(sleep <= step && sleep >= step / 2, "\(sleeps)") }
+    }
+
     @Test("acquires at once without sleeping or progress")
     func immediate() throws {
         let clock = ManualClock()

@@ -88,12 +88,14 @@ struct LockVerb: NoArgumentVerb {
                 case .acquired(let generation, let wasHolding):
                     acquiredAt = (generation, wasHolding)
                     return .acquired
-                case .busy(let holder, let next):
+                case .busy(let holder, let ahead):
                     keptOut(by: .held(holder))
-                    return next ? .next(.held(holder)) : .busy(.held(holder))
+                    guard let ahead, TicketLine.soon(ahead: ahead) else { return .busy(.held(holder)) }
+                    return .next(.held(holder), ahead: ahead)
                 case .behind(let first, let count):
                     keptOut(by: .behind(first, count: count))
-                    return .busy(.behind(first, count: count))
+                    guard TicketLine.soon(ahead: count) else { return .busy(.behind(first, count: count)) }
+                    return .next(.behind(first, count: count), ahead: count)
                 case .yielding(let left):
                     if !yielded {
                         yielded = true
