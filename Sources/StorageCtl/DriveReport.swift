@@ -29,6 +29,9 @@ enum DriveReport {
                 add("keys", row.keys.isEmpty ? "none" : row.keys.map(settings.label).joined(separator: ", "))
                 add("holder", holderText(row, settings: settings))
                 add("this host", thisHost(row, settings: settings))
+                if !row.waiters.isEmpty {
+                    add("waiting", row.waiters.map { settings.label($0.owner) }.joined(separator: ", ") + "  (in line, oldest first)")
+                }
                 if !row.unknownKeys.isEmpty {
                     add("unknown keys", row.unknownKeys.map(\.description).joined(separator: ", ") + "  (not in storage-ctl.conf)")
                 }
@@ -101,6 +104,7 @@ enum DriveReport {
                 ("registered", row.registered.map { .bool($0) } ?? .null),
                 ("locked", row.locked.map { .bool($0) } ?? .null),
                 ("held_for", row.heldFor.map { .int($0) } ?? .null),
+                ("waiters", .array(row.waiters.map { key($0.owner) })),
             ])
         }
         return .object([("config", .string(survey.configPath)),
@@ -212,6 +216,7 @@ enum DriveReport {
         var text = "\(name): \(row.keys.count) key\(row.keys.count == 1 ? "" : "s"), "
         text += row.reservation == nil ? "free" : "locked by \(holderText(row, settings: settings))"
         if let heldFor = row.heldFor { text += ", held by this host for \(heldFor) s" }
+        if !row.waiters.isEmpty { text += ", \(row.waiters.count) waiting" }
         if !row.livePaths.isEmpty { text += ", our key through \(row.pathsWithOurKey) paths of this host" }
         return text
     }

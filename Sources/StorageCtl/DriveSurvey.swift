@@ -39,6 +39,8 @@ struct DriveSurvey {
         var pathsWithOurKey = 0
         /// Whole seconds this host has held the drive, by its lock record; nil when unknown.
         var heldFor: Int64?
+        /// Hosts waiting in line (`fairness=fifo`), oldest first.
+        var waiters: [TicketKey] = []
 
         var isUp: Bool { error == nil }
 
@@ -113,14 +115,15 @@ struct DriveSurvey {
         if let key = settings.key {
             // this host's standing read as `status` reads it, the keys and the holder with it
             let own = try OwnState.read(Locker(device: device, key: key, type: settings.type, aptpl: settings.aptpl, settings: settings))
-            (row.keys, row.reservation) = (own.keys, own.reservation)
+            (row.keys, row.reservation, row.waiters) = (own.keys, own.reservation, own.waiters)
             (row.registered, row.locked) = (own.registered, own.locked)
             row.keyInitiators = own.elsewhere ? own.keyRegistrations : 0
             row.keysOnSeveralHosts = own.keysOnSeveralHosts(ourKey: key)
             (row.livePaths, row.stalePaths, row.pathsWithOurKey) = (own.livePaths, own.stalePaths, own.pathsWithOurKey)
             if own.locked { row.heldFor = records(row.drive.controlDevice, key)?.heldFor() }
         } else {
-            row.keys = try device.readKeys().keys
+            let keys = try device.readKeys().keys
+            (row.keys, row.waiters) = (keys.map(TicketKey.configuredKey), TicketKey.line(in: keys))
             row.reservation = try device.readReservation().reservation
             row.keysOnSeveralHosts = row.keys.registeredMoreThanOnce
         }

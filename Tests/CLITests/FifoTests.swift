@@ -83,6 +83,35 @@ struct FifoTests {
         #expect(try b.run("unlock").status == 0)
     }
 
+    /// Who waits, in which order, for every output that shows a drive; a waiting host's ticket is that host
+    /// (its configured key) for regkeys, audit, drives and check, never an unknown key.
+    @Test("a waiter in line: regkeys, status, audit, drives, drives --json and check show it as its host")
+    func waitersShown() throws {
+        let site = try Site("fifo-shown")
+        let a = try site.host("cibou", key: "bac001", extra: Self.fifo)
+        let dir = try site.host("dir", key: "bac999", extra: Self.fifo)
+        #expect(try a.run("lock").status == 0)
+        let waiter = try dir.start("lock")
+        #expect(waiter.waitForStderr(containing: "waiting up to"))
+        #expect(try a.run("regkeys").stdout == "0xbac001\n0xbac999\n")
+        #expect(try dir.run("status").stdout == "key=0xbac999 registered=1 locked=0 blockedby=0xbac001 name=dir blockedbyname=cibou waiting=1 waiters=0xbac999\n")
+        let audit = try a.run("audit")
+        #expect(audit.status == 0, "\(audit)")
+        let sd = site.path("bacula-sd.conf")
+        try "Storage {\n  Name = sd\n  Working Directory = /tmp\n}\nDevice {\n  Name = Drive0\n  Archive Device = /dev/nst0\n  Control Device = \"\(site.drive)\"\n}\n"
+            .write(toFile: sd, atomically: false, encoding: .utf8)
+        let env = ["STORAGE_CTL_RUN_DIR": site.runDirectory]
+        var r = try CLI.run(["-c", a.conf, "-C", sd, "drives"], env: env)
+        #expect(r.status == 0 && r.stdout.contains("\n  waiting         0xbac999 (dir)  (in line, oldest first)\n"), "\(r)")
+        r = try CLI.run(["-c", a.conf, "-C", sd, "drives", "--json"], env: env)
+        #expect(r.stdout.contains(#""waiters":[{"key":"0xbac999","name":"dir"}]"#), "\(r)")
+        r = try CLI.run(["-c", a.conf, "-C", sd, "check"], env: env)
+        #expect(r.status == 0 && r.stdout.contains("Drive0: 2 keys, locked by 0xbac001 (cibou), held by this host for ") && r.stdout.contains(" s, 1 waiting"), "\(r)")
+        #expect(try a.run("unlock").status == 0)
+        #expect(waiter.finish().status == 0)
+        #expect(try dir.run("unlock").status == 0)
+    }
+
     /// A waiter killed with SIGKILL leaves its ticket: the next waiter removes it once its heartbeat has
     /// stood still for the expiry (3 x lock_retry_max + 1 s = 1.6 s here), then takes its turn.
     @Test("a waiter killed while waiting costs the next one a bounded delay, once; its host recovers its registration")
@@ -107,6 +136,7 @@ struct FifoTests {
         #expect(r.status == 0, "\(r)")
         #expect(r.stderrLines.contains { $0.hasPrefix("storage-ctl: \(site.drive): removed the ticket 0xf1") && $0.hasSuffix(" of 0xbac002: its lock stopped polling") }, "\(r)")
         #expect(took < 1.6 + 2, "the dead ticket cost \(took) s")
+        print("fifo: a waiter killed with SIGKILL cost the next one \(String(format: "%.2f", took)) s from the release (expiry 1.6 s)")
         #expect(try a.run("regkeys").stdout == "0xbac001\n0xbac003\n")
         #expect(try c.run("unlock").status == 0)
         // b's host: unregistered by the removal; its next lock registers and takes the drive at once
