@@ -4,8 +4,8 @@
 // Autochangers: an Autochanger's `Device = a, b` lines name its drives. bacula-sd 9.6.7 accepts a
 // `Lock Command` in an Autochanger resource and refuses a `Control Device` there ("Keyword "ControlDevice"
 // not permitted in this resource"); Bacula Enterprise's shared-storage guide documents both directives on
-// Device resources only. So a Device without its own Lock Command takes its Autochanger's (the issue's
-// rule), and a Control Device is always the Device's own: the SCSI generic node is per drive anyway.
+// Device resources only. So a Device without its own Lock Command takes its Autochanger's (as the daemon
+// would run it), and a Control Device is always the Device's own: the SCSI generic node is per drive anyway.
 
 /// One drive: a Device resource that has a Control Device.
 public struct Drive: Equatable, Sendable {

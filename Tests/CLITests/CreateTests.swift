@@ -3,8 +3,8 @@ import Glibc
 import Testing
 
 /// A simulated drive comes into being only when asked (`storage-ctl FILE create`); no other command
-/// writes an empty file, and a file of a kernel file system is never a drive nor a debug_file (issue 17,
-/// item 1: `query` on /proc/sys/kernel/hostname used to make it a drive and rename the host).
+/// writes an empty file, and a file of a kernel file system is never a drive nor a debug_file (`query` on
+/// /proc/sys/kernel/hostname used to make it a drive and rename the host).
 @Suite("create: drives made on purpose, nothing written elsewhere")
 struct CreateTests {
     /// The bytes and the modification time of `path`: what "nothing was written" compares.

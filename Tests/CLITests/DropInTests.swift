@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Issue 10: outputs a script written for the original storage-ctl can rely on, and messages that
+/// Outputs a script written for the original storage-ctl can rely on, and messages that
 /// say what is wrong and what was meant. Every expectation is the exact bytes.
 @Suite("Drop-in outputs and messages", .serialized)
 struct DropInTests {

@@ -16,7 +16,7 @@ private func sh(_ command: String) -> Int32 {
 private let isRoot = getuid() == 0
 private let faketimeLibrary = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
-/// What happens when things go wrong around the lock (issue 4 "Faults").
+/// What happens when things go wrong around the lock (faults).
 @Suite("Faults", .serialized)
 struct FaultTests {
     @Test("a holder killed with SIGKILL keeps the lock; status, audit and preempt recover it")

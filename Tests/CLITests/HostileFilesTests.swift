@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Issue 9: hostile files and paths around a drive: a foreign lock on the drive file, planted debug files,
+/// Hostile files and paths around a drive: a foreign lock on the drive file, planted debug files,
 /// configurations swapped under us, path bytes and messages.
 @Suite("Hostile files and paths", .serialized)
 struct HostileFilesTests {

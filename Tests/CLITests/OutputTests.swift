@@ -5,7 +5,7 @@ import Transports
 import Glibc
 #endif
 
-/// Where output goes wrong (issue 8 items 2, 3 and 5): a reader that went away (SIGPIPE/EPIPE),
+/// Where output goes wrong: a reader that went away (SIGPIPE/EPIPE),
 /// standard descriptors the caller closed, a full disk. The lock's status never changes because a
 /// line could not be written; output that could not be written is exit 7, in one line.
 @Suite("Output, pipes and closed descriptors", .serialized)

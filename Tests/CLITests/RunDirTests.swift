@@ -5,7 +5,7 @@ import Testing
 private let canActAsNobody = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
 
 /// Lock records only where no other user can create the directory first; when there is none, status,
-/// drives and check say that hold ages and fairness are off (issue 17, item 3: `mkdir -m700
+/// drives and check say that hold ages and fairness are off (`mkdir -m700
 /// /tmp/storage-ctl-65534` by another user used to switch a non-root daemon's records off silently).
 @Suite("run_dir: records where nobody else can plant the directory")
 struct RunDirTests {

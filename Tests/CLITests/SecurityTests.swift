@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Issue 4 "Security": the configuration is trusted only if nobody else can write it, the debug
+/// Security: the configuration is trusted only if nobody else can write it, the debug
 /// log cannot be redirected, no shell is ever run, and output cannot be forged.
 @Suite("Security")
 struct SecurityTests {

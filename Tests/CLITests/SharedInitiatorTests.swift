@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Two storage daemons on one host sharing one initiator (issue 8 item 4): cibou (key bac001)
+/// Two storage daemons on one host sharing one initiator: cibou (key bac001)
 /// and dir (key bac999) both reach the drive through the I_T nexus `...:shared`, as with the
 /// simulated drive's host-derived initiator or one HBA port. The second key must never replace
 /// the first one's registration: every command that would register, unregister or release
@@ -135,7 +135,7 @@ struct SharedInitiatorTests {
     }
 }
 
-/// One key configured on two hosts (a copied storage-ctl.conf, issue 8 item 6): cibou's key
+/// One key configured on two hosts (a copied storage-ctl.conf): cibou's key
 /// bac001 on the initiators `...:cibou` and `...:copy`. The copy must not believe it holds the
 /// lock, nor report an unlock it did not do, and audit must flag the key.
 @Suite("One key on two initiators", .serialized)

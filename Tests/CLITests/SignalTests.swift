@@ -5,7 +5,7 @@ import Transports
 import Glibc
 #endif
 
-/// The promise under signals (issue 8 item 1): whenever a signal comes, storage-ctl either exits 0
+/// The promise under signals: whenever a signal comes, storage-ctl either exits 0
 /// holding the lock, or exits with a documented non-zero status not holding anything it took, and
 /// says which in one line. A signal never ends it between a SCSI command and the status that reports it.
 @Suite("Signals", .serialized)

@@ -459,7 +459,7 @@ SB "$B" wholocked
 check "wholocked via B: A's key" 'rc 0 && out_is "0xbac001"'
 SA "$A" unregister
 
-# ---- 8b. two keys on one initiator; one key on two initiators (issue 8 items 4, 6) -----------
+# ---- 8b. two keys on one initiator; one key on two initiators -----------------------
 phase "8b. two keys on one initiator; one key on two initiators"
 # dir's configuration used through A's nexus: a second storage daemon sharing A's initiator
 SHARED="storage-ctl: $A: refusing to register 0xbac999 (dir): this initiator is registered under another key, 0xbac001 (cibou), left as it is. Two storage daemons sharing one initiator (one HBA port; on a simulated drive, the one derived from the host name)? give each its own (initiator= or --initiator on a simulated drive). Changed key= on this host? move over with: storage-ctl -k 0xbac001 $A unregister"

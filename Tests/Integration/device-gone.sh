@@ -1,5 +1,5 @@
 #!/bin/bash
-# Fault check on the LIO test bed (issue 4): the device goes away while `lock` waits for it.
+# Fault check on the LIO test bed: the device goes away while `lock` waits for it.
 # Runs in the guest with the TB_* variables; usage: device-gone.sh STORAGE_CTL WORKDIR
 # A holds the LU; B waits in `lock`; B's SCSI device is then deleted (as when a path or an HBA
 # goes away). B must stop with exit 3 and exactly one error line naming the device, after its

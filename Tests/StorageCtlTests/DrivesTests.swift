@@ -6,7 +6,7 @@ import Transports
 @testable import StorageCtl
 
 /// A storage daemon's drives on simulated LUs in a temporary directory, driven through the CLI in
-/// this process: `drives`, `check` and `--prometheus` over a bacula-sd.conf naming them (issue 12).
+/// this process: `drives`, `check` and `--prometheus` over a bacula-sd.conf naming them.
 ///
 /// The bed: Drive0 locked by this host (cibou, 0xbac001), Drive1 locked by dir (0xbac999) with cibou
 /// registered, Drive2 a damaged file (with a Lock Command that is not storage-ctl), Drive3 a missing file,

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import StorageCtl
 
-/// What an admin meets in the first hour (issue 20): the shipped configuration names no key, `-v`
+/// What an admin meets in the first hour: the shipped configuration names no key, `-v`
 /// says which configuration was read and why, `persist` after storage-ctl's own options, and
 /// suggestions only where a typo is likely.
 @Suite("An admin's first hour")
