@@ -249,7 +249,7 @@ struct Session {
                 return .success(NotSCSITransport(path: path))
             case .open(let e), .io(let e):
                 failure = OpenFailure(message: PersistText.strerror(e), code: PersistExit.convert(errno: e))
-            case .timeout:
+            case .timeout, .lockWait:
                 failure = OpenFailure(message: PersistText.strerror(ETIMEDOUT), code: PersistExit.convert(errno: ETIMEDOUT))
             case .corruptState, .other:
                 failure = OpenFailure(message: error.message, code: PersistExit.fileError)
@@ -286,7 +286,7 @@ struct Session {
                                            timeout: PersistCommand.commandTimeout)
         } catch {
             switch error.kind {
-            case .timeout:
+            case .timeout, .lockWait:
                 // On Linux a timed-out SG_IO completes with host status DID_TIME_OUT.
                 return transportStatus(leadIn: leadIn, host: 0x03, driver: 0, start: start)
             case .open(let e), .io(let e):

@@ -212,7 +212,7 @@ public enum StorageCtlMain {
             device = try environment.openDevice(devicePath, request)
         } catch {
             tracer.record("open failed: \(error.message)")
-            throw SCSIReservationDevice.transportFailure(shownDevice, "", error, transportIsSimulated: true, lockDeadline: lockDeadline)
+            throw Device.error(SCSIReservationDevice.transportFailure(shownDevice, "", error, lockDeadline: lockDeadline))
         }
         // A stop signal that came before any SCSI command was sent (opening can wait: a simulated LU's
         // lock, a slow device node): stop here, nothing done.

@@ -34,6 +34,9 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         case notSCSIDevice
         /// The command timed out (`command_timeout`).
         case timeout
+        /// Another process held the simulated LU's file lock past the wait allowed (a stopped storage-ctl):
+        /// the drive was never reached, so `lock` may give up as it does when the drive stays busy.
+        case lockWait
         /// ioctl/read/write failed after the device was opened.
         case io(errno: Int32)
         /// The simulated LU's file is not a valid state file (corrupt, foreign, or a newer version).

@@ -158,7 +158,7 @@ struct SimStateFile: Sendable {
             throw TransportError(.io(errno: error.rawValue), "cannot lock the simulated LU: \(error)")
         }
         guard acquired else {
-            throw TransportError(.timeout, "the simulated LU's file stayed locked by another process for "
+            throw TransportError(.lockWait, "the simulated LU's file stayed locked by another process for "
                                  + "\(SimStateFile.seconds(timeout)) s (a stopped storage-ctl, or any process "
                                  + "that can open the file, holds its flock)")
         }

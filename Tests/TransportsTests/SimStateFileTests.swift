@@ -248,7 +248,7 @@ import ProcessSupport
         }
         try first.lock(timeout: .zero)
         let error = #expect(throws: TransportError.self) { try second.lock(timeout: .milliseconds(30)) }
-        #expect(error?.kind == .timeout)
+        #expect(error?.kind == .lockWait)
         first.unlock()
         // Released: the second gets it at once.
         try second.lock(timeout: .milliseconds(30))

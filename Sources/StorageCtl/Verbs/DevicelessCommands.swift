@@ -81,7 +81,7 @@ enum DriveSurveying {
                     return try environment.openDevice(controlDevice, DeviceRequest(budget, verbose: invocation.verbose,
                                                                                    tracer: tracer, displayPath: shown))
                 } catch {
-                    throw SCSIReservationDevice.transportFailure(shown, "", error, transportIsSimulated: true, lockDeadline: nil)
+                    throw Device.error(SCSIReservationDevice.transportFailure(shown, "", error, lockDeadline: nil))
                 }
             },
             records: { path, key in
