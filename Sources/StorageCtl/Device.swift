@@ -11,6 +11,7 @@ struct Device {
     var knownNexus: Nexus? { backend.knownNexus }
     var ownNexuses: OwnNexuses { backend.ownNexuses }
     var resolutionNote: String? { backend.resolutionNote }
+    var registersEveryPath: Bool { backend.registersEveryPath }
 
     /// The exit code of a device-layer failure: a refused read is busy (1), a wait past max_lock_wait
     /// timed out (4), anything else a device error (3).

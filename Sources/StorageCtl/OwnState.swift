@@ -57,7 +57,15 @@ struct OwnState {
             }
             elsewhere = foreign > 0
         } else if elsewhere {
-            holdsIt = false   // which registration with our key holds it is unknown: do not claim it
+            // Our key through several nexuses, ours unknown. A map registers every path: all of them this
+            // host's ports, the holder is this host. Otherwise which one holds it is unknown.
+            let nexuses = device.ownNexuses
+            if device.registersEveryPath, let full = try device.readFullStatus(),
+               full.descriptors.allSatisfy({ $0.key != key || nexuses.standing(of: $0.nexus) != .foreign }) {
+                elsewhere = false
+            } else {
+                holdsIt = false   // which registration with our key holds it is unknown: do not claim it
+            }
         }
         let locked = reservation.map { $0.type.isAllRegistrants ? registered : holdsIt } ?? false
         return OwnState(keys: keys, reservation: reservation, keyRegistrations: keyRegistrations,

@@ -27,6 +27,9 @@ public protocol PersistentReservationDevice: AnyObject {
     /// One line for `-v` saying how DEVICE led to the node used (a tape node's sg node, the backend
     /// chosen); nil when there is nothing to say.
     var resolutionNote: String? { get }
+    /// REGISTER goes down every path of a map (dm-multipath through the kernel's ioctls): our key is then
+    /// registered once a path, and those registrations are all this host's.
+    var registersEveryPath: Bool { get }
 
     /// Vendor, product, revision and device type, for `query` and `caps`.
     func inquiry() throws(ReservationDeviceError) -> StandardInquiryData
@@ -96,6 +99,8 @@ public struct ReservationDeviceError: Error, Sendable, Equatable {
 extension PersistentReservationDevice {
     /// A backend that knows no more than its own nexus (or not even that).
     public var ownNexuses: OwnNexuses { OwnNexuses(this: knownNexus) }
+    /// One path, one registration.
+    public var registersEveryPath: Bool { false }
 }
 
 extension PersistentReserveOut.ServiceAction {

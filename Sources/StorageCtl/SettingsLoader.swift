@@ -93,6 +93,7 @@ enum SettingsLoader {
         if let key = invocation.key { settings.key = try SettingValue.key(key).get() }
         if let type = invocation.type { settings.type = try SettingValue.type(type).get() }
         if let wait = invocation.wait { settings.maxLockWait = try SettingValue.seconds(wait, what: "--wait").get() }
+        if let backend = invocation.backend { settings.backend = try SettingValue.backend(backend, what: "--backend").get() }
         if let initiator = invocation.initiator {
             if initiator.isEmpty { throw .usage("--initiator: empty name") }
             if let problem = SimulatedLU.initiatorNameProblem(initiator) { throw .usage("--initiator: \(problem)") }

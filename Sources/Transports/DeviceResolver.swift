@@ -98,6 +98,16 @@ public enum DeviceResolver {
         }
     }
 
+    /// The open block node, for a backend that sends the block layer's own PR ioctls on it (BlockPR) and
+    /// SG_IO for what those lack.
+    public static func openBlockNode(_ resolution: DeviceResolution, options: DeviceOptions) throws(TransportError) -> SGIOTransport {
+        guard resolution.kind == .scsiBlockDevice || resolution.kind == .otherBlockDevice else {
+            throw TransportError(.other, "\(resolution.path) is not a block device node")
+        }
+        return try SGIOTransport(nodePath: resolution.nodePath, path: resolution.path, resolutionNote: resolution.note,
+                                 scsiAddress: resolution.address, sysfsRoot: options.sysfsRoot)
+    }
+
     /// Opens DEVICE given as the bytes the user passed. UTF-8 goes the usual way; other bytes (a Swift String
     /// cannot hold them: it would repair them to U+FFFD and name another file) are opened once, with O_PATH, by
     /// exactly those bytes, and the file is then reached through `/proc/self/fd/N`, so what is opened is what

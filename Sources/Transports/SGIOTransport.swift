@@ -51,7 +51,8 @@ public final class SGIOTransport: SCSITransport {
     public let sysfsRoot: String
     private var ownNexusesRead: OwnNexuses?
 
-    private let fd: FileDescriptor
+    /// Internal: BlockPR sends the block layer's PR ioctls on the same open node.
+    let fd: FileDescriptor
 
     /// Sense buffer offered to the kernel: the largest sense SPC allows (252 bytes).
     static let senseCapacity = 252

@@ -172,5 +172,6 @@ extension DeviceRequest {
         self.init(options: options, commandTimeout: settings.commandTimeout,
                   tracer: tracer?.isActive == true ? tracer : nil, type: settings.type, displayPath: displayPath)
         initiatorPorts = settings.initiatorPorts
+        backend = settings.backend
     }
 }
