@@ -12,7 +12,7 @@ import Transports
 /// offers no READ FULL STATUS nor REPORT CAPABILITIES.
 ///
 /// The changes go through the ioctls. The reads go through `IOC_PR_READ_KEYS`/`IOC_PR_READ_RESERVATION`
-/// where the running kernel has them (Linux 6.19; ENOTTY: absent), otherwise, like INQUIRY, REPORT
+/// where the running kernel has them (Linux 6.19; ENOTTY, or EINVAL through dm: absent), otherwise, like INQUIRY, REPORT
 /// CAPABILITIES and READ FULL STATUS, through SG_IO on the same node (`scsi`); `caps` and the debug log
 /// say which.
 public final class BlockReservationDevice: PersistentReservationDevice {
@@ -133,25 +133,24 @@ public final class BlockReservationDevice: PersistentReservationDevice {
     // MARK: - Reads
 
     public func readKeys() throws(ReservationDeviceError) -> Registrations {
-        if kernelReads != false {
-            switch node.readKeysThroughBlockLayer() {
-            case .success(let registrations?): return usingKernelReads(registrations, "IOC_PR_READ_KEYS")
-            case .success(nil): noteNoKernelReads()
-            case .failure(let reply): throw .failed(path, "IOC_PR_READ_KEYS failed: \(Self.describe(reply))")
-            }
-        }
-        return try scsi.readKeys()
+        try read("IOC_PR_READ_KEYS", node.readKeysThroughBlockLayer, else: scsi.readKeys)
     }
 
     public func readReservation() throws(ReservationDeviceError) -> ReservationState {
+        try read("IOC_PR_READ_RESERVATION", node.readReservationThroughBlockLayer, else: scsi.readReservation)
+    }
+
+    /// One read through the block layer while the kernel has it (nil from `ioctl`: it has not), else SG_IO.
+    private func read<T>(_ what: String, _ ioctl: () -> Result<T?, BlockPR.Reply>,
+                         else sgio: () throws(ReservationDeviceError) -> T) throws(ReservationDeviceError) -> T {
         if kernelReads != false {
-            switch node.readReservationThroughBlockLayer() {
-            case .success(let state?): return usingKernelReads(state, "IOC_PR_READ_RESERVATION")
+            switch ioctl() {
+            case .success(let value?): return usingKernelReads(value, what)
             case .success(nil): noteNoKernelReads()
-            case .failure(let reply): throw .failed(path, "IOC_PR_READ_RESERVATION failed: \(Self.describe(reply))")
+            case .failure(let reply): throw .failed(path, "\(what) failed: \(Self.describe(reply))")
             }
         }
-        return try scsi.readReservation()
+        return try sgio()
     }
 
     public func readFullStatus() throws(ReservationDeviceError) -> FullStatus? { try scsi.readFullStatus() }
@@ -184,6 +183,6 @@ public final class BlockReservationDevice: PersistentReservationDevice {
     private func noteNoKernelReads() {
         guard kernelReads == nil else { return }
         kernelReads = false
-        tracer?.note("this kernel has no IOC_PR_READ_KEYS/IOC_PR_READ_RESERVATION (ENOTTY): reads through SG_IO on the same node")
+        tracer?.note("this kernel has no IOC_PR_READ_KEYS/IOC_PR_READ_RESERVATION (ENOTTY or EINVAL): reads through SG_IO on the same node")
     }
 }

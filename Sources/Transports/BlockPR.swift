@@ -106,6 +106,12 @@ public enum BlockPR {
         }
     }
 
+    /// Whether a read's result says the kernel does not know the ioctl: ENOTTY from the block layer, EINVAL
+    /// where it passes an unknown ioctl on to the driver (a dm-multipath map over sd on 6.1, seen on the test bed).
+    static func lacksRead(_ result: Int32) -> Bool {
+        result == -Errno.inappropriateIOCTLForDevice.rawValue || result == -Errno.invalidArgument.rawValue
+    }
+
     /// The ioctl request number of `change` (for traces).
     public static func requestNumber(_ change: Change) -> UInt { UInt(csgio_pr_request(arguments(change).operation)) }
 
@@ -132,7 +138,7 @@ extension SGIOTransport {
             var keys = [UInt64](repeating: 0, count: Int(room))
             var generation: UInt32 = 0, count = room
             let result = keys.withUnsafeMutableBufferPointer { csgio_pr_read_keys(fd.rawValue, &generation, &count, $0.baseAddress) }
-            if result == -Errno.inappropriateIOCTLForDevice.rawValue { return .success(nil) }
+            if BlockPR.lacksRead(result) { return .success(nil) }
             if result < 0 { return .failure(.failed(Errno(rawValue: -result))) }
             if result > 0 { return .failure(.status(result)) }
             // more keys than room: ask again with room for them all (SPC's limit is far below 65,536)
@@ -149,7 +155,7 @@ extension SGIOTransport {
     public func readReservationThroughBlockLayer() -> Result<ReservationState?, BlockPR.Reply> {
         var key: UInt64 = 0, generation: UInt32 = 0, type: UInt32 = 0
         let result = csgio_pr_read_reservation(fd.rawValue, &key, &generation, &type)
-        if result == -Errno.inappropriateIOCTLForDevice.rawValue { return .success(nil) }
+        if BlockPR.lacksRead(result) { return .success(nil) }
         if result < 0 { return .failure(.failed(Errno(rawValue: -result))) }
         if result > 0 { return .failure(.status(result)) }
         let reservation = BlockPR.reservationType(kernel: type).map { Reservation(key: ReservationKey(key), type: $0) }
