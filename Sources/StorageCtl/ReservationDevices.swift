@@ -71,7 +71,7 @@ public enum ReservationDevices {
                 memory.remember(path, identity: remember)
             }
         }
-        switch try backend(for: resolution, asked: request.backend) {
+        switch try backend(for: resolution.kind, path: resolution.path, asked: request.backend) {
         case .sgio:
             return scsi(try DeviceResolver.open(resolution, options: request.options), path: path, request,
                         resolutionNote: resolution.note)
@@ -89,14 +89,14 @@ public enum ReservationDevices {
     /// would register one path of several, and the reservation be lost with that path. A SCSI disk keeps SG_IO
     /// (one path; and sd's REGISTER sets APTPL whatever `aptpl=` says). Tape drives, sg nodes and simulated
     /// drives have only SG_IO (or their file): `block` is refused for them.
-    static func backend(for resolution: DeviceResolution, asked: ReservationBackend?) throws(TransportError) -> ReservationBackend {
-        switch resolution.kind {
+    static func backend(for kind: DeviceResolution.Kind, path: String, asked: ReservationBackend?) throws(TransportError) -> ReservationBackend {
+        switch kind {
         case .otherBlockDevice: return asked ?? .block
         case .scsiBlockDevice: return asked ?? .sgio
         case .simulatedLU, .scsiGeneric, .scsiTape:
             if asked == .block {
                 throw TransportError(.other, "backend=block needs a block device node (/dev/sdX, /dev/dm-N, /dev/mapper/NAME); "
-                                     + "\(resolution.path) is \(resolution.kind == .simulatedLU ? "a simulated drive" : "not one"): use backend=sgio")
+                                     + "\(path) is \(kind == .simulatedLU ? "a simulated drive" : "not one"): use backend=sgio")
             }
             return .sgio
         }

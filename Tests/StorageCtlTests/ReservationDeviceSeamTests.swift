@@ -228,7 +228,50 @@ struct ReservationDeviceSeamTests {
             """), "\(out)")
     }
 
+    @Test("the backend by node kind: a map gets the block layer's ioctls, everything else SG_IO; block refused where there is none")
+    func backendByNodeKind() throws {
+        #expect(try ReservationDevices.backend(for: .otherBlockDevice, path: "/dev/dm-0", asked: nil) == .block)
+        #expect(try ReservationDevices.backend(for: .otherBlockDevice, path: "/dev/dm-0", asked: .sgio) == .sgio)
+        #expect(try ReservationDevices.backend(for: .scsiBlockDevice, path: "/dev/sdb", asked: nil) == .sgio)
+        #expect(try ReservationDevices.backend(for: .scsiBlockDevice, path: "/dev/sdb", asked: .block) == .block)
+        #expect(try ReservationDevices.backend(for: .scsiGeneric, path: "/dev/sg1", asked: nil) == .sgio)
+        #expect(try ReservationDevices.backend(for: .scsiTape(tapeNode: "/dev/nst0"), path: "/dev/nst0", asked: nil) == .sgio)
+        #expect(throws: TransportError(.other, "backend=block needs a block device node (/dev/sdX, /dev/dm-N, /dev/mapper/NAME); "
+                                       + "/dev/sg1 is not one: use backend=sgio")) {
+            try ReservationDevices.backend(for: .scsiGeneric, path: "/dev/sg1", asked: .block)
+        }
+        #expect(throws: TransportError.self) { try ReservationDevices.backend(for: .simulatedLU, path: "/tmp/d", asked: .block) }
+    }
+
     // The SCSI backend's own readings of devices' deviations: inside SCSIReservationDevice, nowhere above.
+
+    /// SPC's answer to a RELEASE of the wrong type, 5/26/04 INVALID RELEASE OF PERSISTENT RESERVATION.
+    final class WrongTypeReleaseLU: SCSITransport {
+        let lu = LoggingLU()
+        var path: String { lu.path }
+        var knownNexus: Nexus? { lu.knownNexus }
+        func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult {
+            if cdb[0] == 0x5F, cdb[1] & 0x1F == 2 {
+                let sense = SenseData(key: .illegalRequest, additionalSense: .invalidReleaseOfPersistentReservation)
+                return SCSICommandResult(status: .checkCondition, sense: sense.encodeFixed())
+            }
+            return try lu.execute(cdb: cdb, dataOut: dataOut, dataInLength: dataInLength, timeout: timeout)
+        }
+    }
+
+    @Test("SPC's 5/26/04 on RELEASE is the conflict inside the SCSI backend (D4): release names the lock's type, exit 2")
+    func wrongTypeRelease() throws {
+        let device = ReservationDevices.scsi(WrongTypeReleaseLU(), path: "/dev/fake",
+                                             DeviceRequest(options: DeviceOptions(initiatorName: ""), commandTimeout: 5, tracer: nil, type: .exclusiveAccess))
+        #expect(try device.release(type: .writeExclusive, key: ReservationKey(0xb2)) == .conflict)
+        let lu = WrongTypeReleaseLU()
+        lu.lu.out(.register, rk: 0, sark: 0xb2)
+        lu.lu.out(.reserve, rk: 0xb2, sark: 0)
+        let (code, _, err) = runInProcess(["-k", "b2", "-t", "1", "/dev/fake", "release"], transport: lu)
+        #expect(code == 2)
+        #expect(err == ["storage-ctl: /dev/fake: the lock is held with type 3 (Exclusive Access), not 1; use -t 3, or unlock"])
+    }
+
 
     /// LIO's RESERVE from an unregistered nexus: CHECK CONDITION NOT READY, LOGICAL UNIT
     /// COMMUNICATION FAILURE where SPC says RESERVATION CONFLICT (docs/pr-rules.md D15).
