@@ -26,7 +26,7 @@ public enum Posix {
         return String(cString: value)
     }
 
-    /// Reads a whole (small) file; refuses anything that is not a regular file.
+    /// Reads a whole (small) file; refuses a directory.
     public static func readFile(_ path: String, limit: Int = 1 << 20) throws(Errno) -> [UInt8] {
         let fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC)
         defer { fd.close() }
