@@ -818,7 +818,6 @@ if [ "$ISCSI_OK" = 1 ] && [ -n "${mpath_A_DEV:-}" ]; then
     MP_A_DEV=$mpath_A_DEV MP_A_HCTL=$mpath_A_HCTL MP_A_INITIATOR=$mpath_A_INITIATOR MP_B_DEV=$mpath_B_DEV MP_B_SG=$mpath_B_SG \
         timeout -k 5 300 bash "$(dirname "${BASH_SOURCE[0]}")/multipath.sh" "$BIN" "$W/mpath" > "$W/mpath.out" 2>&1
     merge_checks "$W/mpath.out" "multipath: "
-    grep '^# the kernel on its own' "$W/mpath.out" | sed 's/^# /multipath: /' >> "$REPORT"
     grep -qE '^[0-9]+ passed, 0 failed$' "$W/mpath.out" || { F=$((F + 1)); echo "FAIL $((P + F)) - multipath.sh did not finish cleanly"; tail -n 20 "$W/mpath.out" | sed 's/^/    /'; }
 else
     CMD="add-lus.sh --fabric iscsi ${ISCSI_LUS[*]}"; RC=1; : > "$W/out"; : > "$W/err"
