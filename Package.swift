@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "PRCoreTests", dependencies: ["PRCore"]),
         .testTarget(name: "TransportsTests", dependencies: ["Transports", "PRCore", "ProcessSupport"]),
         .testTarget(name: "StorageCtlTests", dependencies: ["StorageCtl", "Transports", "PRCore", "ProcessSupport"]),
-        .testTarget(name: "SgPersistTests", dependencies: ["SgPersist", "SgText", "Transports", "PRCore"]),
+        .testTarget(name: "SgPersistTests", dependencies: ["SgPersist", "SgText", "Transports", "PRCore", "ProcessSupport"]),
         .testTarget(name: "CLITests", dependencies: ["PRCore", "Transports"]),
         .testTarget(name: "BaculaConfigTests", dependencies: ["BaculaConfig"]),
     ]

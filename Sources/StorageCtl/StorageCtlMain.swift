@@ -80,7 +80,7 @@ public enum StorageCtlMain {
         var (status, failureReported) = runReporting(arguments, environment: .live, stdout: &out, stderrLine: stderrLine)
         out.flush()
         if let failure = out.failure, !failureReported {
-            stderrLine("storage-ctl: cannot write standard output: \(Errno(rawValue: failure))")
+            stderrLine("storage-ctl: cannot write standard output: \(failure)")
             // the plugin's statuses are 0-3 only: an output lost is its UNKNOWN
             status = CheckCommand.isRequested(arguments) ? Self.pluginUnknown : .outputFailed
         }

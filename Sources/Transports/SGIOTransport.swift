@@ -85,7 +85,7 @@ public final class SGIOTransport: SCSITransport {
         case .success(let s): status = s
         case .failure(let e):
             opened.close()
-            throw TransportError(.io(errno: e.rawValue), "cannot examine \(nodePath): \(e)")
+            throw TransportError(.io(errno: e), "cannot examine \(nodePath): \(e)")
         }
         switch status.type {
         case .characterDevice: nodeKind = .scsiGeneric
