@@ -42,6 +42,7 @@ def analyse(events):
     commands = failures = holder_commands = holder_failures = 0
     failure_lines = []
     current_lock = {}
+    seen_workers = set()
     for line in events:
         f = line.split(" ", 5)
         kind, t = f[0], int(f[1])
@@ -50,6 +51,7 @@ def analyse(events):
         elif kind == "S":
             w, label = int(f[2]), f[3]
             children[w] = (label, t)
+            seen_workers.add(w)
             if label == "lock":
                 current_lock[w] = [t, None]
         elif kind == "A":
@@ -93,6 +95,12 @@ def analyse(events):
         gaps.append(max(0.0, (acquires[i + 1][0] - rel) / 1e6))
         self_handoffs += acquires[i + 1][1] == w
     waits = [(a - s) / 1e9 for s, a, _ in locks if a is not None and s < stop]
+    # acquisitions per process: the fewest over the most (1.0: all alike; FIFO's goal is at least 0.8)
+    per_worker = {}
+    for t, w in acquires:
+        if t < stop:
+            per_worker[w] = per_worker.get(w, 0) + 1
+    workers = seen_workers | set(per_worker)
     # turns passed over: acquisitions by the others while one `lock` waited (N-1 in a FIFO queue)
     times = [t for t, _ in acquires]
     passed = [bisect.bisect_left(times, a) - bisect.bisect_right(times, s) for s, a, _ in locks if a is not None and s < stop]
@@ -105,6 +113,7 @@ def analyse(events):
         "wait_p50_s": percentile(waits, 50),
         "wait_max_s": max(waits) if waits else float("nan"),
         "passed_over_max": max(passed) if passed else float("nan"),
+        "acq_fewest_over_most": (min(per_worker.get(w, 0) for w in workers) / max(per_worker.values())) if per_worker else float("nan"),
         "run_s": stop / 1e9,
         "commands": commands,
         "failures": failures,
@@ -115,16 +124,18 @@ def analyse(events):
     }
 
 
-def write_conf(path, key, initiator, initial, cap):
+def write_conf(path, key, initiator, initial, cap, fairness=None):
     with open(path, "w") as f:
         f.write(f"key={key}\n")
+        if fairness:
+            f.write(f"fairness={fairness}\n")
         if initiator:
             f.write(f"initiator={initiator}\n")
         f.write(f"max_lock_wait=600\nlock_retry_initial={initial}\nlock_retry_max={cap}\n")
     os.chmod(path, 0o600)
 
 
-def run_config(args, binary, n, initial, cap, work):
+def run_config(args, binary, n, initial, cap, work, fairness=None):
     """One run of contention-run with `binary`; returns its figures."""
     if args.devices:
         devices = [args.devices[i % len(args.devices)] for i in range(n)]
@@ -139,7 +150,7 @@ def run_config(args, binary, n, initial, cap, work):
     argv.append(binary)
     for i in range(n):
         conf = os.path.join(work, f"host{i}.conf")
-        write_conf(conf, f"c{i + 1:03x}", None if args.devices else f"iqn.2024-01.com.example:host{i}", initial, cap)
+        write_conf(conf, f"c{i + 1:03x}", None if args.devices else f"iqn.2024-01.com.example:host{i}", initial, cap, fairness)
         argv += [devices[i], conf]
     # each run its own lock records (fairness memory), as each host has its own
     env = dict(os.environ, STORAGE_CTL_RUN_DIR=os.path.join(work, "run"))
@@ -161,8 +172,8 @@ def fmt(x, digits):
 def table(results, title):
     out = [f"**{title}**", "",
            "| binary | processes | lock_retry_initial s | lock_retry_max s | handoffs | idle gap p50 ms | idle gap p99 ms "
-           "| PR cmds/s per waiter | wait p50 s | longest wait s | most turns passed over | failed commands |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| PR cmds/s per waiter | wait p50 s | longest wait s | most turns passed over | acquisitions fewest/most | failed commands |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for (label, n, initial, cap), rows in results:
         failed = sum(r["failures"] for r in rows)
         total = sum(r["commands"] for r in rows)
@@ -171,6 +182,7 @@ def table(results, title):
                    f"| {fmt(median(rows, 'cmds_per_s_per_waiter'), 1)} "
                    f"| {fmt(median(rows, 'wait_p50_s'), 2)} | {fmt(median(rows, 'wait_max_s'), 2)} "
                    f"| {fmt(median(rows, 'passed_over_max'), 0)} "
+                   f"| {fmt(median(rows, 'acq_fewest_over_most'), 2)} "
                    f"| {failed} of {total} |")
     return "\n".join(out)
 
@@ -196,11 +208,18 @@ def main():
                     help="handoff: a releaser queues again once the drive has passed on; immediate: at once (a queue of jobs)")
     ap.add_argument("--baseline", help="LABEL=PATH of an earlier build: every configuration also runs with it, interleaved")
     ap.add_argument("--binary-label", default="this build")
+    ap.add_argument("--fairness", help="comma-separated fairness= settings (courtesy,fifo): each configuration runs "
+                    "with each, interleaved, labelled by the setting; default: none written (the binary's default)")
     args = ap.parse_args()
     binaries = [(args.binary_label, args.binary)]
     if args.baseline:
         label, _, path = args.baseline.partition("=")
         binaries.insert(0, (label, path))
+    fairness = {}
+    if args.fairness:
+        binaries = [(f"{label}, {mode}" if len(binaries) > 1 else mode, path) for label, path in binaries
+                    for mode in args.fairness.split(",")]
+        fairness = {label: label.rpartition(" ")[2] for label, _ in binaries}
     args.devices = [d for d in (args.devices or "").split(",") if d]
     processes = [int(x) for x in args.processes.split(",") if x]
     caps = [float(x) for x in args.caps.split(",") if x]
@@ -215,12 +234,12 @@ def main():
     for rep in range(args.reps):       # repetitions outermost: drift hits every configuration alike
         for c in configs:
             with tempfile.TemporaryDirectory(prefix="storage-ctl-contention.") as work:
-                r = run_config(args, paths[c[0]], *c[1:], work)
+                r = run_config(args, paths[c[0]], *c[1:], work, fairness.get(c[0]))
             runs[c].append(r)
             print(f"contention: rep {rep + 1}/{args.reps} {c[0]} n={c[1]} initial={c[2]:g} max={c[3]:g}: "
                   f"{r['handoffs']} handoffs, gap p50 {r['gap_p50_ms']:.1f} ms p99 {r['gap_p99_ms']:.1f} ms, "
                   f"{r['cmds_per_s_per_waiter']:.1f} cmds/s/waiter, longest wait {r['wait_max_s']:.2f} s "
-                  f"({r['passed_over_max']} turns passed over), "
+                  f"({r['passed_over_max']} turns passed over), acquisitions fewest/most {r['acq_fewest_over_most']:.2f}, "
                   f"{r['failures']} failed of {r['commands']} ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
             for line in r["failure_lines"]:
                 print(f"contention:   {line}", file=sys.stderr)

@@ -32,6 +32,9 @@ public struct LockPolicy: Sendable {
     public enum AttemptResult<Holder> {
         case acquired
         case busy(Holder)
+        /// Busy, and we are next in line (`fairness=fifo`): on becoming next the backoff starts again from
+        /// `initialDelay`, so the waiter whose turn it is polls soonest, not the one that arrived last.
+        case next(Holder)
         /// The drive is free, but we yield it to waiters for up to this long (the courtesy after our
         /// own release, docs/DESIGN.md "Fairness"); the policy asks again after at most that.
         case yielding(Duration)
@@ -67,6 +70,7 @@ public struct LockPolicy: Sendable {
         var lastProgress: C.Instant? = nil
         var mayYield = true
         var lastHolder: Holder? = nil
+        var wasNext = false
         while true {
             let holder: Holder
             switch try attempt(mayYield) {
@@ -74,6 +78,11 @@ public struct LockPolicy: Sendable {
                 return .acquired(waited: start.duration(to: clock.now))
             case .busy(let h):
                 holder = h
+                wasNext = false
+            case .next(let h):
+                holder = h
+                if !wasNext { retry = 0 }
+                wasNext = true
             case .yielding(let left):
                 let remaining = maxWait - start.duration(to: clock.now)
                 if remaining <= .zero { mayYield = false; continue }

@@ -21,27 +21,32 @@ public struct LockRecord: Equatable, Sendable {
         case held(generation: UInt32)
         /// We released it; `waiters`: the generation had moved while we held it (someone heartbeated).
         case released(generation: UInt32, waiters: Bool)
-        /// A `lock` (process `pid`) is waiting for the drive.
-        case waiting(pid: Int32)
+        /// A `lock` is waiting for the drive: the process `waiter` (pid and start time, so that a later
+        /// process given the same pid is not taken for it).
+        case waiting(ProcessIdentity)
     }
 
     public var state: State
     /// CLOCK_BOOTTIME nanoseconds when the state began: one clock for every process of this boot,
     /// immune to wall-clock jumps, counting suspend.
     public var since: Int64
+    /// The boot `since` (and a waiter's start time) counts from: a record of another boot is no record.
+    public var boot: BootID
 
-    public init(state: State, since: Int64) {
+    public init(state: State, since: Int64, boot: BootID) {
         self.state = state
         self.since = since
+        self.boot = boot
     }
 
-    /// One text line: `held gen=12 since=123`, `released gen=15 waiters=1 since=123`,
-    /// `waiting pid=42 since=123`. Anything else decodes to nil (treated as no record).
+    /// One text line: `held gen=12 since=123 boot=ID`, `released gen=15 waiters=1 since=123 boot=ID`,
+    /// `waiting pid=42 start=9876 since=123 boot=ID` (ID: 32 lower-case hex digits). Anything else
+    /// decodes to nil (treated as no record), records of earlier versions without `boot=` included.
     public var encoded: String {
         switch state {
-        case .held(let generation): return "held gen=\(generation) since=\(since)\n"
-        case .released(let generation, let waiters): return "released gen=\(generation) waiters=\(waiters ? 1 : 0) since=\(since)\n"
-        case .waiting(let pid): return "waiting pid=\(pid) since=\(since)\n"
+        case .held(let generation): return "held gen=\(generation) since=\(since) boot=\(boot)\n"
+        case .released(let generation, let waiters): return "released gen=\(generation) waiters=\(waiters ? 1 : 0) since=\(since) boot=\(boot)\n"
+        case .waiting(let waiter): return "waiting pid=\(waiter.pid) start=\(waiter.startTicks) since=\(since) boot=\(boot)\n"
         }
     }
 
@@ -53,24 +58,21 @@ public struct LockRecord: Equatable, Sendable {
         guard bytes.last == 0x0A, bytes.count <= 200 else { return nil }
         let words = bytes.dropLast().split(separator: 0x20, omittingEmptySubsequences: false)
         guard let state = words.first else { return nil }
-        // the exact field names, in order, for each state
+        // the exact field names, in order, for each state; all but `boot` are decimal
         let names: [[UInt8]]
         switch Array(state) {
         case Array("held".utf8): names = [Array("gen".utf8), Array("since".utf8)]
         case Array("released".utf8): names = [Array("gen".utf8), Array("waiters".utf8), Array("since".utf8)]
-        case Array("waiting".utf8): names = [Array("pid".utf8), Array("since".utf8)]
+        case Array("waiting".utf8): names = [Array("pid".utf8), Array("start".utf8), Array("since".utf8)]
         default: return nil
         }
-        let first = names[0]
-        guard words.count == names.count + 1 else { return nil }
+        guard words.count == names.count + 2 else { return nil }
         var values: [UInt64] = []
         for index in names.indices {
-            let word = words[index + 1], name = names[index]
-            // name=DIGITS, at most 20 digits, no overflow
-            guard word.count > name.count + 1, word.starts(with: name),
-                  word[word.startIndex + name.count] == 0x3D else { return nil }
+            guard let digits = Self.value(of: names[index], in: words[index + 1]) else { return nil }
             var value: UInt64 = 0
-            for digit in word.dropFirst(name.count + 1) {
+            // DIGITS: at most 20 digits, no overflow
+            for digit in digits {
                 guard digit >= 0x30, digit <= 0x39 else { return nil }
                 let (times10, o1) = value.multipliedReportingOverflow(by: 10)
                 let (sum, o2) = times10.addingReportingOverflow(UInt64(digit - 0x30))
@@ -79,18 +81,28 @@ public struct LockRecord: Equatable, Sendable {
             }
             values.append(value)
         }
-        guard let since = Int64(exactly: values[values.count - 1]) else { return nil }
-        if first == Array("pid".utf8) {
+        guard let hex = Self.value(of: Array("boot".utf8), in: words[names.count + 1]), hex.count == 32,
+              let boot = BootID(text: hex), boot.description.utf8.elementsEqual(hex) else { return nil }
+        guard let since = Int64(exactly: values[names.count - 1]) else { return nil }
+        switch Array(state) {
+        case Array("waiting".utf8):
             guard let pid = Int32(exactly: values[0]), pid > 0 else { return nil }
-            self.state = .waiting(pid: pid)
-        } else if names.count == 3 {
+            self.state = .waiting(ProcessIdentity(pid: pid, startTicks: values[1]))
+        case Array("released".utf8):
             guard let generation = UInt32(exactly: values[0]), values[1] <= 1 else { return nil }
             self.state = .released(generation: generation, waiters: values[1] == 1)
-        } else {
+        default:
             guard let generation = UInt32(exactly: values[0]) else { return nil }
             self.state = .held(generation: generation)
         }
         self.since = since
+        self.boot = boot
+    }
+
+    /// The VALUE of `NAME=VALUE` when `word` is that (VALUE not empty), else nil.
+    private static func value(of name: [UInt8], in word: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        guard word.count > name.count + 1, word.starts(with: name), word[word.startIndex + name.count] == 0x3D else { return nil }
+        return word.dropFirst(name.count + 1)
     }
 
     /// How long, after a release that others were waiting for, our own next `lock` yields the drive:
@@ -111,9 +123,8 @@ public struct LockRecord: Equatable, Sendable {
     public func courtesyLeft(now: Int64, generation: UInt32, lockRetryMax: Duration) -> Duration? {
         guard case .released(let releasedAt, let waiters) = state else { return nil }
         guard waiters || generation != releasedAt else { return nil }
-        // A release "later than now" is from another boot (CLOCK_BOOTTIME restarts at 0, and run_dir
-        // may outlive a boot): it owes nothing. Clamping it to "just now" yielded a free drive for
-        // the whole max_lock_wait, since the window never ran out.
+        // The store hands out records of this boot only (boot id); a release "later than now" is still
+        // no courtesy: clamping it to "just now" would yield a free drive for the whole max_lock_wait.
         guard now >= since else { return nil }
         let window = Self.courtesyWindow(lockRetryMax: lockRetryMax)
         let elapsed = Duration.nanoseconds(now - since)
@@ -134,14 +145,13 @@ public struct LockRecordStore {
     /// `lu-<dev>-<ino>` or `lu-rdev-<major>-<minor>`, then `-key-<hex>`.
     let name: String
     let trace: (String) -> Void
-    /// The boot clock every `since` is read from and compared with: `LockRecordStore.now` in the
-    /// program, a clock of the test's own in tests (an age must not depend on how long the machine
-    /// running them has been up).
-    public let clock: () -> Int64
+    /// The boot clock every `since` is read from and compared with, and the boot it counts from:
+    /// `BootClock.live` in the program, a clock of the test's own in tests.
+    public let bootClock: BootClock
 
     /// The record file for `devicePath` under `key`; nil (no fairness memory) when the path cannot
     /// be identified.
-    public init?(directory: String, devicePath: String, key: ReservationKey, clock: @escaping () -> Int64 = LockRecordStore.now,
+    public init?(directory: String, devicePath: String, key: ReservationKey, clock: BootClock = .live,
                  trace: @escaping (String) -> Void) {
         self.init(directory: directory, devicePathBytes: Array(devicePath.utf8), key: key, clock: clock, trace: trace)
     }
@@ -149,11 +159,11 @@ public struct LockRecordStore {
     /// As above, with DEVICE as the bytes given (argv): a path that is not UTF-8 is looked up by exactly those
     /// bytes, never by a String's repair of them (`X\xffY` is not `X\u{FFFD}Y`, which may be another drive).
     public init?(directory: String, devicePathBytes: [UInt8], key: ReservationKey,
-                 clock: @escaping () -> Int64 = LockRecordStore.now, trace: @escaping (String) -> Void) {
+                 clock: BootClock = .live, trace: @escaping (String) -> Void) {
         guard let identity = Self.identity(of: devicePathBytes) else { return nil }
         self.directory = directory
         self.name = "\(identity)-key-\(String(key.rawValue, radix: 16))"
-        self.clock = clock
+        self.bootClock = clock
         self.trace = trace
     }
 
@@ -221,39 +231,35 @@ public struct LockRecordStore {
         }
     }
 
-    /// Boot-clock nanoseconds (CLOCK_BOOTTIME): comparable between processes of one boot. Small in the
-    /// first seconds after boot: every use compares or subtracts readings, none assumes a minimum.
-    public static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_BOOTTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
+    /// Boot-clock nanoseconds now, on this store's clock.
+    public func clock() -> Int64 { bootClock.now() }
 
-    public func load() -> LockRecord? { loadWithStatus()?.record }
-
-    /// The record and its file's status (its modification time says which boot wrote it).
-    private func loadWithStatus() -> (record: LockRecord, status: stat)? {
+    /// This boot's record, or nil: none, damaged, or written in another boot (CLOCK_BOOTTIME restarts at 0
+    /// on every boot and `run_dir` may outlive one; it is only emptied at boot on a tmpfs such as /run).
+    /// Without a boot id of our own no record is trusted.
+    public func load() -> LockRecord? {
         // a record is one short line: anything longer than 256 bytes is not one (no record)
-        guard let (bytes, st) = files.read(name, limit: 256),
+        guard let (bytes, _) = files.read(name, limit: 256),
               let text = String(validating: bytes, as: UTF8.self),
-              let record = LockRecord(decoding: text) else { return nil }
-        return (record, st)
+              let record = LockRecord(decoding: text), record.boot == bootClock.bootID else { return nil }
+        return record
     }
 
-    /// How long this host has held the drive, in whole seconds, by its `held` record: nil without
-    /// one, and nil (unknown, never a made-up age) for a record another boot wrote. CLOCK_BOOTTIME
-    /// restarts at 0 on every boot and `run_dir` may outlive one (it is only emptied at boot on a
-    /// tmpfs such as /run): a `since` later than now is from an earlier boot, and so is a record
-    /// whose file was last written (wall clock) before this boot began (wall clock now minus the
-    /// boot clock, with a second's slack for the two readings).
+    /// How long this host has held the drive, in whole seconds, by its `held` record: nil without one
+    /// of this boot (unknown, never a made-up age).
     public func heldFor() -> Int64? {
         let now = clock()
-        guard let (record, st) = loadWithStatus(), case .held = record.state, now >= record.since else { return nil }
-        var wall = timespec()
-        clock_gettime(CLOCK_REALTIME, &wall)
-        let bootStartedAt = Int64(wall.tv_sec) - now / 1_000_000_000
-        guard Int64(st.st_mtim.tv_sec) >= bootStartedAt - 1 else { return nil }
+        guard let record = load(), case .held = record.state, now >= record.since else { return nil }
         return (now - record.since) / 1_000_000_000
+    }
+
+    /// Writes `state` as beginning now; nothing when this boot cannot be told (a record nobody can trust).
+    func save(_ state: LockRecord.State) {
+        guard let boot = bootClock.bootID else {
+            trace("lock record: no boot id (/proc/sys/kernel/random/boot_id); not kept")
+            return
+        }
+        save(LockRecord(state: state, since: clock(), boot: boot))
     }
 
     public func save(_ record: LockRecord) {
@@ -263,7 +269,7 @@ public struct LockRecordStore {
     /// `lock`/`trylock` took the drive: the generation after our last REGISTER is the baseline
     /// `rememberReleased` compares with.
     public func rememberTaken(generation: UInt32) {
-        save(LockRecord(state: .held(generation: generation), since: clock()))
+        save(.held(generation: generation))
     }
 
     /// `unlock` released the drive at `generation`: others were waiting if it moved since we took it
@@ -271,12 +277,13 @@ public struct LockRecordStore {
     public func rememberReleased(generation: UInt32) {
         var waiters = false
         if case .held(let taken)? = load()?.state { waiters = generation != taken }
-        save(LockRecord(state: .released(generation: generation, waiters: waiters), since: clock()))
+        save(.released(generation: generation, waiters: waiters))
     }
 
     /// A `lock` of this process started waiting for the drive.
     public func rememberWaiting() {
-        save(LockRecord(state: .waiting(pid: getpid()), since: clock()))
+        guard let me = ProcessIdentity.current else { return trace("lock record: cannot read /proc/self/stat; waiting not kept") }
+        save(.waiting(me))
     }
 
     /// Forgets the drive (a lock that gave up waiting).
@@ -285,26 +292,11 @@ public struct LockRecordStore {
     }
 
     /// Whether a `lock` of ours is waiting for the drive now (`status` says `waiting=1`): a waiting
-    /// record whose process is still the one that wrote it. A killed waiter's pid may belong to
-    /// another process by now: it started after the record was written (`/proc/PID/stat` start time,
-    /// on the same boot clock), so it is not our waiter.
+    /// record of this boot whose process is still the one that wrote it, the same pid with the same
+    /// start time. A killed waiter's pid may belong to another process by now, started later.
     public func isWaiting() -> Bool {
-        guard let record = load(), case .waiting(let pid) = record.state,
-              let started = Self.processStart(pid) else { return false }
-        return started <= record.since
-    }
-
-    /// When process `pid` started, in boot-clock nanoseconds (rounded down to a clock tick, so a waiter
-    /// always started no later than its record), or nil if
-    /// there is no such process.
-    static func processStart(_ pid: Int32) -> Int64? {
-        guard let bytes = try? Posix.readFile("/proc/\(pid)/stat", limit: 4096),
-              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        // after "pid (comm)": state is field 3; starttime is field 22, so the 20th field after ')'
-        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count >= 20, let ticks = Int64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
-        let hz = Int64(max(1, sysconf(Int32(_SC_CLK_TCK))))
-        return ticks * (1_000_000_000 / hz)
+        guard let record = load(), case .waiting(let waiter) = record.state else { return false }
+        return ProcessIdentity.of(pid: waiter.pid) == waiter
     }
 
     var files: RunDirectory { RunDirectory(directory: directory, trace: trace) }

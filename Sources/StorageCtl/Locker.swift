@@ -58,7 +58,9 @@ struct Locker {
             other = try nexusRegistration()
             if case .other = other { break }
         }
-        throw initiatorShared(other, refusing: "refusing to register \(settings.label(key)): ")
+        let keys: [ReservationKey]? = other == .unknown ? try device.readKeys().keys : nil
+        if try fromOwnTicket(other, keys: keys ?? [], to: key) { return }
+        throw initiatorShared(other, keys: keys, refusing: "refusing to register \(settings.label(key)): ")
     }
 
     /// Removes our key's registration from this nexus (releasing a type 1/3/5/6 lock it holds,
@@ -74,7 +76,27 @@ struct Locker {
             other = try nexusRegistration()
             if case .other = other { break }
         }
-        throw initiatorShared(other, refusing: "nothing unregistered: ")
+        let keys: [ReservationKey]? = other == .unknown ? try device.readKeys().keys : nil
+        if try fromOwnTicket(other, keys: keys ?? [], to: ReservationKey(0)) { return }
+        throw initiatorShared(other, keys: keys, refusing: "nothing unregistered: ")
+    }
+
+    /// This nexus may hold a ticket of ours (TicketKey) that a `fairness=fifo` lock left when it was killed while
+    /// waiting: REGISTER from it to `serviceActionKey`; true on GOOD. Where the nexus is known, `registration`
+    /// says whether it is one; where not, each ticket of our key among `keys` (READ KEYS, read once for this
+    /// and for the refusal that may follow).
+    private func fromOwnTicket(_ registration: NexusRegistration, keys: [ReservationKey],
+                               to serviceActionKey: ReservationKey) throws(StorageCtlError) -> Bool {
+        let tickets: [ReservationKey]
+        switch registration {
+        case .other(let k): tickets = [k]
+        case .unknown: tickets = keys
+        case .ours, .unregistered: return false
+        }
+        for ticket in tickets where TicketKey(ticket)?.owner == key {
+            if try registerOnce(reservationKey: ticket, serviceActionKey: serviceActionKey) { return true }
+        }
+        return false
     }
 
     /// One REGISTER (not RAIEK): true on GOOD, false on RESERVATION CONFLICT.
@@ -126,13 +148,14 @@ struct Locker {
     /// Exit 6: this nexus holds another key's registration, which we leave alone. One line naming
     /// that key (or the candidates, where we cannot tell which registration is ours) and the two
     /// likely causes, with the way to move over after a changed `key=`.
-    func initiatorShared(_ registration: NexusRegistration, refusing prefix: String) -> StorageCtlError {
+    func initiatorShared(_ registration: NexusRegistration, keys known: [ReservationKey]? = nil,
+                         refusing prefix: String) -> StorageCtlError {
         var other = "another key"
         var oldKey = "OLD"
         if case .other(let k) = registration {
             other = "another key, \(settings.label(k))"
             oldKey = k.description
-        } else if let keys = try? device.readKeys().keys {
+        } else if let keys = known ?? (try? device.readKeys().keys) {
             var candidates: [ReservationKey] = []
             for k in keys where k != key && !candidates.contains(k) { candidates.append(k) }
             if candidates.count == 1 {
@@ -161,7 +184,7 @@ struct Locker {
 
     /// Whether `holder` keeps us out: another key's reservation that RESERVE from us cannot join
     /// (an all-registrants reservation of our type is joined by registering, SPC V5/V7).
-    private func blocks(_ holder: Holder) -> Bool {
+    func blocks(_ holder: Holder) -> Bool {
         holder.key != key && !(holder.isAllRegistrants && holder.type == type)
     }
 
@@ -176,9 +199,13 @@ struct Locker {
     /// with this type (SPC V5/V7); on RESERVATION CONFLICT we look again and, when nothing but our
     /// missing registration stands in the way, register and RESERVE once more. (LIO's CHECK
     /// CONDITION 2/08/00 for that case, docs/pr-rules.md D15, arrives here as the conflict.)
+    /// `lookedAt`: the reservation as the caller just read it (a `fairness=fifo` poll reads it with the keys
+    /// in one READ FULL STATUS), so it is not read again.
     func attempt(registerWhenBusy: Bool = true,
-                 courtesy: ((_ generation: UInt32) -> Duration?)? = nil) throws(StorageCtlError) -> Attempt {
-        let before = try readReservation()
+                 courtesy: ((_ generation: UInt32) -> Duration?)? = nil,
+                 lookedAt: (holder: Holder?, generation: UInt32)? = nil) throws(StorageCtlError) -> Attempt {
+        let before: (holder: Holder?, generation: UInt32)
+        if let lookedAt { before = lookedAt } else { before = try readReservation() }
         if let current = before.holder, blocks(current) {
             if registerWhenBusy { try register() }
             return .busy(current)

@@ -7,8 +7,10 @@ import PRCore
 /// (SG_IO), our key registered more than once leaves unknown which registration holds the drive, so
 /// `locked` does not claim it.
 struct OwnState {
-    /// Every registration's key, in device order.
+    /// Every registration's key, in device order; a waiting host's ticket as its configured key (TicketKey).
     var keys: [ReservationKey]
+    /// Hosts waiting in line (`fairness=fifo`), oldest first.
+    var waiters: [TicketKey] = []
     var reservation: Reservation?
     /// Registrations with our key (through any initiator).
     var keyRegistrations: Int
@@ -31,8 +33,9 @@ struct OwnState {
     static func read(_ locker: Locker) throws(StorageCtlError) -> OwnState {
         let device = locker.device, key = locker.key
         let full = device.knownNexus != nil ? try device.readFullStatus() : nil
-        var keys = full?.descriptors.map(\.key) ?? []
-        if full == nil { keys = try device.readKeys().keys }
+        var rawKeys = full?.descriptors.map(\.key) ?? []
+        if full == nil { rawKeys = try device.readKeys().keys }
+        let keys = rawKeys.map(TicketKey.configuredKey)
         let reservation = try device.readReservation().reservation
         let keyRegistrations = keys.filter { $0 == key }.count
         var registered = keyRegistrations > 0
@@ -41,12 +44,12 @@ struct OwnState {
         var livePaths: [Nexus] = [], stalePaths: [Nexus] = []
         if let full, device.knownNexus != nil {
             let own = device.ownRegistration(in: full)
-            registered = own?.key == key
+            registered = own.map { TicketKey.configuredKey($0.key) } == key
             holdsIt = registered && own?.isReservationHolder == true
             // our key through other nexuses: this host's own paths, or possibly another host's
             let nexuses = device.ownNexuses
             var foreign = 0
-            for d in full.descriptors where d.key == key {
+            for d in full.descriptors where TicketKey.configuredKey(d.key) == key {
                 let nexus = d.nexus
                 switch nexuses.standing(of: nexus) {
                 case .this: break
@@ -61,16 +64,17 @@ struct OwnState {
             // host's ports, the holder is this host. Otherwise which one holds it is unknown.
             let nexuses = device.ownNexuses
             if device.registersEveryPath, let full = try device.readFullStatus(),
-               full.descriptors.allSatisfy({ $0.key != key || nexuses.standing(of: $0.nexus) != .foreign }) {
+               full.descriptors.allSatisfy({ TicketKey.configuredKey($0.key) != key || nexuses.standing(of: $0.nexus) != .foreign }) {
                 elsewhere = false
             } else {
                 holdsIt = false   // which registration with our key holds it is unknown: do not claim it
             }
         }
         let locked = reservation.map { $0.type.isAllRegistrants ? registered : holdsIt } ?? false
-        return OwnState(keys: keys, reservation: reservation, keyRegistrations: keyRegistrations,
-                        registered: registered, locked: locked, elsewhere: elsewhere, descriptors: full?.descriptors,
-                        livePaths: livePaths, stalePaths: stalePaths, ownKnown: device.ownNexuses.isKnown)
+        return OwnState(keys: keys, waiters: TicketKey.line(in: rawKeys), reservation: reservation,
+                        keyRegistrations: keyRegistrations, registered: registered, locked: locked, elsewhere: elsewhere,
+                        descriptors: full?.descriptors, livePaths: livePaths, stalePaths: stalePaths,
+                        ownKnown: device.ownNexuses.isKnown)
     }
 }
 

@@ -30,6 +30,9 @@ public struct Settings: Sendable, Equatable {
     /// First retry delay of `lock` (seconds) and the cap of its exponential backoff.
     public var lockRetryInitial: Double = 0.05
     public var lockRetryMax: Double = 1.0
+    /// How waiting hosts take turns (`fairness=`): `courtesy` (a releasing holder yields for a moment) or
+    /// `fifo` (ticket keys: first come, first served; TicketKey).
+    public var fairness: Fairness = .courtesy
     /// Where this host keeps its lock records (`run_dir`, LockRecordStore); nil: the default.
     public var runDirectory: String?
     /// Peripheral type a fresh (empty) simulated LU file takes.
@@ -70,8 +73,33 @@ public struct Settings: Sendable, Equatable {
     public func unknownKeys(among keys: [ReservationKey]) -> [ReservationKey] {
         let known = knownKeys
         var unknown: [ReservationKey] = []
-        for key in keys where !known.contains(key) && !unknown.contains(key) { unknown.append(key) }
+        // a waiting host's ticket key is that host's configured key, waiting (TicketKey)
+        for key in keys.map(TicketKey.configuredKey) where !known.contains(key) && !unknown.contains(key) { unknown.append(key) }
         return unknown
+    }
+}
+
+/// How waiting `lock`s on several hosts take turns (README "Fairness").
+public enum Fairness: String, Sendable, Equatable {
+    /// A host that releases a drive others waited for yields it for one courtesy window (LockRecord);
+    /// among several waiters the first to poll wins. What other tools see is untouched: the default.
+    case courtesy
+    /// Waiters register ticket keys and are served in arrival order (TicketKey). Other tools see the
+    /// ticket keys while hosts wait. Needs a configured key of at most 32 bits (else courtesy).
+    case fifo
+}
+
+extension Settings {
+    /// The scheme `lock` uses: `fairness`, unless fifo was asked with a key too wide for a ticket; then why not.
+    var effectiveFairness: (Fairness, note: String?) {
+        guard fairness == .fifo, let key else { return (.courtesy, nil) }
+        if type.isRegistrantsOnly || type.isAllRegistrants {
+            // every registrant shares such a reservation: a ticket would be a holder too
+            return (.courtesy, "fairness=fifo is for exclusive locks (type 1 or 3); type \(type.rawValue) is shared: courtesy instead")
+        }
+        if TicketKey.fits(key) { return (.fifo, nil) }
+        return (.courtesy, "fairness=fifo needs a key of at most 8 hex digits (a ticket takes the upper 32 bits); "
+                + "\(key) is wider: courtesy instead")
     }
 }
 
@@ -96,6 +124,7 @@ enum SettingName: String, CaseIterable {
     case simType = "sim_type"
     case runDir = "run_dir"
     case allowSharedLock = "allow_shared_lock"
+    case fairness
     /// The original script's path to sg_persist: accepted and ignored (we talk to the device ourselves).
     case sgPersist = "SG_PERSIST"
 }
@@ -244,6 +273,11 @@ extension Settings {
             runDirectory = value
         case .sgPersist: break
         case .allowSharedLock: allowSharedLock = try SettingValue.flag(value, what: "allow_shared_lock").get()
+        case .fairness:
+            guard let mode = Fairness(rawValue: value) else {
+                throw .usage("invalid fairness '\(OutputText.argument(value))': expected courtesy or fifo")
+            }
+            fairness = mode
         }
     }
 

@@ -18,8 +18,9 @@ public enum StorageCtlMain {
         public var sleeper: () -> (Duration) -> Int32?
         /// Takes a stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) that arrived and is pending, if any.
         public var pendingStop: () -> Int32? = { nil }
-        /// The boot clock of lock records (hold ages, courtesy, waiters): CLOCK_BOOTTIME; tests set their own.
-        public var bootClock: () -> Int64 = LockRecordStore.now
+        /// The boot clock of lock records (hold ages, courtesy, waiters): CLOCK_BOOTTIME and this boot's id;
+        /// tests set their own.
+        public var bootClock: BootClock = .live
 
         public init(variable: @escaping (String) -> String?,
                     openDevice: @escaping (String, DeviceRequest) throws(TransportError) -> any PersistentReservationDevice,

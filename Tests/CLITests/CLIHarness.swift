@@ -23,6 +23,12 @@ enum CLI {
         var description: String { "exit \(status)\n--- stdout:\n\(stdout)--- stderr:\n\(stderr)" }
     }
 
+    /// `text` with the poll counts of `lock`'s last line ("at all 7 polls", "in 12 polls") written as N: how
+    /// often a waiting lock polls depends on its jittered backoff, the rest of the line does not.
+    static func pollCountsMasked(_ text: String) -> String {
+        text.replacing(/\ (at all|in) \d+ polls/) { " \($0.output.1) N polls" }
+    }
+
     /// Lock records (fairness) of the test processes: never the host's /run/storage-ctl.
     static let runDirectory: String = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storage-ctl-run-\(UUID().uuidString.prefix(8))").path

@@ -97,4 +97,39 @@ struct CreateTests {
         #expect(d.status == 0 && d.stderr == "storage-ctl: warning: cannot write debug_file /proc/self/comm: it is a "
                 + "file of the kernel's proc file system, not a log file; no debug log for this run\n", "\(d)")
     }
+
+    /// `drives` and `check` only ever read: a Control Device that is an empty file, or a kernel file (a planted
+    /// bacula-sd.conf once made `check` say OK and rewrite the domain name), is a drive that cannot be asked.
+    @Test("drives and check on a Control Device that is an empty file or a kernel file: a failing row, nothing written")
+    func surveysNeverWrite() throws {
+        let site = try Site("create-survey")
+        let empty = site.path("empty-drive")
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
+        let sd = site.path("bacula-sd.conf")
+        try """
+            Storage {
+              Name = cibou-sd
+              Working Directory = /tmp
+            }
+            Device {
+              Name = Empty
+              Archive Device = /dev/nst0
+              Control Device = "\(empty)"
+            }
+            Device {
+              Name = Kernel
+              Archive Device = /dev/nst1
+              Control Device = /proc/self/comm
+            }
+
+            """.write(toFile: sd, atomically: false, encoding: .utf8)
+        let r = try CLI.run(["-k", "bac001", "-C", sd, "check"])
+        #expect(r.status == 2 && r.stdout.hasPrefix("STORAGE-CTL CRITICAL - "), "\(r)")
+        #expect(r.stdout.contains("\(empty): an empty file, not a simulated drive"), "\(r)")
+        #expect(r.stdout.contains("/proc/self/comm: a file of the kernel's proc file system, never a simulated drive; nothing was written"), "\(r)")
+        let d = try CLI.run(["-k", "bac001", "-C", sd, "drives"])
+        #expect(d.status == 3 && d.stdout.contains("an empty file, not a simulated drive")
+                && d.stdout.contains("never a simulated drive; nothing was written"), "\(d)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: empty)).isEmpty, "a survey wrote the empty file")
+    }
 }

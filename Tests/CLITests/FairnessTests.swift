@@ -147,11 +147,10 @@ struct FairnessTests {
         #expect(try b.run("status").stdout == "key=0xbac999 registered=1 locked=0 blockedby=0xbac001 name=dir blockedbyname=cibou\n")
     }
 
-    /// CLOCK_BOOTTIME starts again at 0 on every boot, and `run_dir` may outlive a boot (set to a
-    /// directory on disk, or /tmp for a non-root daemon). A record from the previous boot can say
-    /// `since=` later than now: it must cost at most one courtesy window, never the whole
-    /// `max_lock_wait` on a free drive.
-    @Test("a record from another boot (since= later than now) costs at most one courtesy window")
+    /// CLOCK_BOOTTIME starts again at 0 on every boot, and `run_dir` may outlive a boot (a directory on
+    /// disk). A record of the previous boot may look like a release a moment ago: its boot id says it is
+    /// not, and it must cost nothing. A record of this boot dated later than now costs nothing either.
+    @Test("a record from another boot (its boot id), or dated later than now, costs no courtesy")
     func recordFromAnotherBoot() throws {
         let site = try Site("fair-boot")
         let a = try site.host("cibou", key: "bac001")
@@ -159,17 +158,39 @@ struct FairnessTests {
         #expect(try a.run("unlock").status == 0)
         let names = try FileManager.default.contentsOfDirectory(atPath: site.runDirectory).filter { !$0.hasPrefix(".") }
         #expect(names.count == 1, "\(names)")
-        // the previous boot had been up for 30 days when this host released the drive others waited for
+        let record = site.path("run/\(names[0])")
+        let now = Self.bootTime()
+        let thisBoot = try Self.bootID()
+        let otherBoot = String(thisBoot.reversed())
+        #expect(otherBoot != thisBoot)
+        // released just now with waiters: a lock of this boot yields the free drive for the window (lock_retry_max 1 s)
+        for (boot, since, yields) in [(thisBoot, now, true), (otherBoot, now, false),
+                                      (thisBoot, now + 30 * 86_400 * 1_000_000_000, false)] {
+            try "released gen=1 waiters=1 since=\(since) boot=\(boot)\n".write(toFile: record, atomically: true, encoding: .utf8)
+            let r = try a.run("-v", "lock", "-w", "6")
+            #expect(r.status == 0, "\(r)")
+            #expect(r.stderr.contains("yielding the drive") == yields, "boot \(boot == thisBoot ? "this" : "another") since \(since - now): \(r)")
+            #expect(try a.run("unlock").status == 0)
+        }
+    }
+
+    /// The kernel's boot id as lock records store it: 32 hex digits without dashes.
+    static func bootID() throws -> String {
+        try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "-", with: "")
+    }
+
+    static func bootTime() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_BOOTTIME, &ts)
-        let since = Int64(30 * 86_400 + ts.tv_sec) * 1_000_000_000
-        try "released gen=1 waiters=1 since=\(since)\n".write(toFile: site.path("run/\(names[0])"), atomically: true, encoding: .utf8)
-        let started = Date()
-        let r = try a.run("lock", "-w", "6")
-        let took = Date().timeIntervalSince(started)
-        #expect(r.status == 0, "\(r)")
-        #expect(took < 3, "a free drive took \(took) s to lock")
-        #expect(try a.run("unlock").status == 0)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// Field 22 of /proc/PID/stat: the process's start time in clock ticks after boot.
+    static func startTicks(_ pid: Int32) throws -> UInt64 {
+        let line = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let after = line[line.index(after: try #require(line.lastIndex(of: ")")))...]
+        return try #require(UInt64(after.split(separator: " ")[19]))
     }
 
     @Test("status on the waiting host says waiting=1 (also in --json), and stops saying it when the wait ends")
@@ -192,11 +213,11 @@ struct FairnessTests {
     }
 
     /// A `lock` killed while waiting (SIGKILL: Bacula cancelling a job, the OOM killer) leaves its
-    /// `waiting pid=P` record behind. On a busy site P is soon another process's: `status` must not
-    /// then say `waiting=1` (here next to `blockedby=no`: nobody holds the drive, yet "a lock waits")
-    /// for as long as that process lives. A process that started after the record was written is
-    /// not the waiter (its start time, /proc/P/stat field 22, is later than the record's since=).
-    @Test("status: a dead waiter's record does not say waiting=1 because its pid was reused")
+    /// `waiting pid=P start=T` record behind. On a busy site P is soon another process's: `status` must not
+    /// then say `waiting=1` (here next to `blockedby=no`: nobody holds the drive, yet "a lock waits") for as
+    /// long as that process lives. The waiter is its pid and its exact start time (/proc/P/stat field 22):
+    /// a process given the same pid later has another, even within the same clock tick as the record.
+    @Test("status: a dead waiter's record does not say waiting=1 because its pid was reused; the same record with the process's own start time does")
     func staleWaitingRecordWithReusedPid() throws {
         let site = try Site("fair-stale-wait")
         let a = try site.host("cibou", key: "bac001")
@@ -204,21 +225,22 @@ struct FairnessTests {
         #expect(try a.run("unlock").status == 0)
         let names = try FileManager.default.contentsOfDirectory(atPath: site.runDirectory).filter { !$0.hasPrefix(".") }
         #expect(names.count == 1, "\(names)")
-        // Ten seconds ago, or the instant of boot on a machine up for less (CI may run minutes after boot:
-        // a negative since= would be no record at all, and the test would pass for the wrong reason).
-        var ts = timespec()
-        clock_gettime(CLOCK_BOOTTIME, &ts)
-        let tenSecondsAgo = max(0, (Int64(ts.tv_sec) - 10) * 1_000_000_000 + Int64(ts.tv_nsec))
-        // the pid the killed waiter had now belongs to a process started after it wrote its record
         let reuser = Process()
         reuser.executableURL = URL(fileURLWithPath: "/bin/sleep")
         reuser.arguments = ["30"]
         try reuser.run()
         defer { kill(reuser.processIdentifier, SIGKILL); reuser.waitUntilExit() }
-        try "waiting pid=\(reuser.processIdentifier) since=\(tenSecondsAgo)\n"
-            .write(toFile: site.path("run/\(names[0])"), atomically: true, encoding: .utf8)
-        #expect(try a.run("status").stdout == "key=0xbac001 registered=1 locked=0 blockedby=no name=cibou\n")
-        #expect(try a.run("status", "--json").stdout.contains(#""waiting":false"#))
+        let pid = reuser.processIdentifier, started = try Self.startTicks(pid), boot = try Self.bootID()
+        // written "now" (after the reuser started): the old test, "started no later than the record", passed it
+        let since = Self.bootTime()
+        for (start, recordBoot, waiting) in [(started - 1, boot, false), (started + 1, boot, false),
+                                             (started, String(boot.reversed()), false), (started, boot, true)] {
+            try "waiting pid=\(pid) start=\(start) since=\(since) boot=\(recordBoot)\n"
+                .write(toFile: site.path("run/\(names[0])"), atomically: true, encoding: .utf8)
+            let expected = "key=0xbac001 registered=1 locked=0 blockedby=no name=cibou" + (waiting ? " waiting=1\n" : "\n")
+            #expect(try a.run("status").stdout == expected, "start \(Int64(start) - Int64(started)) boot \(recordBoot == boot)")
+            #expect(try a.run("status", "--json").stdout.contains(waiting ? #""waiting":true"# : #""waiting":false"#))
+        }
     }
 
     @Test("a planted record directory (a symlink, or writable by others) is refused: no fairness memory, the lock still works")

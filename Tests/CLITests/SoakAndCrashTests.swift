@@ -9,11 +9,11 @@ struct SoakAndCrashTests {
     /// 8 workers x 100 cycles of lock / critical section / unlock, each a separate storage-ctl
     /// process as Bacula runs it. The critical section claims a directory with mkdir(2), which
     /// fails if another worker is inside: every failure is an overlap, and there must be none.
-    @Test("8 processes x 100 lock/critical-section/unlock cycles: 0 overlaps")
-    func soak() throws {
+    @Test("8 processes x 100 lock/critical-section/unlock cycles: 0 overlaps", arguments: ["courtesy", "fifo"])
+    func soak(fairness: String) throws {
         let workers = Int(ProcessInfo.processInfo.environment["STORAGE_CTL_SOAK_WORKERS"] ?? "") ?? 8
         let cycles = Int(ProcessInfo.processInfo.environment["STORAGE_CTL_SOAK_CYCLES"] ?? "") ?? 100
-        let site = try Site("soak")
+        let site = try Site("soak-\(fairness)")
         let script = """
         set -u
         bin=$1 conf=$2 drive=$3 cs=$4 log=$5 cycles=$6
@@ -37,7 +37,7 @@ struct SoakAndCrashTests {
         var processes: [Process] = []
         for w in 0..<workers {
             let key = String(0xb00 + w, radix: 16)
-            let host = try site.host("w\(w)", key: key, extra: "max_lock_wait=600\nlock_retry_max=0.1")
+            let host = try site.host("w\(w)", key: key, extra: "max_lock_wait=600\nlock_retry_max=0.1\nfairness=\(fairness)")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/bash")
             p.arguments = [scriptPath, CLI.binary, host.conf, site.drive, site.path("critical"), site.path("log\(w)"), String(cycles)]
@@ -54,7 +54,7 @@ struct SoakAndCrashTests {
                 if line == "ok" { ok += 1 } else if line == "overlap" { overlaps += 1 } else { failures.append(String(line)) }
             }
         }
-        print("soak: \(workers) workers x \(cycles) cycles: \(ok) critical sections, \(overlaps) overlaps, \(failures.count) failures, \(String(format: "%.1f", elapsed)) s")
+        print("soak (\(fairness)): \(workers) workers x \(cycles) cycles: \(ok) critical sections, \(overlaps) overlaps, \(failures.count) failures, \(String(format: "%.1f", elapsed)) s")
         #expect(overlaps == 0)
         #expect(failures.isEmpty, "\(failures.prefix(5))")
         #expect(ok == workers * cycles)

@@ -1,6 +1,7 @@
 import Foundation
 import PRCore
 import Testing
+import ProcessSupport
 import Transports
 @testable import StorageCtl
 
@@ -17,6 +18,8 @@ final class DriveBed {
     /// unless a test moves it, so hold ages are exact and independent of the machine's uptime (a CI
     /// machine may have been up for a minute). Three days by default; `booted:` for a fresh boot.
     var bootNow: Int64
+    /// The boot the bed's clock counts from: this machine's, unless a test plays another.
+    var bootID: BootID? = BootID.current
 
     init(booted bootNow: Int64 = 3 * 86_400 * 1_000_000_000) throws {
         self.bootNow = bootNow
@@ -69,8 +72,7 @@ final class DriveBed {
         var env = StorageCtlMain.Environment(variable: { $0 == "STORAGE_CTL_RUN_DIR" ? runDirectory : nil },
                                              openDevice: { (path, request) throws(TransportError) in try ReservationDevices.open(path, request) },
                                              sleeper: { { _ in nil } })
-        let now = bootNow
-        env.bootClock = { now }
+        env.bootClock = BootClock(now: { [bootNow] in bootNow }, bootID: bootID)
         let code = StorageCtlMain.run(args, environment: env, stdout: &out, stderrLine: { err.append($0) })
         return (code, out.replacingOccurrences(of: dir, with: "T"), err.map { $0.replacingOccurrences(of: dir, with: "T") })
     }
@@ -82,9 +84,9 @@ final class DriveBed {
 
     /// This host's record of `drive`, on the bed's clock.
     func store(drive: String = "drive0") throws -> LockRecordStore {
-        let now = bootNow
+        let clock = BootClock(now: { [bootNow] in bootNow }, bootID: bootID)
         return try #require(LockRecordStore(directory: runDirectory, devicePath: path(drive), key: ReservationKey(0xbac001),
-                                            clock: { now }, trace: { _ in }))
+                                            clock: clock, trace: { _ in }))
     }
 
     /// This host's record of Drive0 rewritten as taken `age` nanoseconds ago (its file written now).
@@ -351,20 +353,29 @@ struct DrivesTests {
         try bed.age(by: DriveBed.twoHours)
         #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou heldfor=7200\n")
         let json = bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "status", "--json"]).1
-        #expect(json.contains("\"held_for\":7200,\"paths\":1,\"stale_paths\":[]}"), "\(json)")
+        #expect(json.contains("\"held_for\":7200,\"paths\":1,\"stale_paths\":[],\"waiters\":[]}"), "\(json)")
         // CLOCK_BOOTTIME restarted: a `since` later than now is from an earlier boot.
         try bed.age(by: -3_600_000_000_000)
         #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou\n")
-        // A record whose file was written before this boot began (its since may look plausible).
+        // A record of another boot (its boot id), though its since looks plausible: no age. Its file's time
+        // does not matter (a wall clock stepped forward once hid every age this way).
         try bed.age(by: 1_500_000_000)
-        let store = try bed.store()
-        #expect(store.heldFor() == 1)
+        #expect(try bed.store().heldFor() == 1)
         let files = try FileManager.default.contentsOfDirectory(atPath: bed.runDirectory).filter { !$0.hasPrefix(".") }
         for file in files {
             try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1000)], ofItemAtPath: bed.runDirectory + "/" + file)
         }
-        #expect(store.heldFor() == nil)
+        #expect(try bed.store().heldFor() == 1)
+        #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou heldfor=1\n")
+        let thisBoot = bed.bootID
+        bed.bootID = BootID(high: 1, low: 2)
+        #expect(try bed.store().heldFor() == nil && bed.store().load() == nil)
         #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou\n")
+        // Where the boot cannot be told (no /proc), no record is trusted.
+        bed.bootID = nil
+        #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou\n")
+        bed.bootID = thisBoot
+        #expect(try bed.store().heldFor() == 1)
         // Not holding: no heldfor, whatever the record says.
         #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive1"), "status"]).1 == "key=0xbac001 registered=1 locked=0 blockedby=0xbac999 name=cibou blockedbyname=dir\n")
     }
@@ -391,7 +402,7 @@ struct DrivesTests {
         #expect(try bed.store().load()?.since == 0)
         #expect(bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "status"]).1.hasSuffix(" heldfor=10\n"))
         // A courtesy window longer than the uptime: released 1 s after boot with waiters, asked 2 s after.
-        let released = LockRecord(state: .released(generation: 4, waiters: true), since: 1_000_000_000)
+        let released = LockRecord(state: .released(generation: 4, waiters: true), since: 1_000_000_000, boot: BootID(high: 0, low: 1))
         #expect(released.courtesyLeft(now: 2_000_000_000, generation: 4, lockRetryMax: .seconds(5)) == .milliseconds(5_270))
         #expect(released.courtesyLeft(now: 1_000_000_000, generation: 4, lockRetryMax: .seconds(5)) == .milliseconds(6_270))
         #expect(released.courtesyLeft(now: 999_999_999, generation: 4, lockRetryMax: .seconds(5)) == nil)

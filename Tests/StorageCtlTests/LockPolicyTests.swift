@@ -1,5 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import StorageCtl
+import ProcessSupport
 import PRCore
 
 /// A clock that only moves when the policy sleeps: the wait is tested without waiting.
@@ -183,11 +187,17 @@ struct LockPolicyYieldTests {
 
 @Suite("Lock record")
 struct LockRecordTests {
+    static let boot = BootID(high: 0x0123_4567_89ab_cdef, low: 0xfeed_0000_0000_0001)
+    static let id = "0123456789abcdeffeed000000000001"
+
     @Test("encodes and decodes each state exactly", arguments: [
-        (LockRecord(state: .held(generation: 12), since: 123), "held gen=12 since=123\n"),
-        (LockRecord(state: .released(generation: 4294967295, waiters: true), since: 9), "released gen=4294967295 waiters=1 since=9\n"),
-        (LockRecord(state: .released(generation: 0, waiters: false), since: 0), "released gen=0 waiters=0 since=0\n"),
-        (LockRecord(state: .waiting(pid: 42), since: 77), "waiting pid=42 since=77\n"),
+        (LockRecord(state: .held(generation: 12), since: 123, boot: boot), "held gen=12 since=123 boot=\(id)\n"),
+        (LockRecord(state: .released(generation: 4294967295, waiters: true), since: 9, boot: boot),
+         "released gen=4294967295 waiters=1 since=9 boot=\(id)\n"),
+        (LockRecord(state: .released(generation: 0, waiters: false), since: 0, boot: BootID(high: 0, low: 0)),
+         "released gen=0 waiters=0 since=0 boot=00000000000000000000000000000000\n"),
+        (LockRecord(state: .waiting(ProcessIdentity(pid: 42, startTicks: 18446744073709551615)), since: 77, boot: boot),
+         "waiting pid=42 start=18446744073709551615 since=77 boot=\(id)\n"),
     ])
     func roundTrip(record: LockRecord, text: String) {
         #expect(record.encoded == text)
@@ -195,16 +205,52 @@ struct LockRecordTests {
     }
 
     @Test("anything else is no record", arguments: [
-        "", "held gen=12 since=123", "held gen=12 since=123\n\n", "held gen=-1 since=1\n", "held gen=4294967296 since=1\n",
-        "held gen=1 gen=2 since=1\n", "held since=1\n", "released gen=1 waiters=2 since=1\n", "waiting pid=0 since=1\n",
-        "waiting pid=1 since=1 extra=2\n", "HELD gen=1 since=1\n", "held gen=+1 since=1\n", "held gen= since=1\n",
-        "held  gen=1 since=1\n", String(repeating: "x", count: 300) + "\n",
+        "", "held gen=12 since=123 boot=\(id)", "held gen=12 since=123 boot=\(id)\n\n", "held gen=-1 since=1 boot=\(id)\n",
+        "held gen=4294967296 since=1 boot=\(id)\n", "held gen=1 gen=2 since=1 boot=\(id)\n", "held since=1 boot=\(id)\n",
+        "released gen=1 waiters=2 since=1 boot=\(id)\n", "waiting pid=0 start=1 since=1 boot=\(id)\n",
+        "waiting pid=1 start=1 since=1 boot=\(id) extra=2\n", "HELD gen=1 since=1 boot=\(id)\n", "held gen=+1 since=1 boot=\(id)\n",
+        "held gen= since=1 boot=\(id)\n", "held  gen=1 since=1 boot=\(id)\n", String(repeating: "x", count: 300) + "\n",
         // since past Int64, and past UInt64 (no wrap-around); a name without its '='; a non-ASCII digit
-        "held gen=1 since=9223372036854775808\n", "held gen=1 since=18446744073709551616\n", "held gen1 since=1\n",
-        "held gen=\u{0661} since=1\n", "held gen=1 since=1 \n", "waiting pid=2147483648 since=1\n",
+        "held gen=1 since=9223372036854775808 boot=\(id)\n", "held gen=1 since=18446744073709551616 boot=\(id)\n",
+        "held gen1 since=1 boot=\(id)\n", "held gen=\u{0661} since=1 boot=\(id)\n", "held gen=1 since=1 boot=\(id) \n",
+        "waiting pid=2147483648 start=1 since=1 boot=\(id)\n", "waiting pid=1 start=18446744073709551616 since=1 boot=\(id)\n",
+        // a record of an earlier version: no boot id, no start time
+        "held gen=12 since=123\n", "waiting pid=42 since=77\n", "waiting pid=42 start=5 since=77\n",
+        // the boot id: 32 lower-case hex digits, nothing else (not the kernel's dashed form, not upper case, no sign)
+        "held gen=1 since=1 boot=\(id.dropLast())\n", "held gen=1 since=1 boot=\(id)0\n", "held gen=1 since=1 boot=\(id.uppercased())\n",
+        "held gen=1 since=1 boot=01234567-89ab-cdef-feed-000000000001\n", "held gen=1 since=1 boot=+123456789abcdef+eed000000000001\n",
+        "held gen=1 since=1 boot=\n", "held gen=1 since=1 bool=\(id)\n", "held gen=1 boot=\(id) since=1\n",
     ])
     func rejects(text: String) {
         #expect(LockRecord(decoding: text) == nil)
+    }
+
+    @Test("the boot id as the kernel prints it (dashed, one newline) or as records store it; nothing else")
+    func bootIDText() {
+        #expect(BootID(text: Array("01234567-89ab-cdef-feed-000000000001\n".utf8)) == Self.boot)
+        #expect(BootID(text: Array("01234567-89AB-CDEF-FEED-000000000001".utf8)) == Self.boot)
+        #expect(BootID(text: Array(Self.id.utf8)) == Self.boot)
+        #expect(Self.boot.description == Self.id)
+        for bad in ["", "01234567-89ab-cdef-feed-00000000000", "01234567+89ab-cdef-feed-000000000001", "0123456789abcdeffeed00000000000g",
+                    "01234567-89ab-cdef-feed-000000000001\n\n", "-1234567-89ab-cdef-feed-000000000001", " 0123456789abcdeffeed000000000001"] {
+            #expect(BootID(text: Array(bad.utf8)) == nil, "\(bad)")
+        }
+        // this machine has one, and reading it twice gives the same
+        #expect(BootID.current != nil)
+    }
+
+    @Test("a process's start time: field 22 of /proc/PID/stat, counted after the command name's last ')'")
+    func processStartTicks() {
+        let fields = (4...21).map(String.init).joined(separator: " ")
+        #expect(ProcessIdentity.startTicks(statLine: Array("42 (a) b) c) S \(fields) 987654 23 24\n".utf8)) == 987654)
+        #expect(ProcessIdentity.startTicks(statLine: Array("42 (sleep) S \(fields) 5".utf8)) == 5)
+        #expect(ProcessIdentity.startTicks(statLine: Array("42 (sleep) S \(fields)".utf8)) == nil)
+        #expect(ProcessIdentity.startTicks(statLine: Array("42 (sleep) S \(fields) -5 x".utf8)) == nil)
+        #expect(ProcessIdentity.startTicks(statLine: Array("42 sleep S \(fields) 5".utf8)) == nil)
+        // this process: the same identity at every look
+        let me = ProcessIdentity.current
+        #expect(me != nil && me == ProcessIdentity.of(pid: getpid()))
+        #expect(ProcessIdentity.of(pid: 0) == nil && ProcessIdentity.of(pid: -1) == nil)
     }
 
     @Test("courtesy: only after a release that others waited for (or a generation that moved since), within the window")
@@ -214,16 +260,16 @@ struct LockRecordTests {
         #expect(window == .milliseconds(1270))
         // a huge lock_retry_max does not make one stale record a long, silent wait
         #expect(LockRecord.courtesyWindow(lockRetryMax: .seconds(100)) == .seconds(10))
-        let waited = LockRecord(state: .released(generation: 7, waiters: true), since: 1_000_000_000)
+        let waited = LockRecord(state: .released(generation: 7, waiters: true), since: 1_000_000_000, boot: Self.boot)
         #expect(waited.courtesyLeft(now: 1_000_000_000, generation: 7, lockRetryMax: max) == window)
         #expect(waited.courtesyLeft(now: 1_270_000_000 + 1_000_000_000 - 1, generation: 7, lockRetryMax: max) == .nanoseconds(1))
         #expect(waited.courtesyLeft(now: 2_270_000_000, generation: 7, lockRetryMax: max) == nil)
-        let alone = LockRecord(state: .released(generation: 7, waiters: false), since: 0)
+        let alone = LockRecord(state: .released(generation: 7, waiters: false), since: 0, boot: Self.boot)
         #expect(alone.courtesyLeft(now: 10, generation: 7, lockRetryMax: max) == nil)
         #expect(alone.courtesyLeft(now: 10, generation: 8, lockRetryMax: max) == window - .nanoseconds(10))
-        #expect(LockRecord(state: .held(generation: 7), since: 0).courtesyLeft(now: 1, generation: 8, lockRetryMax: max) == nil)
-        #expect(LockRecord(state: .waiting(pid: 1), since: 0).courtesyLeft(now: 1, generation: 8, lockRetryMax: max) == nil)
-        // a release later than now is another boot's record: no courtesy. (Counting it as "no time
+        #expect(LockRecord(state: .held(generation: 7), since: 0, boot: Self.boot).courtesyLeft(now: 1, generation: 8, lockRetryMax: max) == nil)
+        #expect(LockRecord(state: .waiting(ProcessIdentity(pid: 1, startTicks: 1)), since: 0, boot: Self.boot).courtesyLeft(now: 1, generation: 8, lockRetryMax: max) == nil)
+        // a release later than now: no courtesy. (Counting it as "no time
         // elapsed" gave a full window on every attempt, so a free drive was yielded for all of max_lock_wait.)
         #expect(waited.courtesyLeft(now: 0, generation: 7, lockRetryMax: max) == nil)
         #expect(waited.courtesyLeft(now: 999_999_999, generation: 8, lockRetryMax: max) == nil)

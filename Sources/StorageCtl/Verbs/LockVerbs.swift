@@ -50,28 +50,49 @@ struct LockVerb: NoArgumentVerb {
         let previous = records?.load()
         var waiting = false          // a holder kept us out at least once
         var yielded = false
-        var taken = 0                // times we saw the drive pass to another holder while we waited
+        var polls = 0                // attempts that found the drive held by another
+        var changes = 0              // of those, the ones that found another holder than the one before
         var lastSeen: Holder?? = nil // nil: not looked yet; .some(nil): free
         var acquiredAt: (generation: UInt32, wasHolding: Bool)? = nil
+        let (fairness, fairnessNote) = settings.effectiveFairness
+        if let fairnessNote { context.tracer?.note(fairnessNote) }
+        var line = TicketWaiter(expiry: ticketExpiry(lockRetryMax: policy.maxDelay).nanoseconds)
+        let clock = ContinuousClock(), start = clock.now
+        /// A holder kept us out (or, fifo, waiters that came first): counted, remembered, said.
+        func keptOut(by blocker: Blocker) {
+            if case .held(let holder) = blocker {
+                if waiting, case .some(let seen) = lastSeen, seen != holder { changes += 1 }
+                lastSeen = .some(holder)
+            }
+            polls += 1
+            if !waiting {
+                waiting = true
+                records?.rememberWaiting()
+            }
+        }
         let outcome = try policy.run(
-            clock: ContinuousClock(), random: &random,
-            attempt: { (mayYield: Bool) throws(StorageCtlError) -> LockPolicy.AttemptResult<Holder> in
+            clock: clock, random: &random,
+            attempt: { (mayYield: Bool) throws(StorageCtlError) -> LockPolicy.AttemptResult<Blocker> in
                 let courtesy: ((UInt32) -> Duration?)? = (waiting || !mayYield) ? nil : { generation in
                     guard let previous, let records else { return nil }
                     return previous.courtesyLeft(now: records.clock(), generation: generation, lockRetryMax: policy.maxDelay)
                 }
-                switch try locker.attempt(registerWhenBusy: true, courtesy: courtesy) {
+                let result: Locker.TurnAttempt
+                if fairness == .fifo {
+                    result = try locker.attemptInTurn(&line, now: start.duration(to: clock.now).nanoseconds, courtesy: courtesy)
+                } else {
+                    result = Locker.TurnAttempt(try locker.attempt(registerWhenBusy: true, courtesy: courtesy))
+                }
+                switch result {
                 case .acquired(let generation, let wasHolding):
                     acquiredAt = (generation, wasHolding)
                     return .acquired
-                case .busy(let holder):
-                    if waiting, case .some(let seen) = lastSeen, seen != holder { taken += 1 }
-                    if !waiting {
-                        waiting = true
-                        records?.rememberWaiting()
-                    }
-                    lastSeen = .some(holder)
-                    return .busy(holder)
+                case .busy(let holder, let next):
+                    keptOut(by: .held(holder))
+                    return next ? .next(.held(holder)) : .busy(.held(holder))
+                case .behind(let first, let count):
+                    keptOut(by: .behind(first, count: count))
+                    return .busy(.behind(first, count: count))
                 case .yielding(let left):
                     if !yielded {
                         yielded = true
@@ -84,20 +105,20 @@ struct LockVerb: NoArgumentVerb {
             sleep: sleep,
             progress: { event in
                 switch event {
-                case .started(let holder):
-                    context.note("lock held by \(locker.describe(holder)); waiting up to \(limit) s")
-                case .stillWaiting(let holder, let waited):
-                    context.note("lock held by \(locker.describe(holder)); waited \(waited.wholeSeconds) s of \(limit) s")
+                case .started(let blocker):
+                    context.note("\(blocker.describe(locker)); waiting up to \(limit) s")
+                case .stillWaiting(let blocker, let waited):
+                    context.note("\(blocker.describe(locker)); waited \(waited.wholeSeconds) s of \(limit) s")
                 }
             })
-        let hands = taken == 0 ? "it did not change hands" : taken == 1 ? "it changed hands once" : "it changed hands \(taken) times"
+        if case .acquired = outcome {} else { locker.leaveLine(&line) }
         switch outcome {
         case .acquired(let waited):
             if let acquiredAt, !acquiredAt.wasHolding {
                 records?.rememberTaken(generation: acquiredAt.generation)
             }
             if waiting {
-                context.note("lock acquired after waiting \(Self.tenths(waited)) s" + (taken == 0 ? "" : " (\(hands) meanwhile)"))
+                context.note("lock acquired after waiting \(Self.tenths(waited)) s" + (changes == 0 ? "" : " (\(Self.seen(changes: changes, polls: polls)))"))
             }
             return .ok
         case .timedOut(let waited, let holder):
@@ -105,12 +126,39 @@ struct LockVerb: NoArgumentVerb {
             // waited >= max_lock_wait: say the limit the admin set (-w 0.3 -> "0.3 s"), unless the last
             // attempt overran it by a tenth of a second or more (a slow device): then the time it took
             let shown = waited - policy.maxWait < .milliseconds(100) ? limit : Self.tenths(waited)
-            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(shown) s: lock held by \(locker.describe(holder)); \(hands) while we waited")
+            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(shown) s: \(holder.describe(locker)); \(Self.seen(changes: changes, polls: polls))")
         case .interrupted(let signal, let waited, let holder):
             records?.remove()
-            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.tenths(waited)) s waiting; lock held by \(locker.describe(holder))")
+            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.tenths(waited)) s waiting; \(holder.describe(locker))")
         case .interruptedWhileYielding(let signal, let waited):
             throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.tenths(waited)) s yielding the free drive to waiting hosts; not locked")
+        }
+    }
+
+    /// What keeps a waiting lock out: a holder, or (`fairness=fifo`) hosts that arrived first, waiting for the
+    /// free drive in turn.
+    enum Blocker: Equatable {
+        case held(Holder)
+        case behind(TicketKey, count: Int)
+
+        /// `lock held by 0xbac999 (dir)`, `in line behind 0xbac999 (dir) and 2 more`.
+        func describe(_ locker: Locker) -> String {
+            switch self {
+            case .held(let holder): return "lock held by \(locker.describe(holder))"
+            case .behind(let first, let count):
+                return "in line behind \(locker.settings.label(first.owner))" + (count > 1 ? " and \(count - 1) more" : "")
+            }
+        }
+    }
+
+    /// What our polls saw of the holders while we waited. Only changes of holder between two polls can be
+    /// seen: a holder that releases and reserves again in between leaves no trace on the device (RESERVE and
+    /// RELEASE do not move the PRgeneration), so this never claims how many holds there were.
+    static func seen(changes: Int, polls: Int) -> String {
+        switch changes {
+        case 0: return polls <= 1 ? "polled once" : "the same holder at all \(polls) polls"
+        case 1: return "the holder changed once in \(polls) polls"
+        default: return "the holder changed \(changes) times in \(polls) polls"
         }
     }
 

@@ -11,14 +11,16 @@ struct RegKeysVerb: NoArgumentVerb {
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let response = try context.device.readKeys()
+        // a waiting host's ticket key (fairness=fifo) is its configured key, as the original would print it
+        let keys = response.keys.map(TicketKey.configuredKey)
         if context.json {
             context.emit(.object([
                 ("device", .string(context.path)),
                 ("generation", .int(Int64(response.generation))),
-                ("keys", .array(response.keys.map(context.keyJSON))),
+                ("keys", .array(keys.map(context.keyJSON))),
             ]))
         } else {
-            for key in response.keys { context.print(key.description) }
+            for key in keys { context.print(key.description) }
         }
         return .ok
     }
@@ -112,6 +114,7 @@ struct StatusVerb: NoArgumentVerb {
                 ("held_for", heldFor.map { .int($0) } ?? .null),
                 ("paths", .int(Int64(own.pathsWithOurKey))),
                 ("stale_paths", .array(own.stalePaths.map { .string($0.description) })),
+                ("waiters", .array(own.waiters.map { context.keyJSON($0.owner) })),
             ]))
             return .ok
         }
@@ -123,6 +126,7 @@ struct StatusVerb: NoArgumentVerb {
         if !own.livePaths.isEmpty { line += " paths=\(own.pathsWithOurKey)" }
         if !own.stalePaths.isEmpty { line += " stalepaths=\(own.stalePaths.count)" }
         if waiting { line += " waiting=1" }
+        if !own.waiters.isEmpty { line += " waiters=" + own.waiters.map(\.owner.description).joined(separator: ",") }
         if let heldFor { line += " heldfor=\(heldFor)" }
         context.print(line)
         return .ok
