@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 // storage-ctl: SCSI-3 persistent-reservation lock helper for shared tape drives.
 // Layers, one direction of dependency (A <- B: B uses A):
-//   PRCore (pure codecs + engine) <- Transports (sim LU, SG_IO) <- StorageCtl (commands, policy) <- storage-ctl (main)
+//   PRCore (pure codecs + engine) <- Transports (sim LU, SG_IO, block PR ioctls) <- StorageCtl (commands, policy) <- storage-ctl (main)
 //                                                               <- SgPersist (sg_persist 1.46)   <-
 //   PRCore <- SgText (sg3_utils texts, sg_persist's PR IN layouts) <- StorageCtl, SgPersist
-//   ProcessSupport (the system-call layer: Errno, FileDescriptor, EINTR retried once; process start, output
+//   ProcessSupport (the system-call layer: Errno, FileDescriptor, EINTR retried in one place; process start, output
 //   streams) <- Transports, SgText, StorageCtl, SgPersist
 //   BaculaConfig (bacula-sd.conf's grammar, no dependency) <- StorageCtl (drives, check)
 import PackageDescription
@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "PRCoreTests", dependencies: ["PRCore"]),
         .testTarget(name: "TransportsTests", dependencies: ["Transports", "PRCore", "ProcessSupport"]),
         .testTarget(name: "StorageCtlTests", dependencies: ["StorageCtl", "Transports", "PRCore", "ProcessSupport"]),
-        .testTarget(name: "SgPersistTests", dependencies: ["SgPersist", "SgText", "Transports", "PRCore"]),
+        .testTarget(name: "SgPersistTests", dependencies: ["SgPersist", "SgText", "Transports", "PRCore", "ProcessSupport"]),
         .testTarget(name: "CLITests", dependencies: ["PRCore", "Transports"]),
         .testTarget(name: "BaculaConfigTests", dependencies: ["BaculaConfig"]),
     ]

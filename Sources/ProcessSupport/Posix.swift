@@ -26,7 +26,7 @@ public enum Posix {
         return String(cString: value)
     }
 
-    /// Reads a whole (small) file; refuses anything that is not a regular file.
+    /// Reads a whole (small) file; refuses a directory.
     public static func readFile(_ path: String, limit: Int = 1 << 20) throws(Errno) -> [UInt8] {
         let fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC)
         defer { fd.close() }
@@ -226,16 +226,15 @@ public enum Posix {
 
     /// Writes all of `text` to `fd`: the one place output leaves the process. Short writes are
     /// completed, EINTR retried, a non-blocking descriptor (inherited from the caller) waited for.
-    /// Returns nil when everything was written, else the errno of the failure: ENOSPC (`> /dev/full`),
-    /// EPIPE (a closed pipe; SIGPIPE is ignored), EBADF (a standard descriptor the caller closed,
-    /// which `StandardDescriptors` reopened read-only), EIO, ...
-    /// (The number, not an `Errno`: it is what decides exit 7, and what the tests compare.)
-    public static func write(_ fd: Int32, _ text: String) -> Int32? {
+    /// Returns nil when everything was written, else the failure: ENOSPC (`> /dev/full`), EPIPE (a
+    /// closed pipe; SIGPIPE is ignored), EBADF (a standard descriptor the caller closed, which
+    /// `StandardDescriptors` reopened read-only), EIO, ...
+    public static func write(_ fd: Int32, _ text: String) -> Errno? {
         do throws(Errno) {
             try FileDescriptor(rawValue: fd).writeAll(Array(text.utf8))
             return nil
         } catch {
-            return error.rawValue
+            return error
         }
     }
 }
@@ -246,8 +245,8 @@ public enum Posix {
 public struct FDOutput: TextOutputStream {
     let fd: Int32
     var buffer = ""
-    /// The errno of the first write that failed, if any.
-    public private(set) var failure: Int32?
+    /// The first write that failed, if any.
+    public private(set) var failure: Errno?
     public init(fd: Int32) { self.fd = fd }
     public mutating func write(_ string: String) {
         buffer += string

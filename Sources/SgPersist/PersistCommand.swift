@@ -145,7 +145,7 @@ private final class NotSCSITransport: SCSITransport {
     let path: String
     init(path: String) { self.path = path }
     func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult {
-        throw TransportError(.io(errno: ENOTTY), PersistText.strerror(ENOTTY))
+        throw TransportError(.io(errno: .inappropriateIOCTLForDevice), PersistText.strerror(ENOTTY))
     }
 }
 
@@ -251,8 +251,8 @@ struct Session {
                 // The real tool opens it, then every ioctl(SG_IO) fails with ENOTTY.
                 return .success(NotSCSITransport(path: path))
             case .open(let e), .io(let e):
-                failure = OpenFailure(message: PersistText.strerror(e), code: PersistExit.convert(errno: e))
-            case .timeout:
+                failure = OpenFailure(message: PersistText.strerror(e.rawValue), code: PersistExit.convert(errno: e.rawValue))
+            case .timeout, .lockWait:
                 failure = OpenFailure(message: PersistText.strerror(ETIMEDOUT), code: PersistExit.convert(errno: ETIMEDOUT))
             case .corruptState, .other:
                 failure = OpenFailure(message: error.message, code: PersistExit.fileError)
@@ -289,11 +289,11 @@ struct Session {
                                            timeout: PersistCommand.commandTimeout)
         } catch {
             switch error.kind {
-            case .timeout:
+            case .timeout, .lockWait:
                 // On Linux a timed-out SG_IO completes with host status DID_TIME_OUT.
                 return transportStatus(leadIn: leadIn, host: 0x03, driver: 0, start: start)
             case .open(let e), .io(let e):
-                return osError(leadIn: leadIn, errno: e, text: PersistText.strerror(e))
+                return osError(leadIn: leadIn, errno: e.rawValue, text: PersistText.strerror(e.rawValue))
             case .notSCSIDevice:
                 return osError(leadIn: leadIn, errno: ENOTTY, text: PersistText.strerror(ENOTTY))
             case .corruptState, .other:

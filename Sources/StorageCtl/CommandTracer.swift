@@ -37,8 +37,18 @@ public final class CommandTracer {
     public var isActive: Bool { verbose || debugFile != nil }
 
     func trace(what: String, cdb: [UInt8], outcome: String, elapsed: Duration) {
+        trace(what: what, sent: "cdb [\(OutputText.hexBytes(cdb))]", outcome: outcome, elapsed: elapsed)
+    }
+
+    /// One block-layer ioctl: its request number and argument bytes where a command has its CDB.
+    func trace(what: String, ioctl request: UInt, argument: [UInt8], outcome: String, elapsed: Duration) {
+        trace(what: what, sent: "ioctl 0x\(String(request, radix: 16)) [\(OutputText.hexBytes(argument))]",
+              outcome: outcome, elapsed: elapsed)
+    }
+
+    private func trace(what: String, sent: String, outcome: String, elapsed: Duration) {
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        let line = "\(what): cdb [\(OutputText.hexBytes(cdb))] -> \(outcome) (\(Self.format(ms)) ms)"
+        let line = "\(what): \(sent) -> \(outcome) (\(Self.format(ms)) ms)"
         if verbose { traceLine("\(device): \(line)") }
         log(line)
     }

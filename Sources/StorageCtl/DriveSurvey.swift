@@ -23,7 +23,7 @@ struct DriveSurvey {
         var keys: [ReservationKey] = []
         /// Registered keys storage-ctl.conf does not name (`key`, `host_*`), once each.
         var unknownKeys: [ReservationKey] = []
-        var reservation: ReadReservationResponse.Reservation?
+        var reservation: Reservation?
         /// This host's key registered / holding the lock; nil when no key is configured.
         var registered: Bool?
         var locked: Bool?
@@ -100,7 +100,7 @@ struct DriveSurvey {
             var row = Row(drive: drive)
             row.sharesControlDeviceWith = drives.filter { $0.name != drive.name && $0.controlDevice == drive.controlDevice }.map(\.name)
             do throws(StorageCtlError) {
-                try ask(open(drive.controlDevice), into: &row, settings: settings, records: records)
+                try ask(Device(open(drive.controlDevice)), into: &row, settings: settings, records: records)
             } catch {
                 row.error = error.message
             }
@@ -109,7 +109,7 @@ struct DriveSurvey {
         return DriveSurvey(configPath: configPath, rows: rows)
     }
 
-    private static func ask(_ device: any PersistentReservationDevice, into row: inout Row, settings: Settings,
+    private static func ask(_ device: Device, into row: inout Row, settings: Settings,
                             records: (String, ReservationKey) -> LockRecordStore?) throws(StorageCtlError) {
         row.inquiry = try device.inquiry()
         if let key = settings.key {

@@ -11,6 +11,8 @@ public struct Invocation: Sendable, Equatable {
     public var wait: String?
     public var json = false
     public var initiator: String?
+    /// `--backend sgio|block`: how a block node is driven (overrides backend=).
+    public var backend: String?
     public var verbose = false
     /// `preempt KEY --abort`: PREEMPT AND ABORT.
     public var abort = false
@@ -32,7 +34,7 @@ public struct Invocation: Sendable, Equatable {
     /// Every option, declared once: parsing, `--help` and the test that keeps the README and the
     /// man page in step all read this table.
     public enum Option: CaseIterable, Sendable {
-        case config, baculaConfig, key, type, wait, json, prometheus, heldWarning, heldCritical, timeout, initiator, verbose, abort, help, version
+        case config, baculaConfig, key, type, wait, json, prometheus, heldWarning, heldCritical, timeout, initiator, backend, verbose, abort, help, version
 
         /// `-c`; nil when there is only a long form.
         public var short: Character? {
@@ -45,7 +47,7 @@ public struct Invocation: Sendable, Equatable {
             case .verbose: "v"
             case .help: "h"
             case .version: "V"
-            case .json, .prometheus, .heldWarning, .heldCritical, .timeout, .initiator, .abort: nil
+            case .json, .prometheus, .heldWarning, .heldCritical, .timeout, .initiator, .backend, .abort: nil
             }
         }
 
@@ -62,6 +64,7 @@ public struct Invocation: Sendable, Equatable {
             case .heldCritical: "held-critical"
             case .timeout: "timeout"
             case .initiator: "initiator"
+            case .backend: "backend"
             case .verbose: "verbose"
             case .abort: "abort"
             case .help: "help"
@@ -77,6 +80,7 @@ public struct Invocation: Sendable, Equatable {
             case .type: "T"
             case .wait, .heldWarning, .heldCritical, .timeout: "SECONDS"
             case .initiator: "NAME"
+            case .backend: "NAME"
             case .json, .prometheus, .verbose, .abort, .help, .version: nil
             }
         }
@@ -100,6 +104,7 @@ public struct Invocation: Sendable, Equatable {
             case .heldCritical: ["check (check -c): CRITICAL when this host has held a drive", "this long"]
             case .timeout: ["drives, check: time limit of the whole survey; drives not", "asked by then are rows with that error (default: none;", "check -t)"]
             case .initiator: ["simulated LU only: this host's initiator name"]
+            case .backend: ["block nodes: sgio (SCSI commands) or block (the kernel's", "IOC_PR_* ioctls); overrides backend= (default: by node kind)"]
             case .verbose: ["trace each SCSI command on stderr"]
             case .abort: []
             case .help: ["this text"]
@@ -129,6 +134,7 @@ public struct Invocation: Sendable, Equatable {
             case .initiator:
                 if value.isEmpty { throw .usage("--initiator: empty name") }
                 if let problem = SimulatedLU.initiatorNameProblem(value) { throw .usage("--initiator: \(problem)") }
+            case .backend: _ = try SettingValue.backend(value, what: "--backend").get()
             case .config, .baculaConfig, .json, .prometheus, .verbose, .abort, .help, .version: break
             }
         }
@@ -146,6 +152,7 @@ public struct Invocation: Sendable, Equatable {
         case .heldCritical: heldCritical
         case .timeout: timeout
         case .initiator: initiator
+        case .backend: backend
         case .json, .prometheus, .verbose, .abort, .help, .version: nil
         }
     }
@@ -170,6 +177,7 @@ public struct Invocation: Sendable, Equatable {
         case .type: type = value
         case .wait: wait = value
         case .initiator: initiator = value
+        case .backend: backend = value
         case .json: json = true
         case .verbose: verbose = true
         case .abort: abort = true

@@ -11,7 +11,7 @@ public struct Holder: Equatable, Sendable {
 /// The acquire and release steps every locking verb shares (trylock, lock, preempt, unlock),
 /// written once so the SCSI they send is the same everywhere.
 struct Locker {
-    let device: any PersistentReservationDevice
+    let device: Device
     let key: ReservationKey
     let type: ReservationType
     let aptpl: Bool
@@ -102,9 +102,9 @@ struct Locker {
     /// One REGISTER (not RAIEK): true on GOOD, false on RESERVATION CONFLICT.
     func registerOnce(reservationKey: ReservationKey, serviceActionKey: ReservationKey) throws(StorageCtlError) -> Bool {
         switch try device.register(key: reservationKey, serviceActionKey: serviceActionKey, aptpl: aptpl) {
-        case .good: return true
+        case .done: return true
         case .conflict: return false
-        case .checkCondition(let sense): throw device.failure(.register, sense)
+        case let other: throw device.failure(.register, other)
         }
     }
 
@@ -123,18 +123,10 @@ struct Locker {
         return nexusRegistration(in: status)
     }
 
-    func nexusRegistration(in status: ReadFullStatusResponse) -> NexusRegistration {
+    func nexusRegistration(in status: FullStatus) -> NexusRegistration {
         guard device.knownNexus != nil else { return .unknown }
-        guard let d = ownDescriptor(in: status) else { return .unregistered }
+        guard let d = device.ownRegistration(in: status) else { return .unregistered }
         return d.key == key ? .ours : .other(d.key)
-    }
-
-    /// Our nexus's registration in READ FULL STATUS; nil when unregistered or not known.
-    func ownDescriptor(in status: ReadFullStatusResponse) -> FullStatusDescriptor? {
-        guard let own = device.knownNexus?.normalized else { return nil }
-        return status.descriptors.first {
-            $0.nexus.normalized == own
-        }
     }
 
     /// After a RELEASE answered GOOD, the reservation still held under our key: RELEASE from a
@@ -147,7 +139,7 @@ struct Locker {
             return try device.readKeys().keys.filter { $0 == key }.count > 1
         }
         if device.knownNexus != nil {
-            let own = ownDescriptor(in: status)
+            let own = device.ownRegistration(in: status)
             return status.descriptors.contains { $0.key == key && $0.isReservationHolder } && own?.isReservationHolder != true
         }
         return status.descriptors.filter { $0.key == key }.count > 1
@@ -285,16 +277,16 @@ struct Locker {
         }
         guard holderFound, thisRegistered else { return nil }
         switch try device.preempt(key: key, victim: key, type: type, abort: false) {
-        case .good: break
+        case .done: break
         case .conflict: return nil   // the state changed under us: the caller looks again
-        case .checkCondition(let sense): throw device.failure(.preempt, sense)
+        case let other: throw device.failure(.preempt, other)
         }
         // GOOD does not mean we hold it: had our other path released meanwhile (or another key reserved), the
         // PREEMPT only removed registrations of our key, ours included (SPC P5/P7). Look again; a look that
         // fails keeps the PREEMPT's word (never exit non-zero holding the lock).
         var generation = status.generation &+ 1
         if let after = try? device.readFullStatus() {
-            guard let mine = ownDescriptor(in: after), mine.key == key, mine.isReservationHolder else { return nil }
+            guard let mine = device.ownRegistration(in: after), mine.key == key, mine.isReservationHolder else { return nil }
             generation = after.generation
         }
         let takeover = Takeover(generation: generation, removed: removed)
@@ -313,9 +305,9 @@ struct Locker {
     /// RESERVE with our key and type: true on GOOD, false on conflict (LIO's D15 already read as one).
     private func reserve() throws(StorageCtlError) -> Bool {
         switch try device.reserve(type: type, key: key) {
-        case .good: return true
+        case .done: return true
         case .conflict: return false
-        case .checkCondition(let sense): throw device.failure(.reserve, sense)
+        case let other: throw device.failure(.reserve, other)
         }
     }
 

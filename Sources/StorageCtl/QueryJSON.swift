@@ -39,8 +39,8 @@ enum QueryJSON {
         ])
     }
 
-    static func render(path: String, inquiry: StandardInquiryData, status: ReadFullStatusResponse?,
-                       keys: ReadKeysResponse?, reservation: ReadReservationResponse?, settings: Settings) -> JSON {
+    static func render(path: String, inquiry: StandardInquiryData, status: FullStatus?,
+                       keys: Registrations?, reservation: ReservationState?, settings: Settings) -> JSON {
         var members = device(path, inquiry)
         var registrations: [JSON] = []
         var reserved: JSON = .null
@@ -83,7 +83,8 @@ enum QueryJSON {
         return .object(members)
     }
 
-    static func render(path: String, inquiry: StandardInquiryData, capabilities c: ReportCapabilitiesResponse) -> JSON {
+    static func render(path: String, inquiry: StandardInquiryData, capabilities: ReservationCapabilities) -> JSON {
+        let c = capabilities.asReport
         var members = device(path, inquiry)
         members += [
             ("replace_lost_reservation_capable", .bool(c.replaceLostReservationCapable)),

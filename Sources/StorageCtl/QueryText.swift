@@ -16,8 +16,8 @@ enum QueryText {
             + "  Peripheral device type: \(inquiry.peripheralDeviceType.name)\n"
     }
 
-    static func fullStatus(_ status: ReadFullStatusResponse, label: (ReservationKey) -> String) -> String {
-        var safe = status
+    static func fullStatus(_ status: FullStatus, label: (ReservationKey) -> String) -> String {
+        var safe = status.response
         safe.descriptors = status.descriptors.map { descriptor in
             var d = descriptor
             d.transportID = escapedTransportID(descriptor.transportID)
@@ -27,13 +27,13 @@ enum QueryText {
     }
 
     /// For devices without READ FULL STATUS: sg_persist's `-k` then `-r` output.
-    static func keysAndReservation(_ keys: ReadKeysResponse, _ reservation: ReadReservationResponse,
+    static func keysAndReservation(_ keys: Registrations, _ reservation: ReservationState,
                                    label: (ReservationKey) -> String) -> String {
-        PersistOutput.readKeys(keys, keyLabel: label) + PersistOutput.readReservation(reservation, keyLabel: label)
+        PersistOutput.readKeys(keys.response, keyLabel: label) + PersistOutput.readReservation(reservation.response, keyLabel: label)
     }
 
-    static func capabilities(_ caps: ReportCapabilitiesResponse) -> String {
-        PersistOutput.reportCapabilities(caps)
+    static func capabilities(_ caps: ReservationCapabilities) -> String {
+        PersistOutput.reportCapabilities(caps.asReport)
     }
 
     static func needsEscaping(_ text: String) -> Bool {

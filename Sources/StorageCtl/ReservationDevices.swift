@@ -15,6 +15,8 @@ public struct DeviceRequest {
     public var displayPath: String?
     /// This host's initiator ports named in the configuration (`initiator_ports=`).
     public var initiatorPorts: [TransportID] = []
+    /// `backend=`/`--backend`; nil: chosen by the node's kind.
+    public var backend: ReservationBackend?
     /// Which drive DEVICE reached before (PathMemory); nil: not remembered, not followed.
     var pathMemory: PathMemory?
     /// A line on stderr that is not a failure: a Control Device followed to another path.
@@ -30,10 +32,17 @@ public struct DeviceRequest {
     }
 }
 
+/// How a block node is driven (`backend=`, `--backend`).
+public enum ReservationBackend: String, Sendable {
+    /// SCSI commands through SG_IO (`SCSIReservationDevice`).
+    case sgio
+    /// The kernel's block-layer PR ioctls (`BlockReservationDevice`).
+    case block
+}
+
 /// The one place a DEVICE argument becomes a `PersistentReservationDevice`: `DeviceResolver`
-/// says what the path is, and the switch below picks the backend for it. A new backend (the
-/// kernel's `IOC_PR_*` ioctls on a block device, NVMe) is one file implementing the protocol
-/// and one case here; the verbs, `Locker` and `StorageCtlMain` do not change.
+/// says what the path is, and `backend(for:)` picks the backend for it. A new backend is one file
+/// implementing the protocol and a case here; the verbs, `Locker` and `StorageCtlMain` do not change.
 public enum ReservationDevices {
     public static func open(_ path: String, _ request: DeviceRequest) throws(TransportError) -> any PersistentReservationDevice {
         let sysfs = request.options.sysfsRoot, dev = request.options.devDirectory
@@ -62,10 +71,34 @@ public enum ReservationDevices {
                 memory.remember(path, identity: remember)
             }
         }
-        switch resolution.kind {
-        case .simulatedLU, .scsiGeneric, .scsiBlockDevice, .otherBlockDevice, .scsiTape:
+        switch try backend(for: resolution.kind, path: resolution.path, asked: request.backend) {
+        case .sgio:
             return scsi(try DeviceResolver.open(resolution, options: request.options), path: path, request,
                         resolutionNote: resolution.note)
+        case .block:
+            let node = try DeviceResolver.openBlockNode(resolution, options: request.options)
+            let note = [resolution.note, "backend block: the kernel's IOC_PR_* ioctls on \(resolution.nodePath)"]
+                .compactMap { $0 }.joined(separator: "; ")
+            return BlockReservationDevice(node: node, scsi: scsi(node, path: path, request), tracer: request.tracer,
+                                          resolutionNote: OutputText.escaped(note), isMap: resolution.kind == .otherBlockDevice)
+        }
+    }
+
+    /// The backend for a node, unless `asked`. A block node that is not a SCSI disk (a dm-multipath map)
+    /// gets the block layer's ioctls: SG_IO on a map reaches one path per command, so a REGISTER through it
+    /// would register one path of several, and the reservation be lost with that path. A SCSI disk keeps SG_IO
+    /// (one path; and sd's REGISTER sets APTPL whatever `aptpl=` says). Tape drives, sg nodes and simulated
+    /// drives have only SG_IO (or their file): `block` is refused for them.
+    static func backend(for kind: DeviceResolution.Kind, path: String, asked: ReservationBackend?) throws(TransportError) -> ReservationBackend {
+        switch kind {
+        case .otherBlockDevice: return asked ?? .block
+        case .scsiBlockDevice: return asked ?? .sgio
+        case .simulatedLU, .scsiGeneric, .scsiTape:
+            if asked == .block {
+                throw TransportError(.other, "backend=block needs a block device node (/dev/sdX, /dev/dm-N, /dev/mapper/NAME); "
+                                     + "\(path) is \(kind == .simulatedLU ? "a simulated drive" : "not one"): use backend=sgio")
+            }
+            return .sgio
         }
     }
 

@@ -12,11 +12,12 @@ import ProcessSupport
 ///   and BUSY/TASK SET FULL are retried a bounded number of times: a UA reports an event that
 ///   already happened, not a failure of this command (LIO answers the other initiator's next
 ///   command with 2A/03 once after CLEAR);
-/// - LIO answers RESERVE from an unregistered nexus on a free LU with CHECK CONDITION 2/08/00
-///   where SPC says RESERVATION CONFLICT (docs/pr-rules.md D15): `reserve` says conflict;
+/// - sense data is decoded here and nowhere above: a CHECK CONDITION becomes `.failed` naming the sense,
+///   or `.unsupported` for INVALID COMMAND OPERATION CODE; the devices' deviations are read as SPC means
+///   them (LIO's 2/08/00 for RESERVATION CONFLICT, D15; 5/26/04 for a RELEASE of the wrong type, D4);
 /// - `-v` traces each command (CDB, status, sense, duration) on stderr, `debug_log` appends it to
 ///   the debug file;
-/// - every failure becomes a `StorageCtlError` with exit code 3 naming the device.
+/// - every failure becomes a `ReservationDeviceError` naming the device.
 /// (The sg_persist personality does not use this: sg_persist reports a UA as exit 6.)
 public final class SCSIReservationDevice: PersistentReservationDevice {
     public let transport: any SCSITransport
@@ -59,18 +60,17 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
         return .milliseconds(max(1, Int64(milliseconds)))
     }
 
-    /// The error for a transport failure: a device error (exit 3), or exit 4 when a simulated LU's file lock
-    /// outlasted `lockDeadline` (while opening it too).
+    /// The error for a transport failure: the device failed, or `lock` gave up when a wait for another
+    /// process (a simulated LU's file lock) outlasted `lockDeadline` (while opening it too).
     public static func transportFailure(_ path: String, _ what: String, _ error: TransportError,
-                                        transportIsSimulated: Bool,
-                                        lockDeadline: ContinuousClock.Instant?) -> StorageCtlError {
+                                        lockDeadline: ContinuousClock.Instant?) -> ReservationDeviceError {
         // Transport messages may carry names from the file system (a link's target, a sysfs name): escaped.
         let message = OutputText.escaped(error.message)
         let text = what.isEmpty ? message : "\(what): \(message)"
-        if error.kind == .timeout, transportIsSimulated, let lockDeadline, ContinuousClock.now >= lockDeadline {
-            return StorageCtlError(.timedOut, "\(path): gave up waiting (max_lock_wait): \(text)")
+        if error.kind == .lockWait, let lockDeadline, ContinuousClock.now >= lockDeadline {
+            return ReservationDeviceError(.gaveUp, "\(path): gave up waiting (max_lock_wait): \(text)")
         }
-        return .device(path, text)
+        return .failed(path, text)
     }
 
     public var knownNexus: Nexus? { transport.knownNexus }
@@ -97,7 +97,7 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
     }
 
     /// Sends one CDB with the shared retry policy. `what` names the command in messages.
-    func send(_ cdb: [UInt8], dataOut: [UInt8] = [], dataInLength: Int = 0, what: String) throws(StorageCtlError) -> Reply {
+    func send(_ cdb: [UInt8], dataOut: [UInt8] = [], dataInLength: Int = 0, what: String) throws(ReservationDeviceError) -> Reply {
         var attempt = 0
         while true {
             attempt += 1
@@ -107,8 +107,7 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
                 result = try transport.execute(cdb: cdb, dataOut: dataOut, dataInLength: dataInLength, timeout: timeout)
             } catch {
                 tracer?.trace(what: what, cdb: cdb, outcome: "transport error: \(error.message)", elapsed: ContinuousClock.now - start)
-                throw Self.transportFailure(path, what, error, transportIsSimulated: transport is SimulatedLU,
-                                            lockDeadline: lockDeadline)
+                throw Self.transportFailure(path, what, error, lockDeadline: lockDeadline)
             }
             let sense = result.sense.isEmpty ? nil : SenseData.decode(result.sense)
             tracer?.trace(what: what, cdb: cdb, outcome: Self.describe(result, sense), elapsed: ContinuousClock.now - start)
@@ -119,7 +118,7 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
                 return Reply(status: .reservationConflict, sense: nil, data: [])
             case .checkCondition:
                 guard let sense else {
-                    throw .device(path, "\(what) failed: CHECK CONDITION without valid sense data")
+                    throw .failed(path, "\(what) failed: CHECK CONDITION without valid sense data")
                 }
                 if sense.key == .unitAttention, attempt <= Self.maxRetries { continue }
                 if sense.key == .noSense || sense.key == .recoveredError {
@@ -131,9 +130,9 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
                     SystemCall.sleep(.milliseconds(10 * attempt))
                     continue
                 }
-                throw .device(path, "\(what) failed: device stayed \(result.status.name) after \(Self.maxRetries) retries")
+                throw .failed(path, "\(what) failed: device stayed \(result.status.name) after \(Self.maxRetries) retries")
             default:
-                throw .device(path, "\(what) failed: SCSI status \(result.status.name)")
+                throw .failed(path, "\(what) failed: SCSI status \(result.status.name)")
             }
         }
     }
@@ -147,19 +146,33 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
     }
 
     /// The error for a reply that is not GOOD where GOOD was needed.
-    func failure(_ what: String, _ reply: Reply) -> StorageCtlError {
-        guard let sense = reply.sense else { return .device(path, "\(what) failed: \(reply.status.name)") }
-        return Self.failure(path: path, what, sense)
+    func failure(_ what: String, _ reply: Reply) -> ReservationDeviceError {
+        guard let sense = reply.sense else { return .failed(path, "\(what) failed: \(reply.status.name)") }
+        switch Self.outcome(sense) {
+        case .unsupported(let reason): return .failed(path, "persistent reservations are not supported by this device (\(what): \(reason))")
+        default: return .failed(path, "\(what) failed: \(Self.reason(sense))")
+        }
     }
+
+    /// A CHECK CONDITION nobody expected, as an outcome: an unsupported command says so.
+    static func outcome(_ sense: SenseData) -> ReservationOutcome {
+        if sense.key == .illegalRequest, sense.additionalSense == .invalidCommandOperationCode {
+            return .unsupported(reason: sense.additionalSense.description)
+        }
+        return .failed(reason: reason(sense))
+    }
+
+    /// `Not Ready: Logical unit communication failure`.
+    static func reason(_ sense: SenseData) -> String { "\(sense.key.name): \(sense.additionalSense.description)" }
 
     // MARK: - INQUIRY
 
-    public func inquiry() throws(StorageCtlError) -> StandardInquiryData {
+    public func inquiry() throws(ReservationDeviceError) -> StandardInquiryData {
         let cdb = Inquiry.CDB(allocationLength: 96).encode()
         let reply = try send(cdb, dataInLength: 96, what: "INQUIRY")
         guard reply.status == .good else { throw failure("INQUIRY", reply) }
         guard let data = StandardInquiryData.decode(reply.data) else {
-            throw .device(path, "INQUIRY returned \(reply.data.count) bytes, too short to decode")
+            throw .failed(path, "INQUIRY returned \(reply.data.count) bytes, too short to decode")
         }
         return data
     }
@@ -167,7 +180,7 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
     // MARK: - PERSISTENT RESERVE IN
 
     /// Sends a PR IN, growing the allocation length once if the device has more to say.
-    func persistentReserveIn(_ action: PersistentReserveIn.ServiceAction, what: String) throws(StorageCtlError) -> Reply {
+    func persistentReserveIn(_ action: PersistentReserveIn.ServiceAction, what: String) throws(ReservationDeviceError) -> Reply {
         var allocation = 8192
         while true {
             let cdb = PersistentReserveIn.CDB(serviceAction: action, allocationLength: UInt16(allocation)).encode()
@@ -184,24 +197,24 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
         }
     }
 
-    public func readKeys() throws(StorageCtlError) -> ReadKeysResponse {
+    public func readKeys() throws(ReservationDeviceError) -> Registrations {
         let what = "PERSISTENT RESERVE IN (READ KEYS)"
         let reply = try persistentReserveIn(.readKeys, what: what)
         guard reply.status == .good else { throw readFailure(what, reply) }
         guard let response = ReadKeysResponse.decode(reply.data) else { throw malformed(what) }
-        return response
+        return Registrations(response)
     }
 
-    public func readReservation() throws(StorageCtlError) -> ReadReservationResponse {
+    public func readReservation() throws(ReservationDeviceError) -> ReservationState {
         let what = "PERSISTENT RESERVE IN (READ RESERVATION)"
         let reply = try persistentReserveIn(.readReservation, what: what)
         guard reply.status == .good else { throw readFailure(what, reply) }
         guard let response = ReadReservationResponse.decode(reply.data) else { throw malformed(what) }
-        return response
+        return ReservationState(response)
     }
 
     /// nil when the device answers ILLEGAL REQUEST / INVALID FIELD IN CDB: it lacks the service action.
-    public func readFullStatus() throws(StorageCtlError) -> ReadFullStatusResponse? {
+    public func readFullStatus() throws(ReservationDeviceError) -> FullStatus? {
         let what = "PERSISTENT RESERVE IN (READ FULL STATUS)"
         let reply = try persistentReserveIn(.readFullStatus, what: what)
         if reply.status == .checkCondition, let sense = reply.sense, sense.key == .illegalRequest,
@@ -210,64 +223,70 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
         }
         guard reply.status == .good else { throw readFailure(what, reply) }
         guard let response = ReadFullStatusResponse.decode(reply.data) else { throw malformed(what) }
-        return response
+        return FullStatus(response)
     }
 
-    public func reportCapabilities() throws(StorageCtlError) -> ReportCapabilitiesResponse {
+    public func reportCapabilities() throws(ReservationDeviceError) -> ReservationCapabilities {
         let what = "PERSISTENT RESERVE IN (REPORT CAPABILITIES)"
         let reply = try persistentReserveIn(.reportCapabilities, what: what)
         guard reply.status == .good else { throw readFailure(what, reply) }
         guard let response = ReportCapabilitiesResponse.decode(reply.data) else { throw malformed(what) }
-        return response
+        return ReservationCapabilities(response)
     }
 
-    private func readFailure(_ what: String, _ reply: Reply) -> StorageCtlError {
+    private func readFailure(_ what: String, _ reply: Reply) -> ReservationDeviceError {
         if reply.status == .reservationConflict {
-            return StorageCtlError(.busy, "\(path): \(what) refused with RESERVATION CONFLICT")
+            return ReservationDeviceError(.conflict, "\(path): \(what) refused with RESERVATION CONFLICT")
         }
         return failure(what, reply)
     }
 
-    private func malformed(_ what: String) -> StorageCtlError {
-        .device(path, "\(what) returned data too short or malformed to decode")
+    private func malformed(_ what: String) -> ReservationDeviceError {
+        .failed(path, "\(what) returned data too short or malformed to decode")
     }
 
     // MARK: - PERSISTENT RESERVE OUT
 
-    public func register(key: ReservationKey, serviceActionKey: ReservationKey, aptpl: Bool) throws(StorageCtlError) -> ReservationOutcome {
+    public func register(key: ReservationKey, serviceActionKey: ReservationKey, aptpl: Bool) throws(ReservationDeviceError) -> ReservationOutcome {
         try persistentReserveOut(.register, type: typeField, key: key, serviceActionKey: serviceActionKey, aptpl: aptpl)
     }
 
-    public func registerAndIgnoreExistingKey(serviceActionKey: ReservationKey, aptpl: Bool) throws(StorageCtlError) -> ReservationOutcome {
+    public func registerAndIgnoreExistingKey(serviceActionKey: ReservationKey, aptpl: Bool) throws(ReservationDeviceError) -> ReservationOutcome {
         try persistentReserveOut(.registerAndIgnoreExistingKey, type: typeField, key: ReservationKey(0),
                                  serviceActionKey: serviceActionKey, aptpl: aptpl)
     }
 
     /// LIO's 2/08/00 for an unregistered nexus on a free LU is the conflict SPC specifies (D15).
-    public func reserve(type: ReservationType, key: ReservationKey) throws(StorageCtlError) -> ReservationOutcome {
-        try persistentReserveOut(.reserve, type: type, key: key)
-            .treatingAsConflict(.notReady, .logicalUnitCommunicationFailure)
+    public func reserve(type: ReservationType, key: ReservationKey) throws(ReservationDeviceError) -> ReservationOutcome {
+        try persistentReserveOut(.reserve, type: type, key: key,
+                                 conflictSenses: [(.notReady, .logicalUnitCommunicationFailure)])
     }
 
     /// LIO's 2/08/00 for an unregistered nexus (no reservation, or one held by another session of this
     /// initiator name, which LIO's access check lets through) is the conflict SPC specifies (D15, L1).
-    public func release(type: ReservationType, key: ReservationKey) throws(StorageCtlError) -> ReservationOutcome {
-        try persistentReserveOut(.release, type: type, key: key)
-            .treatingAsConflict(.notReady, .logicalUnitCommunicationFailure)
+    /// SPC answers a RELEASE of the wrong type with 5/26/04 where LIO says RESERVATION CONFLICT (D4):
+    /// one outcome for both, so the caller can say which type the lock has.
+    public func release(type: ReservationType, key: ReservationKey) throws(ReservationDeviceError) -> ReservationOutcome {
+        try persistentReserveOut(.release, type: type, key: key,
+                                 conflictSenses: [(.notReady, .logicalUnitCommunicationFailure),
+                                                  (.illegalRequest, .invalidReleaseOfPersistentReservation)])
     }
 
-    public func clear(key: ReservationKey) throws(StorageCtlError) -> ReservationOutcome {
+    public func clear(key: ReservationKey) throws(ReservationDeviceError) -> ReservationOutcome {
         try persistentReserveOut(.clear, type: typeField, key: key)
     }
 
-    public func preempt(key: ReservationKey, victim: ReservationKey, type: ReservationType, abort: Bool) throws(StorageCtlError) -> ReservationOutcome {
+    public func preempt(key: ReservationKey, victim: ReservationKey, type: ReservationType, abort: Bool) throws(ReservationDeviceError) -> ReservationOutcome {
         try persistentReserveOut(abort ? .preemptAndAbort : .preempt, type: type, key: key, serviceActionKey: victim)
     }
 
     /// One PR OUT with the basic 24-byte parameter list (SPEC_I_PT and ALL_TG_PT clear, scope LU).
+    /// `conflictSenses`: CHECK CONDITIONs (sense key, ASC/ASCQ) that mean RESERVATION CONFLICT for this
+    /// service action on some device (docs/pr-rules.md §5).
     func persistentReserveOut(_ action: PersistentReserveOut.ServiceAction, type: ReservationType,
                               key: ReservationKey, serviceActionKey: ReservationKey = ReservationKey(0),
-                              aptpl: Bool = false) throws(StorageCtlError) -> ReservationOutcome {
+                              aptpl: Bool = false,
+                              conflictSenses: [(SenseKey, AdditionalSense)] = []) throws(ReservationDeviceError) -> ReservationOutcome {
         let parameters = PersistentReserveOut.ParameterList(
             reservationKey: key, serviceActionReservationKey: serviceActionKey,
             specifyInitiatorPorts: false, allTargetPorts: false, activatePersistThroughPowerLoss: aptpl)
@@ -276,11 +295,12 @@ public final class SCSIReservationDevice: PersistentReservationDevice {
                                            parameterListLength: UInt32(bytes.count)).encode()
         let reply = try send(cdb, dataOut: bytes, what: action.commandName)
         switch reply.status {
-        case .good: return .good
+        case .good: return .done
         case .reservationConflict: return .conflict
         default:
             guard let sense = reply.sense else { throw failure(action.commandName, reply) }
-            return .checkCondition(sense)
+            if conflictSenses.contains(where: { $0.0 == sense.key && $0.1 == sense.additionalSense }) { return .conflict }
+            return Self.outcome(sense)
         }
     }
 }

@@ -21,6 +21,8 @@ public struct Settings: Sendable, Equatable {
     /// sessions, ports of another fabric; on a simulated drive, the host's other paths. Added to what the
     /// transport finds (OwnNexuses.hostPorts): a registration of our key through one of them is ours.
     public var initiatorPorts: [TransportID] = []
+    /// `backend=sgio|block`: how a block node is driven; nil: chosen by the node's kind (ReservationDevices).
+    public var backend: ReservationBackend?
     public var debugLog = false
     public var debugFile = "/opt/bacula/working/storage-ctl.log"
     /// `host_<KEY>=name`: names shown next to keys in every output.
@@ -114,7 +116,7 @@ public struct ConfigOwnership: Sendable, Equatable {
 /// The settings this version understands, with how to parse each. Unknown names get a warning,
 /// because a typo (`max_lock_wiat=60`) must not silently leave the default in place.
 enum SettingName: String, CaseIterable {
-    case key, type, aptpl, initiator
+    case key, type, aptpl, initiator, backend
     case initiatorPorts = "initiator_ports"
     case debugLog = "debug_log"
     case debugFile = "debug_file"
@@ -203,6 +205,13 @@ public enum SettingValue {
         }
     }
 
+    public static func backend(_ text: String, what: String) -> Result<ReservationBackend, StorageCtlError> {
+        guard let backend = ReservationBackend(rawValue: text) else {
+            return .failure(.usage("invalid \(what) '\(OutputText.argument(text))': expected sgio or block"))
+        }
+        return .success(backend)
+    }
+
     public static func simType(_ text: String) -> Result<PeripheralDeviceType, StorageCtlError> {
         switch text {
         case "tape": return .success(.tape)
@@ -261,6 +270,7 @@ extension Settings {
             if let problem = SimulatedLU.initiatorNameProblem(value) { throw .usage("initiator: \(problem)") }
             initiator = value
         case .initiatorPorts: initiatorPorts = try SettingValue.ports(value).get()
+        case .backend: backend = try SettingValue.backend(value, what: "backend").get()
         case .maxLockWait: maxLockWait = try SettingValue.seconds(value, what: "max_lock_wait").get()
         case .commandTimeout: commandTimeout = try SettingValue.seconds(value, what: "command_timeout", allowZero: false).get()
         case .lockRetryInitial: lockRetryInitial = try SettingValue.retryDelay(value, what: "lock_retry_initial").get()

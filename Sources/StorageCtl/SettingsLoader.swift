@@ -103,6 +103,7 @@ enum SettingsLoader {
         if let key = invocation.key { settings.key = try SettingValue.key(key).get() }
         if let type = invocation.type { settings.type = try SettingValue.type(type).get() }
         if let wait = invocation.wait { settings.maxLockWait = try SettingValue.seconds(wait, what: "--wait").get() }
+        if let backend = invocation.backend { settings.backend = try SettingValue.backend(backend, what: "--backend").get() }
         if let initiator = invocation.initiator {
             try Invocation.Option.initiator.validate(initiator)
             settings.initiator = initiator

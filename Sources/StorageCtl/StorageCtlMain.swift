@@ -81,7 +81,7 @@ public enum StorageCtlMain {
         var (status, failureReported) = runReporting(arguments, environment: .live, stdout: &out, stderrLine: stderrLine)
         out.flush()
         if let failure = out.failure, !failureReported {
-            stderrLine("storage-ctl: cannot write standard output: \(Errno(rawValue: failure))")
+            stderrLine("storage-ctl: cannot write standard output: \(failure)")
             // the plugin's statuses are 0-3 only: an output lost is its UNKNOWN
             status = CheckCommand.isRequested(arguments) ? Self.pluginUnknown : .outputFailed
         }
@@ -304,7 +304,7 @@ public enum StorageCtlMain {
         } catch {
             SettingsLoader.traceChoice(settings, tracer)
             tracer.record("open failed: \(error.message)")
-            throw SCSIReservationDevice.transportFailure(shownDevice, "", error, transportIsSimulated: true, lockDeadline: lockDeadline)
+            throw Device.error(SCSIReservationDevice.transportFailure(shownDevice, "", error, lockDeadline: lockDeadline))
         }
         // A stop signal that came before any SCSI command was sent (opening can wait: a simulated LU's
         // lock, a slow device node): stop here, nothing done.

@@ -126,8 +126,8 @@ extension Locker {
         guard let registered = waiter.registeredAs, holder?.isAllRegistrants != true else { return }
         for ticket in dead where holder?.key != ticket.key {
             switch try device.preempt(key: registered, victim: ticket.key, type: type, abort: false) {
-            case .good: note("removed the ticket \(ticket) of \(settings.label(ticket.owner)): its lock stopped polling")
-            case .conflict, .checkCondition: break
+            case .done: note("removed the ticket \(ticket) of \(settings.label(ticket.owner)): its lock stopped polling")
+            case .conflict, .unsupported, .failed: break
             }
         }
     }

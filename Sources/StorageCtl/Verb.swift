@@ -53,7 +53,7 @@ enum Verbs {
 /// What a running verb may use: the device, the merged settings, where output goes, and the
 /// clock/sleeper of `lock` (injectable for tests).
 final class VerbContext {
-    let device: any PersistentReservationDevice
+    let device: Device
     let settings: Settings
     let json: Bool
     var stdout: String = ""
@@ -69,7 +69,7 @@ final class VerbContext {
     init(device: any PersistentReservationDevice, settings: Settings, json: Bool, tracer: CommandTracer?,
          note: @escaping (String) -> Void, sleeperFactory: @escaping () -> (Duration) -> Int32?,
          lockRecords: @escaping () -> LockRecordStore? = { nil }) {
-        self.device = device
+        self.device = Device(device)
         self.settings = settings
         self.json = json
         self.tracer = tracer

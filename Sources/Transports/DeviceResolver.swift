@@ -98,6 +98,16 @@ public enum DeviceResolver {
         }
     }
 
+    /// The open block node, for a backend that sends the block layer's own PR ioctls on it (BlockPR) and
+    /// SG_IO for what those lack.
+    public static func openBlockNode(_ resolution: DeviceResolution, options: DeviceOptions) throws(TransportError) -> SGIOTransport {
+        guard resolution.kind == .scsiBlockDevice || resolution.kind == .otherBlockDevice else {
+            throw TransportError(.other, "\(resolution.path) is not a block device node")
+        }
+        return try SGIOTransport(nodePath: resolution.nodePath, path: resolution.path, resolutionNote: resolution.note,
+                                 scsiAddress: resolution.address, sysfsRoot: options.sysfsRoot)
+    }
+
     /// Opens DEVICE given as the bytes the user passed. UTF-8 goes the usual way; other bytes (a Swift String
     /// cannot hold them: it would repair them to U+FFFD and name another file) are opened once, with O_PATH, by
     /// exactly those bytes, and the file is then reached through `/proc/self/fd/N`, so what is opened is what
@@ -117,8 +127,8 @@ public enum DeviceResolver {
         do throws(Errno) {
             fd = try FileDescriptor.open(pathBytes: pathBytes, LinuxOpenFlags.pathOnly | O_CLOEXEC)
         } catch {
-            if error == .noSuchFileOrDirectory { throw TransportError(.open(errno: error.rawValue), "no such file or device") }
-            throw TransportError(.open(errno: error.rawValue), "cannot examine it: \(error) (\(error.name))")
+            if error == .noSuchFileOrDirectory { throw TransportError(.open(errno: error), "no such file or device") }
+            throw TransportError(.open(errno: error), "cannot examine it: \(error) (\(error.name))")
         }
         defer { fd.close() }
         return try body("/proc/self/fd/\(fd.rawValue)")
@@ -188,19 +198,19 @@ public enum DeviceResolver {
         case .noSuchFileOrDirectory:
             if case .success(let s) = SGIOSyscall.stat(path, followLinks: false), s.type == .symbolicLink {
                 let target = (try? SGIOSyscall.readlink(path).get()) ?? "?"
-                return TransportError(.open(errno: e), "dangling symbolic link: its target \(target) does not exist")
+                return TransportError(.open(errno: error), "dangling symbolic link: its target \(target) does not exist")
             }
-            return TransportError(.open(errno: e), "no such file or device")
+            return TransportError(.open(errno: error), "no such file or device")
         case .permissionDenied:
-            return TransportError(.open(errno: e), "permission denied looking it up (a directory on the way is not searchable)")
+            return TransportError(.open(errno: error), "permission denied looking it up (a directory on the way is not searchable)")
         case .notDirectory:
-            return TransportError(.open(errno: e), "a component of the path is not a directory")
+            return TransportError(.open(errno: error), "a component of the path is not a directory")
         case .tooManySymbolicLinkLevels:
-            return TransportError(.open(errno: e), "too many levels of symbolic links")
+            return TransportError(.open(errno: error), "too many levels of symbolic links")
         case .fileNameTooLong:
-            return TransportError(.open(errno: e), "path too long")
+            return TransportError(.open(errno: error), "path too long")
         default:
-            return TransportError(.open(errno: e), "cannot examine it: \(error) (\(error.name))")
+            return TransportError(.open(errno: error), "cannot examine it: \(error) (\(error.name))")
         }
     }
 
@@ -252,9 +262,9 @@ public enum DeviceResolver {
         case .success(let s): status = s
         case .failure(let error):
             if error == .noSuchFileOrDirectory {
-                throw TransportError(.open(errno: error.rawValue), "the drive's SCSI generic node \(node) does not exist (udev did not create it?)")
+                throw TransportError(.open(errno: error), "the drive's SCSI generic node \(node) does not exist (udev did not create it?)")
             }
-            throw TransportError(.open(errno: error.rawValue), "cannot examine the drive's SCSI generic node \(node): \(error)")
+            throw TransportError(.open(errno: error), "cannot examine the drive's SCSI generic node \(node): \(error)")
         }
         guard status.type == .characterDevice else {
             throw TransportError(.notSCSIDevice, "\(node), the drive's SCSI generic node by name, is not a character device")

@@ -1,4 +1,5 @@
 import PRCore
+import ProcessSupport
 
 /// What one SCSI command produced, as the initiator sees it.
 ///
@@ -29,13 +30,16 @@ public struct SCSICommandResult: Sendable, Equatable {
 public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// open(2) failed; errno kept so the CLI can say which privilege or node is missing.
-        case open(errno: Int32)
+        case open(errno: Errno)
         /// The path exists but is not something we can send SCSI commands to.
         case notSCSIDevice
         /// The command timed out (`command_timeout`).
         case timeout
+        /// Another process held the simulated LU's file lock past the wait allowed (a stopped storage-ctl):
+        /// the drive was never reached, so `lock` may give up as it does when the drive stays busy.
+        case lockWait
         /// ioctl/read/write failed after the device was opened.
-        case io(errno: Int32)
+        case io(errno: Errno)
         /// The simulated LU's file is not a valid state file (corrupt, foreign, or a newer version).
         case corruptState
         /// Anything else, described by `message`.

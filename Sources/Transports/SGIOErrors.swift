@@ -39,7 +39,7 @@ enum SGIOErrors {
         default:
             message = "cannot open \(what): \(error) (\(error.name))"
         }
-        return TransportError(.open(errno: e), message)
+        return TransportError(.open(errno: error), message)
     }
 
     /// Who may open the node, read from its owner, group and mode.
@@ -64,26 +64,26 @@ enum SGIOErrors {
             return timedOut(cdb: cdb, node: node, timeoutMilliseconds: timeoutMilliseconds)
         case .notPermitted, .permissionDenied:
             let via = kind == .blockDevice ? "a block device" : "an sg node"
-            return TransportError(.io(errno: e),
+            return TransportError(.io(errno: error),
                                   "the kernel refused to pass \(command) to \(node): sending it through \(via) needs CAP_SYS_RAWIO; run as root")
         case .interrupted:
-            return TransportError(.io(errno: e),
+            return TransportError(.io(errno: error),
                                   "\(command) to \(node) was interrupted by a signal; whether the device executed it is unknown")
         case .noSuchDeviceOrAddress, .noSuchDevice:
-            return TransportError(.io(errno: e),
+            return TransportError(.io(errno: error),
                                   "\(command) to \(node) failed: the device is gone or being removed (\(error.name))")
         case .busy:
-            return TransportError(.io(errno: e), "\(command) to \(node) failed: device busy (EBUSY)")
+            return TransportError(.io(errno: error), "\(command) to \(node) failed: device busy (EBUSY)")
         case .ioError:
-            return TransportError(.io(errno: e), "\(command) to \(node) failed: I/O error (EIO)")
+            return TransportError(.io(errno: error), "\(command) to \(node) failed: I/O error (EIO)")
         case .noMemory:
-            return TransportError(.io(errno: e),
+            return TransportError(.io(errno: error),
                                   "\(command) to \(node) failed: the kernel could not allocate the transfer buffer (ENOMEM)")
         case .inappropriateIOCTLForDevice, .invalidArgument, .notSupported:
             return TransportError(.notSCSIDevice,
                                   "\(node) refused SG_IO for \(command) (\(error.name)): not a SCSI pass-through node")
         default:
-            return TransportError(.io(errno: e), "\(command) to \(node) failed: \(error) (\(error.name))")
+            return TransportError(.io(errno: error), "\(command) to \(node) failed: \(error) (\(error.name))")
         }
     }
 

@@ -51,7 +51,8 @@ public final class SGIOTransport: SCSITransport {
     public let sysfsRoot: String
     private var ownNexusesRead: OwnNexuses?
 
-    private let fd: FileDescriptor
+    /// Internal: BlockPR sends the block layer's PR ioctls on the same open node.
+    let fd: FileDescriptor
 
     /// Sense buffer offered to the kernel: the largest sense SPC allows (252 bytes).
     static let senseCapacity = 252
@@ -84,7 +85,7 @@ public final class SGIOTransport: SCSITransport {
         case .success(let s): status = s
         case .failure(let e):
             opened.close()
-            throw TransportError(.io(errno: e.rawValue), "cannot examine \(nodePath): \(e)")
+            throw TransportError(.io(errno: e), "cannot examine \(nodePath): \(e)")
         }
         switch status.type {
         case .characterDevice: nodeKind = .scsiGeneric

@@ -136,8 +136,8 @@ struct SimStateFile: Sendable {
     }
 
     private static func openError(_ error: Errno) -> TransportError {
-        if error == .isDirectory { return TransportError(.open(errno: EISDIR), "is a directory") }
-        return TransportError(.open(errno: error.rawValue), "cannot open: \(error)")
+        if error == .isDirectory { return TransportError(.open(errno: .isDirectory), "is a directory") }
+        return TransportError(.open(errno: error), "cannot open: \(error)")
     }
 
     func close() { descriptor.close() }
@@ -155,10 +155,10 @@ struct SimStateFile: Sendable {
         do throws(Errno) {
             acquired = try acquireLock(kind, timeout: timeout)
         } catch {
-            throw TransportError(.io(errno: error.rawValue), "cannot lock the simulated LU: \(error)")
+            throw TransportError(.io(errno: error), "cannot lock the simulated LU: \(error)")
         }
         guard acquired else {
-            throw TransportError(.timeout, "the simulated LU's file stayed locked by another process for "
+            throw TransportError(.lockWait, "the simulated LU's file stayed locked by another process for "
                                  + "\(SimStateFile.seconds(timeout)) s (a stopped storage-ctl, or any process "
                                  + "that can open the file, holds its flock)")
         }
@@ -204,7 +204,7 @@ struct SimStateFile: Sendable {
         do throws(Errno) {
             size = try descriptor.simulatedLUStatus().size
         } catch {
-            throw TransportError(.io(errno: error.rawValue), "cannot examine the simulated LU: \(error)")
+            throw TransportError(.io(errno: error), "cannot examine the simulated LU: \(error)")
         }
         if size == 0 {
             var snapshot = SimSnapshot.empty
@@ -289,7 +289,7 @@ struct SimStateFile: Sendable {
         } catch {
             // Leave the file empty (a fresh LU) rather than holding part of a header.
             try? descriptor.truncate(to: 0)
-            throw TransportError(.io(errno: error.rawValue), "cannot initialise the simulated LU: \(error)")
+            throw TransportError(.io(errno: error), "cannot initialise the simulated LU: \(error)")
         }
         // Only the owner and the group may open it: anyone who can open the file can hold its lock (README).
         descriptor.restrictPermissions()
@@ -307,7 +307,7 @@ struct SimStateFile: Sendable {
                 try descriptor.truncate(to: SimFormat.fileSize)
             }
         } catch {
-            throw TransportError(.io(errno: error.rawValue), "cannot initialise the simulated LU: \(error)")
+            throw TransportError(.io(errno: error), "cannot initialise the simulated LU: \(error)")
         }
     }
 
@@ -341,21 +341,21 @@ struct SimStateFile: Sendable {
             try descriptor.write(record.encode(), at: SimFormat.commitRecordOffset)
         } catch {
             let what = error == .noSpace ? "file system full" : "write failed: \(error)"
-            throw TransportError(.io(errno: error.rawValue),
+            throw TransportError(.io(errno: error),
                                  "\(what): cannot record the new state (the previous state is kept)")
         }
     }
 
     static func readOnlyError(_ reason: Errno) -> TransportError {
         let why = reason == .readOnlyFileSystem ? "" : " (\(reason))"
-        return TransportError(.io(errno: reason.rawValue), "read-only\(why): cannot record the new state")
+        return TransportError(.io(errno: reason), "read-only\(why): cannot record the new state")
     }
 
     private func read(count: Int, at offset: Int) throws(TransportError) -> [UInt8] {
         do throws(Errno) {
             return try descriptor.read(count: count, at: offset)
         } catch {
-            throw TransportError(.io(errno: error.rawValue), "cannot read the simulated LU: \(error)")
+            throw TransportError(.io(errno: error), "cannot read the simulated LU: \(error)")
         }
     }
 }

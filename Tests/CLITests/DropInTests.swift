@@ -250,6 +250,8 @@ struct DropInTests {
                                     asked by then are rows with that error (default: none;
                                     check -t)
                   --initiator NAME  simulated LU only: this host's initiator name
+                  --backend NAME    block nodes: sgio (SCSI commands) or block (the kernel's
+                                    IOC_PR_* ioctls); overrides backend= (default: by node kind)
               -v, --verbose         trace each SCSI command on stderr
               -h, --help            this text
               -V, --version         print the version

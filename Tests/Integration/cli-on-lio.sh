@@ -101,6 +101,18 @@ phase() {   # phase NAME: reports how long the previous phase took
     [ -n "$PHASE" ] && report "phase $PHASE: $(awk -v a="$PHASE_T" -v b="$now" 'BEGIN{printf "%.1f", b-a}') s"
     PHASE=$1 PHASE_T=$now
 }
+# merge_checks FILE LABEL: a helper script's "ok N - ..." / "not ok N - ..." lines as checks of this suite
+# (LABEL before each), its "# ..." lines into the transcript
+merge_checks() {
+    local line
+    while IFS= read -r line; do
+        case "$line" in
+            "ok "*) P=$((P + 1)); echo "ok $((P + F)) - $2${line#ok * - }"; echo "ok: ${line#ok * - }" >> "$LOG" ;;
+            "not ok "*) F=$((F + 1)); echo "FAIL $((P + F)) - $2${line#not ok * - }"; echo "FAIL: ${line#not ok * - }" >> "$LOG" ;;
+            "#"*) echo "$line" >> "$LOG" ;;
+        esac
+    done < "$1"
+}
 # sg_persist's -s text with our " (name)" suffixes removed: what storage-ctl query must equal
 unnamed() { sed -E 's/^(    Key=0x[0-9a-f]+) \([^)]*\)$/\1/' "$1"; }
 
@@ -126,7 +138,7 @@ phase "0. the other LUs, all made before the first check"
 # (adding a LUN gives every LU of the same I_T nexus a unit attention, 3F/0E REPORTED LUNS DATA HAS
 # CHANGED; they are consumed here so that each test starts on a quiet LU)
 LOOP_LUS=(seqreal sequs); [ -n "$XCTEST" ] && LOOP_LUS+=(sgio)
-ISCSI_LUS=(clii seqireal seqius paths)
+ISCSI_LUS=(clii seqireal seqius paths mpath)
 LOOP_OK=0 ISCSI_OK=0
 t0=$EPOCHREALTIME
 if lus=$(bash "$ADD_LUS" "${LOOP_LUS[@]}" 2> "$W/add-loop.err"); then eval "$lus"; LOOP_OK=1; fi
@@ -795,14 +807,21 @@ phase "14. the device goes away while lock waits"
 SA "$A" clear
 check "LU0 cleared for the fault check" 'rc 0'
 timeout -k 5 150 bash "$(dirname "${BASH_SOURCE[0]}")/device-gone.sh" "$BIN" "$W/gone" > "$W/gone.out" 2>&1
-while IFS= read -r line; do
-    case "$line" in
-        "ok "*) P=$((P + 1)); echo "ok $((P + F)) - ${line#ok * - }"; echo "ok: ${line#ok * - }" >> "$LOG" ;;
-        "not ok "*) F=$((F + 1)); echo "FAIL $((P + F)) - ${line#not ok * - }"; echo "FAIL: ${line#not ok * - }" >> "$LOG" ;;
-        "#"*) echo "$line" >> "$LOG" ;;
-    esac
-done < "$W/gone.out"
+merge_checks "$W/gone.out" ""
 grep -q '^6 passed, 0 failed$' "$W/gone.out" || { F=$((F + 1)); echo "FAIL $((P + F)) - device-gone.sh did not finish its 6 checks"; sed 's/^/    /' "$W/gone.out" | tail -n 20; }
+
+# ---- 14b. dm-multipath over two sessions of A, through the kernel's block-layer PR ioctls ------------
+# Before 15, which logs A's first session out. multipath.sh says what it checks.
+phase "14b. dm-multipath (dmsetup, no multipathd) and the block backend"
+if [ "$ISCSI_OK" = 1 ] && [ -n "${mpath_A_DEV:-}" ]; then
+    MP_A_DEV=$mpath_A_DEV MP_A_HCTL=$mpath_A_HCTL MP_A_INITIATOR=$mpath_A_INITIATOR MP_B_DEV=$mpath_B_DEV MP_B_SG=$mpath_B_SG \
+        timeout -k 5 300 bash "$(dirname "${BASH_SOURCE[0]}")/multipath.sh" "$BIN" "$W/mpath" > "$W/mpath.out" 2>&1
+    merge_checks "$W/mpath.out" "multipath: "
+    grep -qE '^[0-9]+ passed, 0 failed$' "$W/mpath.out" || { F=$((F + 1)); echo "FAIL $((P + F)) - multipath.sh did not finish cleanly"; tail -n 20 "$W/mpath.out" | sed 's/^/    /'; }
+else
+    CMD="add-lus.sh --fabric iscsi ${ISCSI_LUS[*]}"; RC=1; : > "$W/out"; : > "$W/err"
+    check "iSCSI LU for the multipath phase" 'false'
+fi
 
 # ---- 15. several paths of one host over iSCSI: a second session, a lost path, re-logins ----
 # Last: it logs A's sessions out and in again. A reaches LU "paths" through sessions of its one initiator

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PRCore
+import ProcessSupport
 @testable import SgPersist
 import Transports
 
@@ -35,7 +36,7 @@ final class PersistScriptedTransport: SCSITransport {
     func execute(cdb: [UInt8], dataOut: [UInt8], dataInLength: Int, timeout: Duration) throws(TransportError) -> SCSICommandResult {
         sent.append(Sent(cdb: cdb, dataOut: dataOut, dataInLength: dataInLength))
         let response = responses.isEmpty ? Response() : responses.removeFirst()
-        if let e = response.errno { throw TransportError(.io(errno: e), "scripted errno \(e)") }
+        if let e = response.errno { throw TransportError(.io(errno: Errno(rawValue: e)), "scripted errno \(e)") }
         return SCSICommandResult(status: ScsiStatus(rawValue: response.status), sense: response.sense,
                                  data: Array(response.data.prefix(dataInLength)),
                                  hostStatus: response.host, driverStatus: response.driver)
@@ -131,7 +132,7 @@ struct PersistFixture: Decodable, CustomStringConvertible {
             stdout: &out, stderr: &err,
             openDevice: { (path, _) throws(TransportError) in
                 // In the capture directory only the device file exists.
-                guard path == "tape0", !missing.contains(path) else { throw TransportError(.open(errno: ENOENT), "no such file") }
+                guard path == "tape0", !missing.contains(path) else { throw TransportError(.open(errno: Errno(rawValue: ENOENT)), "no such file") }
                 return transport
             })
         return (out, err, code, transport.sent)

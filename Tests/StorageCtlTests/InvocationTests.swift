@@ -48,6 +48,7 @@ struct InvocationTests {
                 case .type: expected.type = "v1"
                 case .wait: expected.wait = "v1"
                 case .initiator: expected.initiator = "v1"
+                case .backend: expected.backend = "v1"
                 case .json: expected.json = true
                 case .verbose: expected.verbose = true
                 case .abort: expected.abort = true

@@ -67,7 +67,7 @@ struct LockerTests {
         settings.key = ReservationKey(key)
         settings.hostNames = [ReservationKey(Self.a1): "sd1", ReservationKey(Self.b2): "sd2"]
         let device = SCSIReservationDevice(transport: lu, path: "/dev/fake", commandTimeout: 5, tracer: nil, typeField: .exclusiveAccess)
-        return Locker(device: device, key: ReservationKey(key), type: .exclusiveAccess, aptpl: false, settings: settings)
+        return Locker(device: Device(device), key: ReservationKey(key), type: .exclusiveAccess, aptpl: false, settings: settings)
     }
 
     @Test("trylock on a free LU, not registered: look, RESERVE, look again, REGISTER(0,key), RESERVE, then the generation for the lock record")

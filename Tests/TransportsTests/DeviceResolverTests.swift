@@ -1,6 +1,7 @@
 import Glibc
 import PRCore
 import Testing
+import ProcessSupport
 @testable import Transports
 
 /// DEVICE resolution (README.md "Usage", DEVICE) against a fake sysfs tree and device nodes made with
@@ -28,7 +29,7 @@ import Testing
             _ = try DeviceResolver.resolve(fake.dev + "/sg9", sysfsRoot: fake.root)
             Issue.record("resolved a missing path")
         } catch {
-            #expect(error == TransportError(.open(errno: ENOENT), "no such file or device"))
+            #expect(error == TransportError(.open(errno: Errno(rawValue: ENOENT)), "no such file or device"))
         }
     }
 
@@ -78,7 +79,7 @@ import Testing
         // create: a missing path is a file to make; a device node is refused
         let missing = fake.dir.path + "/drive1.lu"
         #expect(try DeviceResolver.open(missing, options: creating) is SimulatedLU)
-        #expect(throws: TransportError(.open(errno: ENOENT), "no such file or device")) {
+        #expect(throws: TransportError(.open(errno: Errno(rawValue: ENOENT)), "no such file or device")) {
             try DeviceResolver.resolve(fake.dir.path + "/drive2.lu", sysfsRoot: fake.root)
         }
         #expect(throws: TransportError(.notSCSIDevice, "create makes simulated drives in regular files only; this is not one")) {
@@ -169,7 +170,7 @@ import Testing
         let fake = try SGIOFakeSysfs()
         try fake.addTape("2:0:0:0", number: 0, sg: "sg2", sgMinor: 2)
         fake.node("nst0", major: 9, minor: 128)
-        #expect(throws: TransportError(.open(errno: ENOENT), "the drive's SCSI generic node \(fake.dev)/sg2 does not exist (udev did not create it?)")) {
+        #expect(throws: TransportError(.open(errno: Errno(rawValue: ENOENT)), "the drive's SCSI generic node \(fake.dev)/sg2 does not exist (udev did not create it?)")) {
             try DeviceResolver.resolve(fake.dev + "/nst0", sysfsRoot: fake.root, devDirectory: fake.dev)
         }
         fake.node("sg2", major: 21, minor: 7)

@@ -1,6 +1,7 @@
 import Glibc
 import PRCore
 import Testing
+import ProcessSupport
 @testable import Transports
 
 /// SGIOTransport, DeviceResolver and SCSIScan against real devices: the LIO logical unit of the test
@@ -255,7 +256,7 @@ import Testing
             _ = try SGIOTransport(nodePath: nst)
             Issue.record("second open of \(nst) succeeded")
         } catch {
-            #expect(error.kind == .open(errno: EBUSY), "\(error)")
+            #expect(error.kind == .open(errno: Errno(rawValue: EBUSY)), "\(error)")
             Self.report("second open of \(nst) while held: \(error.message)")
         }
         // ... while the drive's sg node still opens: that is why the resolver goes there.
@@ -316,7 +317,7 @@ import Testing
                 _ = try DeviceResolver.open(path, options: DeviceOptions(initiatorName: ""))
                 Issue.record("opened \(path) without privileges")
             } catch {
-                #expect(error.kind == .open(errno: EACCES), "\(error)")
+                #expect(error.kind == .open(errno: Errno(rawValue: EACCES)), "\(error)")
                 Self.report("unprivileged open of \(path): \(error.message)")
             }
         }

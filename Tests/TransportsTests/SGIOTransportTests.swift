@@ -1,6 +1,7 @@
 import Glibc
 import PRCore
 import Testing
+import ProcessSupport
 @testable import Transports
 
 /// The SG_IO transport without a device: the status rules, the timeout conversion, the error lines.
@@ -135,7 +136,7 @@ import Testing
             _ = try SGIOTransport(nodePath: "/nonexistent/sg9")
             Issue.record("opened a missing node")
         } catch {
-            #expect(error.kind == .open(errno: ENOENT))
+            #expect(error.kind == .open(errno: Errno(rawValue: ENOENT)))
             #expect(error.message.hasPrefix("cannot open /nonexistent/sg9: no such device node"))
         }
     }
@@ -180,7 +181,7 @@ import Testing
         ]
         for (e, prefix) in cases {
             let err = SGIOErrors.openFailed(errno: e, node: "/dev/sg2", userPath: "/dev/nst0", status: status)
-            #expect(err.kind == .open(errno: e))
+            #expect(err.kind == .open(errno: Errno(rawValue: e)))
             #expect(err.message.hasPrefix(prefix), "\(err.message)")
             #expect(!err.message.contains("\n"))
         }
@@ -199,7 +200,7 @@ import Testing
         let prOut: [UInt8] = [0x5F, 0x01, 0x03, 0, 0, 0, 0, 0, 0x18, 0]
         let perm = SGIOErrors.commandFailed(errno: EPERM, cdb: prOut, node: "/dev/sda", kind: .blockDevice, timeoutMilliseconds: 1000)
         #expect(perm.message == "the kernel refused to pass Persistent reserve out (5Fh) to /dev/sda: sending it through a block device needs CAP_SYS_RAWIO; run as root")
-        #expect(perm.kind == .io(errno: EPERM))
+        #expect(perm.kind == .io(errno: Errno(rawValue: EPERM)))
         let timeout = SGIOErrors.commandFailed(errno: ETIMEDOUT, cdb: prOut, node: "/dev/sg0", kind: .scsiGeneric, timeoutMilliseconds: 1500)
         #expect(timeout.kind == .timeout)
         #expect(timeout.message.hasSuffix("within 1.5 s"))

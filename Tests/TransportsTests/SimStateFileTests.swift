@@ -211,7 +211,7 @@ import ProcessSupport
         // and the whole slot written but not the commit record (killed before the commit point).
         for cut in [0, 10, 4096, 5000, SimFormat.slotHeaderSize + new.count - 1, SimFormat.slotHeaderSize + new.count] {
             let error = #expect(throws: TransportError.self) { try file.lockedCommit(new, failAfterBytes: cut) }
-            #expect(error?.kind == .io(errno: ENOSPC))
+            #expect(error?.kind == .io(errno: .noSpace))
             #expect(error?.message == "file system full: cannot record the new state (the previous state is kept)")
             let snapshot = try file.lockedSnapshot()
             #expect(snapshot.payload == old && snapshot.sequence == 1 && snapshot.currentSlot == 0)
@@ -248,7 +248,7 @@ import ProcessSupport
         }
         try first.lock(timeout: .zero)
         let error = #expect(throws: TransportError.self) { try second.lock(timeout: .milliseconds(30)) }
-        #expect(error?.kind == .timeout)
+        #expect(error?.kind == .lockWait)
         first.unlock()
         // Released: the second gets it at once.
         try second.lock(timeout: .milliseconds(30))
@@ -271,7 +271,7 @@ import ProcessSupport
         try reader2.lock(timeout: .milliseconds(30))
         reader2.unlock()
         #expect(throws: TransportError.self) { try writer.lock(timeout: .milliseconds(30)) }
-        #expect(throws: TransportError(.io(errno: EROFS), "read-only: cannot record the new state")) {
+        #expect(throws: TransportError(.io(errno: .readOnlyFileSystem), "read-only: cannot record the new state")) {
             try reader1.initialise(SimLUHeader.new(deviceType: 1))
         }
         reader1.unlock()

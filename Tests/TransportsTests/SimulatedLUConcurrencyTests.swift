@@ -136,7 +136,7 @@ func simRunThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
             try lu.execute(cdb: SimCDB.testUnitReady, dataOut: [], dataInLength: 0, timeout: .milliseconds(80))
         }
         let waited = ContinuousClock.now - started
-        #expect(error?.kind == .timeout)
+        #expect(error?.kind == .lockWait)
         #expect(error?.message.hasPrefix("the simulated LU's file stayed locked by another process for 0.08 s") == true)
         #expect(waited >= .milliseconds(80) && waited < .seconds(2))
 
@@ -153,7 +153,7 @@ func simRunThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         let cut = #expect(throws: TransportError.self) {
             try bounded.execute(cdb: SimCDB.testUnitReady, dataOut: [], dataInLength: 0, timeout: .seconds(30))
         }
-        #expect(cut?.kind == .timeout && ContinuousClock.now - before < .seconds(2))
+        #expect(cut?.kind == .lockWait && ContinuousClock.now - before < .seconds(2))
         holder.unlock()
 
         // Past its deadline a command still waits a short grace for a holder that is only passing through

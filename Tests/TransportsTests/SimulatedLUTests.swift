@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import PRCore
 import Testing
+import ProcessSupport
 @testable import Transports
 
 /// Commands, built with the PRCore encoders, sent as real CDB bytes.
@@ -84,7 +85,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         // A read-only file asked to become one cannot: nothing written either.
         #expect(chmod(path, 0o444) == 0)
         if !simRunningAsRoot {
-            #expect(throws: TransportError(.io(errno: EACCES), "read-only (Permission denied): cannot record the new state")) {
+            #expect(throws: TransportError(.io(errno: Errno(rawValue: EACCES)), "read-only (Permission denied): cannot record the new state")) {
                 try SimulatedLU(path: path, initiatorName: simHostA, create: true)
             }
             #expect(SimFileBytes.read(path).isEmpty)
@@ -116,7 +117,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         #expect(mode.map { $0 & 0o7 } == 0)
         // A dangling symbolic link is not followed to create its target.
         #expect(symlink(directory.file("target"), directory.file("dangling")) == 0)
-        #expect(throws: TransportError(.open(errno: EEXIST), "cannot open: File exists")) {
+        #expect(throws: TransportError(.open(errno: Errno(rawValue: EEXIST)), "cannot open: File exists")) {
             try SimulatedLU(path: directory.file("dangling"), initiatorName: simHostA, create: true)
         }
         #expect(!FileManager.default.fileExists(atPath: directory.file("target")))
@@ -366,16 +367,16 @@ let simHostB = "iqn.2026-01.org.example:host-b"
 
     @Test func openErrorsNameWhatIsWrong() throws {
         let directory = SimTempDirectory()
-        #expect(throws: TransportError(.open(errno: ENOENT), "cannot open: No such file or directory")) {
+        #expect(throws: TransportError(.open(errno: Errno(rawValue: ENOENT)), "cannot open: No such file or directory")) {
             try SimulatedLU(path: directory.file("missing"), initiatorName: simHostA)
         }
-        #expect(throws: TransportError(.open(errno: EISDIR), "is a directory")) {
+        #expect(throws: TransportError(.open(errno: Errno(rawValue: EISDIR)), "is a directory")) {
             try SimulatedLU(path: directory.path, initiatorName: simHostA)
         }
-        #expect(throws: TransportError(.open(errno: EISDIR), "is a directory")) {
+        #expect(throws: TransportError(.open(errno: Errno(rawValue: EISDIR)), "is a directory")) {
             try SimulatedLU(path: directory.path, initiatorName: simHostA, readOnly: true)
         }
-        #expect(throws: TransportError(.open(errno: ENOTDIR), "cannot open: Not a directory")) {
+        #expect(throws: TransportError(.open(errno: Errno(rawValue: ENOTDIR)), "cannot open: Not a directory")) {
             try SimulatedLU(path: directory.newDrive("plain") + "/below", initiatorName: simHostA)
         }
         let fifo = directory.file("fifo")
@@ -393,7 +394,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         let directory = SimTempDirectory()
         let path = directory.newDrive()
         #expect(chmod(path, 0o000) == 0)
-        #expect(throws: TransportError(.open(errno: EACCES), "cannot open: Permission denied")) {
+        #expect(throws: TransportError(.open(errno: Errno(rawValue: EACCES)), "cannot open: Permission denied")) {
             try SimulatedLU(path: path, initiatorName: simHostA)
         }
     }
@@ -438,7 +439,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         #expect(lu.isReadOnly)
         #expect(try lu.readKeys().keys == [0x1])
         #expect(try lu.run(Inquiry.CDB().encode(), dataIn: 96).status == .good)
-        #expect(throws: TransportError(.io(errno: EROFS), "read-only: cannot record the new state")) {
+        #expect(throws: TransportError(.io(errno: Errno(rawValue: EROFS)), "read-only: cannot record the new state")) {
             try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x2)
         }
         #expect(SimFileBytes.read(path) == content)
@@ -465,7 +466,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         let lu = try SimulatedLU(path: path, initiatorName: simHostB)
         #expect(lu.isReadOnly)
         #expect(try lu.readKeys().keys == [0x1])
-        #expect(throws: TransportError(.io(errno: EACCES), "read-only (Permission denied): cannot record the new state")) {
+        #expect(throws: TransportError(.io(errno: Errno(rawValue: EACCES)), "read-only (Permission denied): cannot record the new state")) {
             try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x2)
         }
         #expect(SimFileBytes.read(path) == content)
@@ -480,7 +481,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         let reader = try SimulatedLU(path: path, initiatorName: simHostB, readOnly: true)
         // Reporting the 29/00 would change the state (the UA is consumed): refused, file untouched.
         let content = SimFileBytes.read(path)
-        #expect(throws: TransportError(.io(errno: EROFS), "read-only: cannot record the new state")) {
+        #expect(throws: TransportError(.io(errno: Errno(rawValue: EROFS)), "read-only: cannot record the new state")) {
             try reader.run(SimCDB.testUnitReady)
         }
         #expect(SimFileBytes.read(path) == content)
@@ -586,7 +587,7 @@ let simHostB = "iqn.2026-01.org.example:host-b"
         var changed = try SimulatedLU.verify(path: path).state
         let command = SimCDB.prOut(.reserve, key: 0x1)
         _ = changed.process(cdb: command.cdb, dataOut: command.data, dataInLength: 0, from: lu.nexus)
-        #expect(throws: TransportError(.io(errno: ENOSPC),
+        #expect(throws: TransportError(.io(errno: Errno(rawValue: ENOSPC)),
                                        "file system full: cannot record the new state (the previous state is kept)")) {
             try file.lockedCommit(changed.encode(), failAfterBytes: 20)
         }
@@ -634,7 +635,7 @@ extension SimLUHeader {
         let lu = try SimulatedLU(path: path, initiatorName: simHostA, create: true)
         #expect(try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x1).status == .good)  // slot 0
         let content = SimFileBytes.read(path)
-        #expect(throws: TransportError(.io(errno: ENOSPC),
+        #expect(throws: TransportError(.io(errno: Errno(rawValue: ENOSPC)),
                                        "file system full: cannot record the new state (the previous state is kept)")) {
             try lu.prOut(.reserve, key: 0x1)  // slot 1: no page left
         }
@@ -663,7 +664,7 @@ extension SimulatedLUMountTests {
         let lu = try SimulatedLU(path: path, initiatorName: simHostB)
         #expect(lu.isReadOnly)
         #expect(try lu.readKeys().keys == [0x1])
-        #expect(throws: TransportError(.io(errno: EROFS), "read-only: cannot record the new state")) {
+        #expect(throws: TransportError(.io(errno: Errno(rawValue: EROFS)), "read-only: cannot record the new state")) {
             try lu.prOut(.registerAndIgnoreExistingKey, sark: 0x2)
         }
         #expect(SimFileBytes.read(path) == content)

@@ -29,7 +29,7 @@ private final class ScriptedDevice: SCSITransport {
         switch answer {
         case 1: return SCSICommandResult(status: .reservationConflict)
         case 2: return SCSICommandResult(status: .checkCondition, sense: SenseData(key: .unitAttention, additionalSense: .reservationsPreempted).encodeFixed())
-        case 3: throw TransportError(.io(errno: 5), "Input/output error")
+        case 3: throw TransportError(.io(errno: .ioError), "Input/output error")
         default: break
         }
         var data: [UInt8]

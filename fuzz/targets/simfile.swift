@@ -16,6 +16,7 @@
 // Bit 2: pad the file to its full initialised size. Bit 3: also run commands through a writable LU.
 @testable import PRCore
 @testable import Transports
+import ProcessSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -203,7 +204,7 @@ private func checkFile(_ bytes: [UInt8], runCommands: Bool) {
             fuzzCheck(verified != nil, "a read-only LU ran a command on a file verify refused")
         } catch {
             // Read-only: a pending unit attention cannot be recorded (io); anything else means the file is bad.
-            fuzzCheck(error.kind == .corruptState ? verified == nil : error.kind == .io(errno: EROFS),
+            fuzzCheck(error.kind == .corruptState ? verified == nil : error.kind == .io(errno: .readOnlyFileSystem),
                       "read-only command: \(error.kind): \(error.message)")
         }
     } catch {

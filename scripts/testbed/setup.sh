@@ -21,7 +21,8 @@ done
 # sg_persist & co; busybox-static: initramfs; kmod/cpio/file: initramfs build.
 # xz-utils/zstd: compressed kernel payloads and modules.
 PKGS=(qemu-system-x86 linux-image-amd64 sg3-utils lsscsi busybox-static kmod cpio file python3 xz-utils zstd)
-[ "$ISCSI" = 1 ] && PKGS+=(open-iscsi iproute2)
+# dmsetup: the dm-multipath map of the integration suite's multipath phase (over two iSCSI sessions)
+[ "$ISCSI" = 1 ] && PKGS+=(open-iscsi iproute2 dmsetup)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,8 +1,10 @@
-// CSGIO: the Linux SG_IO pass-through, as small as it can be.
+// CSGIO: the Linux ioctls on a device node that Transports sends, as small as they can be: the SG_IO
+// pass-through and the block layer's persistent reservation operations (<linux/pr.h>).
 //
-// ioctl(2) is variadic, which Swift cannot call, and the layout of `struct sg_io_hdr` must come from
-// <scsi/sg.h> (never from hand-written offsets); so the ioctls live here and everything above talks in
-// plain integers. No policy here: no retries, no errno translation (SGIOTransport does that).
+// ioctl(2) is variadic, which Swift cannot call, and the layouts of `struct sg_io_hdr` and the `struct pr_*`
+// arguments must come from the kernel's headers (never from hand-written offsets); so the ioctls live here
+// and everything above talks in plain integers. No policy here: no retries, no errno translation
+// (SGIOTransport and BlockPR do that).
 #ifndef CSGIO_H
 #define CSGIO_H
 
@@ -45,6 +47,41 @@ int csgio_version(int fd, int *version);
 
 /// The largest CDB SG_IO accepts without the variable-length extension.
 enum { CSGIO_MAX_CDB_LEN = 16 };
+
+/// The block layer's persistent reservation operations, one ioctl each (IOC_PR_REGISTER ... IOC_PR_CLEAR).
+enum csgio_pr_operation {
+    CSGIO_PR_REGISTER = 0,      ///< struct pr_registration: old_key = key, new_key = other_key, flags
+    CSGIO_PR_RESERVE = 1,       ///< struct pr_reservation: key, type, flags
+    CSGIO_PR_RELEASE = 2,       ///< struct pr_reservation: key, type, flags
+    CSGIO_PR_PREEMPT = 3,       ///< struct pr_preempt: old_key = key, new_key = other_key, type, flags
+    CSGIO_PR_PREEMPT_ABORT = 4, ///< struct pr_preempt, as PREEMPT
+    CSGIO_PR_CLEAR = 5,         ///< struct pr_clear: key, flags
+    CSGIO_PR_READ_KEYS = 6,     ///< struct pr_read_keys (Linux 6.19): generation = type, num_keys = flags, keys_ptr = key
+    CSGIO_PR_READ_RESERVATION = 7, ///< struct pr_read_reservation (Linux 6.19): key, generation = flags, type
+};
+
+/// The ioctl request number of `operation` (0 for an unknown one).
+unsigned long csgio_pr_request(int operation);
+
+/// Fills the kernel's argument structure of `operation` from the integers (as the enum above maps them) and
+/// copies its bytes to `out`: what the ioctl receives. Returns the structure's size; 0 for an unknown
+/// operation or when `cap` is too small.
+uint32_t csgio_pr_argument(int operation, uint64_t key, uint64_t other_key, uint32_t type, uint32_t flags,
+                           uint8_t *out, uint32_t cap);
+
+/// One change (CSGIO_PR_REGISTER ... CSGIO_PR_CLEAR) through ioctl(fd, IOC_PR_*). Returns 0 when the device
+/// did it; > 0 the status the kernel passed back (0x18 RESERVATION CONFLICT; older kernels pass a device's
+/// SCSI result, newer ones a PR_STS_* value); < 0 minus the ioctl's errno. Never retries: an EINTR means the
+/// operation may already have reached the device.
+int csgio_pr_change(int fd, int operation, uint64_t key, uint64_t other_key, uint32_t type, uint32_t flags);
+
+/// ioctl(fd, IOC_PR_READ_KEYS): `*count` in, how many keys `keys` holds room for; out, how many the device
+/// has (more than the room: ask again with more). Returns as csgio_pr_change (-ENOTTY: the kernel lacks it).
+int csgio_pr_read_keys(int fd, uint32_t *generation, uint32_t *count, uint64_t *keys);
+
+/// ioctl(fd, IOC_PR_READ_RESERVATION): the holder's key, the generation and the kernel's reservation type
+/// (enum pr_type; 0: no reservation). Returns as csgio_pr_change.
+int csgio_pr_read_reservation(int fd, uint64_t *key, uint32_t *generation, uint32_t *type);
 
 #ifdef __cplusplus
 }

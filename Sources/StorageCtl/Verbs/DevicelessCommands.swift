@@ -70,7 +70,7 @@ enum DriveSurveying {
                     return try environment.openDevice(controlDevice, DeviceRequest(budget, verbose: invocation.verbose,
                                                                                    tracer: tracer, displayPath: shown))
                 } catch {
-                    throw SCSIReservationDevice.transportFailure(shown, "", error, transportIsSimulated: true, lockDeadline: nil)
+                    throw Device.error(SCSIReservationDevice.transportFailure(shown, "", error, lockDeadline: nil))
                 }
             },
             records: { path, key in
@@ -163,5 +163,6 @@ extension DeviceRequest {
         self.init(options: options, commandTimeout: settings.commandTimeout,
                   tracer: tracer?.isActive == true ? tracer : nil, type: settings.type, displayPath: displayPath)
         initiatorPorts = settings.initiatorPorts
+        backend = settings.backend
     }
 }

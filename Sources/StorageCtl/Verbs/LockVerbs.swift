@@ -212,8 +212,9 @@ struct UnlockVerb: NoArgumentVerb {
             context.note("not holding the lock; it is held by \(locker.describe(holder))")
             return .ok
         }
-        switch try context.device.release(type: holder.type, key: context.key) {
-        case .good:
+        let released = try context.device.release(type: holder.type, key: context.key)
+        switch released {
+        case .done:
             guard !holder.isAllRegistrants, let after = try locker.holder(), after.key == context.key,
                   !after.isAllRegistrants, try locker.heldUnderOurKeyElsewhere() else {
                 context.lockRecords?.rememberReleased(generation: generation)
@@ -238,8 +239,8 @@ struct UnlockVerb: NoArgumentVerb {
                 return try notOursToRelease(context, locker)
             }
             throw heldElsewhere(context, locker, holder)
-        case .checkCondition(let sense):
-            throw context.device.failure(.release, sense)
+        case .unsupported, .failed:
+            throw context.device.failure(.release, released)
         }
     }
 
@@ -303,8 +304,9 @@ struct PreemptVerb: Verb {
         let before = try locker.holder()
         try locker.register()
         let action: PersistentReserveOut.ServiceAction = abort ? .preemptAndAbort : .preempt
-        switch try context.device.preempt(key: context.key, victim: victim, type: context.settings.type, abort: abort) {
-        case .good:
+        let preempted = try context.device.preempt(key: context.key, victim: victim, type: context.settings.type, abort: abort)
+        switch preempted {
+        case .done:
             break
         case .conflict:
             if !(try context.device.readKeys().keys.contains(victim)) {
@@ -312,8 +314,8 @@ struct PreemptVerb: Verb {
                 throw StorageCtlError(.busy, "\(context.path): \(context.settings.label(victim)) is not registered; nothing to preempt")
             }
             throw StorageCtlError(.busy, "\(context.path): \(action.commandName) refused with RESERVATION CONFLICT")
-        case .checkCondition(let sense):
-            throw context.device.failure(action, sense)
+        case .unsupported, .failed:
+            throw context.device.failure(action, preempted)
         }
         let victimLabel = context.settings.label(victim)
         if let before, before.key == victim, !before.isAllRegistrants {
@@ -353,8 +355,9 @@ struct ReserveVerb: NoArgumentVerb {
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         // (LIO's 2/08/00 for an unregistered nexus on a free LU, D15, arrives as the conflict)
-        switch try context.device.reserve(type: context.settings.type, key: context.key) {
-        case .good:
+        let reserved = try context.device.reserve(type: context.settings.type, key: context.key)
+        switch reserved {
+        case .done:
             context.lockRecords?.remove()   // a raw reservation is a hold with no record: no age from an earlier one
             return .ok
         case .conflict:
@@ -362,8 +365,8 @@ struct ReserveVerb: NoArgumentVerb {
                 throw context.busy(holder, "RESERVE refused: locked by")
             }
             throw StorageCtlError(.busy, "\(context.path): \(PersistentReserveOut.ServiceAction.reserve.commandName) refused with RESERVATION CONFLICT (is our key registered?)")
-        case .checkCondition(let sense):
-            throw context.device.failure(.reserve, sense)
+        case .unsupported, .failed:
+            throw context.device.failure(.reserve, reserved)
         }
     }
 }
@@ -377,19 +380,19 @@ struct ReleaseVerb: NoArgumentVerb {
 
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let type = context.settings.type
-        // SPC answers a RELEASE of the wrong type with 5/26/04, LIO with RESERVATION CONFLICT (D4):
-        // both lead to saying which type the lock has, rather than guessing.
+        // a RELEASE of the wrong type is a conflict (the backend reads the device's way of saying it):
+        // it leads to saying which type the lock has, rather than guessing.
         let result = try context.device.release(type: type, key: context.key)
-        switch result.treatingAsConflict(.illegalRequest, .invalidReleaseOfPersistentReservation) {
-        case .good:
+        switch result {
+        case .done:
             return .ok
         case .conflict:
             if let holder = try context.locker().holder(), holder.key == context.key, holder.type != type {
                 throw .usage("\(context.path): the lock is held with type \(holder.type.rawValue) (\(holder.type.name)), not \(type.rawValue); use -t \(holder.type.rawValue), or unlock")
             }
             throw StorageCtlError(.busy, "\(context.path): \(PersistentReserveOut.ServiceAction.release.commandName) refused with RESERVATION CONFLICT (our key is not registered through this initiator)")
-        case .checkCondition(let sense):
-            throw context.device.failure(.release, sense)
+        case .unsupported, .failed:
+            throw context.device.failure(.release, result)
         }
     }
 }

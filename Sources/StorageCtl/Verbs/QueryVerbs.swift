@@ -11,8 +11,8 @@ struct QueryVerb: NoArgumentVerb {
     func run(_ context: VerbContext) throws(StorageCtlError) -> ExitCode {
         let inquiry = try context.device.inquiry()
         let status = try context.device.readFullStatus()
-        var fallbackKeys: ReadKeysResponse? = nil
-        var fallbackReservation: ReadReservationResponse? = nil
+        var fallbackKeys: Registrations? = nil
+        var fallbackReservation: ReservationState? = nil
         if status == nil {
             fallbackKeys = try context.device.readKeys()
             fallbackReservation = try context.device.readReservation()
