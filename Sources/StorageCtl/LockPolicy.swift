@@ -20,10 +20,12 @@ public struct LockPolicy: Sendable {
 
     /// The delay before retry number `retry` (0-based): an exponential step with "equal jitter",
     /// i.e. uniformly in [step/2, step], so waiters spread out but never spin.
-    public func delay(forRetry retry: Int, using random: inout some RandomNumberGenerator) -> Duration {
+    /// `cap`: the longest step (`maxDelay`, or a waiter's in line: `inLineCap`).
+    public func delay(forRetry retry: Int, cap: Duration? = nil, using random: inout some RandomNumberGenerator) -> Duration {
         let exponent = min(retry, 30)
+        let cap = cap ?? maxDelay
         var step = initialDelay * (1 << exponent)
-        if step > maxDelay { step = maxDelay }
+        if step > cap { step = cap }
         let nanos = step.nanoseconds
         let jittered = nanos / 2 + Int64.random(in: 0...(nanos - nanos / 2), using: &random)
         return .nanoseconds(jittered)
@@ -32,13 +34,28 @@ public struct LockPolicy: Sendable {
     public enum AttemptResult<Holder> {
         case acquired
         case busy(Holder)
-        /// Busy, and `ahead` waiters (0 or 1) before our turn (`fairness=fifo`, TicketLine.soon): each time we
-        /// move up to there the backoff starts again from `initialDelay`, so the waiters at the front of the
-        /// line poll soonest, not the one that arrived last.
-        case next(Holder, ahead: Int)
+        /// Waiting in line (`fairness=fifo`), at `place`: each move up to the front or next to it
+        /// (TicketLine.soon) starts the backoff again from `initialDelay`, so the waiters at the front of the
+        /// line poll soonest, not the one that arrived last; the step is capped by `inLineCap`.
+        case inLine(Holder, LinePlace)
         /// The drive is free, but we yield it to waiters for up to this long (the courtesy after our
         /// own release, docs/DESIGN.md "Fairness"); the policy asks again after at most that.
         case yielding(Duration)
+    }
+
+    /// The longest step between the polls of a waiter in line. Only the waiter at the front may take the
+    /// drive, and it learns that the drive is free only at its own poll; so it gets the polls the courtesy
+    /// scheme spreads over all the waiters (the first of whom to poll takes the drive there): a step of
+    /// 2 x `maxDelay` / (waiters + 1), never below `initialDelay` (`maxDelay` when it waits alone). The next
+    /// one polls as a courtesy waiter does; those further back at half that rate (a step of 2 x `maxDelay`,
+    /// within the ticket expiry of 3 x `maxDelay` + 1 s), which pays for the front's polls: the line as a
+    /// whole sends about the commands the same waiters send under courtesy.
+    public func inLineCap(_ place: LinePlace) -> Duration {
+        switch place.ahead {
+        case 0: max(initialDelay, maxDelay * 2 / (place.behind + 2))
+        case 1: maxDelay
+        default: maxDelay * 2
+        }
     }
 
     public enum Outcome<Holder> {
@@ -71,7 +88,8 @@ public struct LockPolicy: Sendable {
         var lastProgress: C.Instant? = nil
         var mayYield = true
         var lastHolder: Holder? = nil
-        var rank = Int.max        // waiters ahead of us at the last `.next`; Int.max: not near the front
+        var rank = Int.max        // waiters ahead of us at the last `.inLine`; Int.max: not in line
+        var cap = maxDelay
         while true {
             let holder: Holder
             switch try attempt(mayYield) {
@@ -80,10 +98,12 @@ public struct LockPolicy: Sendable {
             case .busy(let h):
                 holder = h
                 rank = Int.max
-            case .next(let h, let ahead):
+                cap = maxDelay
+            case .inLine(let h, let place):
                 holder = h
-                if ahead < rank { retry = 0 }
-                rank = ahead
+                if TicketLine.soon(ahead: place.ahead), place.ahead < rank { retry = 0 }
+                rank = place.ahead
+                cap = inLineCap(place)
             case .yielding(let left):
                 let remaining = maxWait - start.duration(to: clock.now)
                 if remaining <= .zero { mayYield = false; continue }
@@ -109,7 +129,7 @@ public struct LockPolicy: Sendable {
                 lastProgress = now
             }
             // Never sleep past the deadline: the last attempt happens at maxWait, not after it.
-            let pause = min(delay(forRetry: retry, using: &random), maxWait - waited)
+            let pause = min(delay(forRetry: retry, cap: cap, using: &random), maxWait - waited)
             retry += 1
             if let signal = sleep(pause) {
                 return .interrupted(signal: signal, waited: start.duration(to: clock.now), holder: holder)

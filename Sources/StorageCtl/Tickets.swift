@@ -139,6 +139,9 @@ public struct TicketLine: Sendable, Equatable {
     /// Our turn: nobody alive is ahead of us.
     public var ours: Bool { ahead.isEmpty }
 
+    /// How many live tickets stand before and after ours.
+    public var place: LinePlace { LinePlace(ahead: ahead.count, behind: behind.count) }
+
     /// Whether `ahead` waiters before us is near enough the front to poll soon: our turn, or the next but one.
     /// A waiter learns that it has become next only at its own poll, and one far back in line polls at its
     /// slowest; so the waiter behind the next one polls as the next one does, and each move up restarts the
@@ -146,9 +149,17 @@ public struct TicketLine: Sendable, Equatable {
     public static func soon(ahead: Int) -> Bool { ahead <= 1 }
 }
 
-/// How long a ticket's heartbeat may stand still before younger waiters remove it: three of the longest
-/// poll intervals (every host sharing a drive should have the same `lock_retry_max`) and a second for
-/// the commands, so a live waiter in its slowest backoff is never taken for a dead one.
+/// Where a waiting host stands in line: the live tickets before and after its own.
+public struct LinePlace: Sendable, Equatable {
+    public var ahead: Int
+    public var behind: Int
+    public init(ahead: Int, behind: Int) { self.ahead = ahead; self.behind = behind }
+}
+
+/// How long a ticket's heartbeat may stand still before younger waiters remove it: one and a half of the
+/// slowest poll intervals (2 x `lock_retry_max`, far back in line: LockPolicy.inLineCap; every host sharing
+/// a drive should have the same `lock_retry_max`) and a second for the commands, so a live waiter in its
+/// slowest backoff is never taken for a dead one (only its own interval counts, not the observer's).
 public func ticketExpiry(lockRetryMax: Duration) -> Duration {
     lockRetryMax * 3 + .seconds(1)
 }

@@ -15,10 +15,10 @@ extension Locker {
     /// One poll of a `fairness=fifo` lock.
     enum TurnAttempt: Equatable {
         case acquired(generation: UInt32, wasHolding: Bool)
-        /// Another key holds the drive; `ahead`: the live tickets before ours (nil: not in line, courtesy).
-        case busy(Holder, ahead: Int?)
-        /// The drive is free, but `first` (and `count - 1` more) arrived before us: their turn.
-        case behind(first: TicketKey, count: Int)
+        /// Another key holds the drive; `place`: ours in line (nil: not in line, courtesy).
+        case busy(Holder, place: LinePlace?)
+        /// The drive is free, but `first` (and `place.ahead - 1` more) arrived before us: their turn.
+        case behind(first: TicketKey, place: LinePlace)
         /// Nobody waits in line, and we owe the courtesy of our own release (LockRecord).
         case yielding(Duration)
 
@@ -26,7 +26,7 @@ extension Locker {
         init(_ attempt: Attempt) {
             switch attempt {
             case .acquired(let generation, let wasHolding): self = .acquired(generation: generation, wasHolding: wasHolding)
-            case .busy(let holder): self = .busy(holder, ahead: nil)
+            case .busy(let holder): self = .busy(holder, place: nil)
             case .yielding(let left): self = .yielding(left)
             }
         }
@@ -50,7 +50,7 @@ extension Locker {
         if let holder = look.holder, blocks(holder) {
             try takeTicket(&waiter, generation: look.generation, keys: look.keys)
             try removeDead(dead, &waiter, holder: holder)
-            return .busy(holder, ahead: line.ahead.count)
+            return .busy(holder, place: line.place)
         }
         // Held under our own key (this nexus or another path of ours): never queue behind others while
         // holding; a REGISTER of a ticket here would rename the holder. `attempt` decides as it always did.
@@ -60,7 +60,7 @@ extension Locker {
         if let first = line.ahead.first {
             try takeTicket(&waiter, generation: look.generation, keys: look.keys)
             try removeDead(dead, &waiter, holder: look.holder)
-            return .behind(first: first, count: line.ahead.count)
+            return .behind(first: first, place: line.place)
         }
         // Our turn, or nobody waits: hold under our configured key, as every other tool expects to see it.
         var lookedAt: (holder: Holder?, generation: UInt32)? = (look.holder, look.generation)
@@ -84,7 +84,7 @@ extension Locker {
         case .busy(let holder):
             // someone reserved between our look and our RESERVE: back in line at the same place
             try takeTicket(&waiter, generation: look.generation, keys: (try? device.readKeys().keys) ?? look.keys)
-            return .busy(holder, ahead: 0)
+            return .busy(holder, place: LinePlace(ahead: 0, behind: line.behind.count))
         }
     }
 

@@ -112,6 +112,25 @@ struct FifoTests {
         #expect(try dir.run("unlock").status == 0)
     }
 
+    /// `status --json` says which scheme this host's `lock` uses, and why not fifo when fifo was asked for
+    /// but the key or the type leaves no room for it.
+    @Test("status --json: fairness in effect and why courtesy (key too wide, shared type)")
+    func fairnessInEffect() throws {
+        let site = try Site("fifo-effect")
+        let cases: [(key: String, extra: String, fairness: String, note: String?)] = [
+            ("bac001", Self.fifo, "fifo", nil),
+            ("bac001", "fairness=courtesy", "courtesy", nil),
+            ("123456789", Self.fifo, "courtesy", "fairness=fifo needs a key of at most 8 hex digits (a ticket takes the upper 32 bits); 0x123456789 is wider: courtesy instead"),
+            ("bac001", Self.fifo + "\ntype=7", "courtesy", "fairness=fifo is for exclusive locks (type 1 or 3); type 7 is shared: courtesy instead"),
+        ]
+        for (index, c) in cases.enumerated() {
+            let host = try site.host("h\(index)", key: c.key, extra: c.extra)
+            let r = try host.run("status", "--json")
+            let note = c.note.map { "\"\($0)\"" } ?? "null"
+            #expect(r.status == 0 && r.stdout.hasSuffix(#","fairness":"\#(c.fairness)","fairness_note":\#(note)}"# + "\n"), "\(c) \(r)")
+        }
+    }
+
     /// A waiter killed with SIGKILL leaves its ticket: the next waiter removes it once its heartbeat has
     /// stood still for the expiry (3 x lock_retry_max + 1 s = 1.6 s here), then takes its turn.
     @Test("a waiter killed while waiting costs the next one a bounded delay, once; its host recovers its registration")

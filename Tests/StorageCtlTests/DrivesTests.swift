@@ -373,7 +373,7 @@ struct DrivesTests {
         try bed.age(by: DriveBed.twoHours)
         #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou heldfor=7200\n")
         let json = bed.run(["-c", bed.path("cibou.conf"), bed.path("drive0"), "status", "--json"]).1
-        #expect(json.contains("\"held_for\":7200,\"paths\":1,\"stale_paths\":[],\"waiters\":[]}"), "\(json)")
+        #expect(json.contains("\"held_for\":7200,\"paths\":1,\"stale_paths\":[],\"waiters\":[],\"fairness\":\"courtesy\",\"fairness_note\":null}"), "\(json)")
         // CLOCK_BOOTTIME restarted: a `since` later than now is from an earlier boot.
         try bed.age(by: -3_600_000_000_000)
         #expect(status().1 == "key=0xbac001 registered=1 locked=1 blockedby=no name=cibou\n")

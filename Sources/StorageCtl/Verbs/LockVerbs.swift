@@ -88,14 +88,13 @@ struct LockVerb: NoArgumentVerb {
                 case .acquired(let generation, let wasHolding):
                     acquiredAt = (generation, wasHolding)
                     return .acquired
-                case .busy(let holder, let ahead):
+                case .busy(let holder, let place):
                     keptOut(by: .held(holder))
-                    guard let ahead, TicketLine.soon(ahead: ahead) else { return .busy(.held(holder)) }
-                    return .next(.held(holder), ahead: ahead)
-                case .behind(let first, let count):
-                    keptOut(by: .behind(first, count: count))
-                    guard TicketLine.soon(ahead: count) else { return .busy(.behind(first, count: count)) }
-                    return .next(.behind(first, count: count), ahead: count)
+                    guard let place else { return .busy(.held(holder)) }
+                    return .inLine(.held(holder), place)
+                case .behind(let first, let place):
+                    keptOut(by: .behind(first, count: place.ahead))
+                    return .inLine(.behind(first, count: place.ahead), place)
                 case .yielding(let left):
                     if !yielded {
                         yielded = true

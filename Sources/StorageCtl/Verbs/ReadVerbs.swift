@@ -107,6 +107,7 @@ struct StatusVerb: NoArgumentVerb {
             if reservation.type.isAllRegistrants { blockedByAll = true } else { blocker = reservation.key }
         }
         if context.json {
+            let (fairness, fairnessNote) = context.settings.effectiveFairness
             context.emit(.object([
                 ("device", .string(context.path)),
                 ("key", .string(key.description)),
@@ -121,6 +122,9 @@ struct StatusVerb: NoArgumentVerb {
                 ("paths", .int(Int64(own.pathsWithOurKey))),
                 ("stale_paths", .array(own.stalePaths.map { .string($0.description) })),
                 ("waiters", .array(own.waiters.map { context.keyJSON($0.owner) })),
+                // The scheme this host's `lock` uses, and why not the one asked for (Settings.effectiveFairness).
+                ("fairness", .string(fairness.rawValue)),
+                ("fairness_note", .optional(fairnessNote)),
             ]))
             return .ok
         }
