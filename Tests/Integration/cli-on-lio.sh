@@ -138,7 +138,7 @@ phase "0. the other LUs, all made before the first check"
 # (adding a LUN gives every LU of the same I_T nexus a unit attention, 3F/0E REPORTED LUNS DATA HAS
 # CHANGED; they are consumed here so that each test starts on a quiet LU)
 LOOP_LUS=(seqreal sequs); [ -n "$XCTEST" ] && LOOP_LUS+=(sgio)
-ISCSI_LUS=(clii seqireal seqius paths mpath)
+ISCSI_LUS=(clii seqireal seqius paths mpath fifo)
 LOOP_OK=0 ISCSI_OK=0
 t0=$EPOCHREALTIME
 if lus=$(bash "$ADD_LUS" "${LOOP_LUS[@]}" 2> "$W/add-loop.err"); then eval "$lus"; LOOP_OK=1; fi
@@ -821,6 +821,21 @@ if [ "$ISCSI_OK" = 1 ] && [ -n "${mpath_A_DEV:-}" ]; then
 else
     CMD="add-lus.sh --fabric iscsi ${ISCSI_LUS[*]}"; RC=1; : > "$W/out"; : > "$W/err"
     check "iSCSI LU for the multipath phase" 'false'
+fi
+
+# ---- 14c. fairness=fifo: three hosts (three initiator names) served in arrival order ---------------
+# Before 15 (any order would do: it has a LU of its own, and logs its third initiator out again).
+# fifo-three.sh says what it checks.
+phase "14c. fairness=fifo: three hosts served in arrival order"
+if [ "$ISCSI_OK" = 1 ] && [ -n "${fifo_A_SG:-}" ]; then
+    FF_A_SG=$fifo_A_SG FF_A_DEV=$fifo_A_DEV FF_A_HCTL=$fifo_A_HCTL FF_B_SG=$fifo_B_SG FF_B_DEV=$fifo_B_DEV \
+        timeout -k 5 400 bash "$(dirname "${BASH_SOURCE[0]}")/fifo-three.sh" "$BIN" "$W/fifo" > "$W/fifo.out" 2>&1
+    merge_checks "$W/fifo.out" "fifo: "
+    grep -qE '^[0-9]+ passed, 0 failed$' "$W/fifo.out" || { F=$((F + 1)); echo "FAIL $((P + F)) - fifo-three.sh did not finish cleanly"; tail -n 20 "$W/fifo.out" | sed 's/^/    /'; }
+    report "fifo on LIO: $(sed -n 's/^# fifo-three: //p' "$W/fifo.out")"
+else
+    CMD="add-lus.sh --fabric iscsi ${ISCSI_LUS[*]}"; RC=1; : > "$W/out"; : > "$W/err"
+    check "iSCSI LU for the fifo phase" 'false'
 fi
 
 # ---- 15. several paths of one host over iSCSI: a second session, a lost path, re-logins ----
