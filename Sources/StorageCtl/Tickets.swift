@@ -156,10 +156,10 @@ public struct LinePlace: Sendable, Equatable {
     public init(ahead: Int, behind: Int) { self.ahead = ahead; self.behind = behind }
 }
 
-/// How long a ticket's heartbeat may stand still before younger waiters remove it: one and a half of the
-/// slowest poll intervals (2 x `lock_retry_max`, far back in line: LockPolicy.inLineCap; every host sharing
-/// a drive should have the same `lock_retry_max`) and a second for the commands, so a live waiter in its
-/// slowest backoff is never taken for a dead one (only its own interval counts, not the observer's).
+/// How long a ticket's heartbeat may stand still before younger waiters remove it: three of the longest
+/// poll intervals (every host sharing a drive should have the same `lock_retry_max`) and a second for
+/// the commands, so a live waiter in its slowest backoff is never taken for a dead one (only its own
+/// interval counts, not the observer's).
 public func ticketExpiry(lockRetryMax: Duration) -> Duration {
     lockRetryMax * 3 + .seconds(1)
 }

@@ -59,16 +59,14 @@ struct LockPolicyTests {
         for (sleep, step) in zip(sleeps, steps) { #expect(sleep <= step && sleep >= step / 2, "\(sleeps)") }
     }
 
-    @Test("in line: the front polls the faster the longer the line, the next as courtesy, the rest at half the rate")
+    @Test("in line: the front polls the faster the longer the line, the others as courtesy waiters")
     func inLineCaps() {
         #expect(policy.inLineCap(LinePlace(ahead: 0, behind: 0)) == .seconds(1))
         #expect(policy.inLineCap(LinePlace(ahead: 0, behind: 2)) == .milliseconds(500))
         #expect(policy.inLineCap(LinePlace(ahead: 0, behind: 14)) == .milliseconds(125))
         #expect(policy.inLineCap(LinePlace(ahead: 0, behind: 78)) == .milliseconds(50))   // never below initialDelay
         #expect(policy.inLineCap(LinePlace(ahead: 1, behind: 9)) == .seconds(1))
-        #expect(policy.inLineCap(LinePlace(ahead: 2, behind: 0)) == .seconds(2))
-        // within the ticket expiry: a live waiter far back is never taken for dead
-        #expect(policy.inLineCap(LinePlace(ahead: 5, behind: 5)) < ticketExpiry(lockRetryMax: policy.maxDelay))
+        #expect(policy.inLineCap(LinePlace(ahead: 5, behind: 5)) == .seconds(1))
         let clock = ManualClock()
         var random = SplitMix64(seed: 11)
         let far = LockPolicy.AttemptResult<String>.inLine("h", LinePlace(ahead: 3, behind: 0))
@@ -79,9 +77,9 @@ struct LockPolicyTests {
         _ = policy.run(clock: clock, random: &random,
                        attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in defer { index += 1 }; return script[index] },
                        sleep: { sleeps.append($0); clock.advance($0); return nil }, progress: { _ in })
-        // far back: doubling past 1 s up to 2 s; at the front (7 waiters): from 50 ms again, capped at 250 ms
+        // far back: doubling up to 1 s; at the front (7 waiters): from 50 ms again, capped at 250 ms
         let steps: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
-                                 .seconds(1.6), .seconds(2), .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(250)]
+                                 .seconds(1), .seconds(1), .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(250)]
         #expect(sleeps.count == steps.count)
         for (sleep, step) in zip(sleeps, steps) { #expect(sleep <= step && sleep >= step / 2, "\(sleeps)") }
     }
