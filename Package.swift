@@ -5,8 +5,8 @@
 //                                                               <- SgPersist (sg_persist 1.46)   <-
 //   PRCore <- SgText (sg3_utils texts, sg_persist's PR IN layouts) <- StorageCtl, SgPersist
 //   ProcessSupport (the system-call layer: Errno, FileDescriptor, EINTR retried in one place; process start, output
-//   streams) <- Transports, SgText, StorageCtl, SgPersist
-//   BaculaConfig (bacula-sd.conf's grammar, no dependency) <- StorageCtl (drives, check)
+//   streams) <- Transports, SgText, StorageCtl, SgPersist, BaculaConfig
+//   ProcessSupport <- BaculaConfig (bacula-sd.conf's grammar; its files read through FileDescriptor) <- StorageCtl (drives, check)
 import PackageDescription
 
 let package = Package(
@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(name: "storage-ctl", dependencies: ["StorageCtl", "SgPersist", "CEarlySignals"]),
         // bacula-sd.conf reader (Bacula's config grammar); no dependency. baculaconfig-check runs it for
         // scripts/bacula-referee.
-        .target(name: "BaculaConfig"),
+        .target(name: "BaculaConfig", dependencies: ["ProcessSupport"]),
         .executableTarget(name: "baculaconfig-check", dependencies: ["BaculaConfig"]),
         .testTarget(name: "PRCoreTests", dependencies: ["PRCore"]),
         .testTarget(name: "TransportsTests", dependencies: ["Transports", "PRCore", "ProcessSupport"]),

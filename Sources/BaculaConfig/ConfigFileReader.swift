@@ -3,9 +3,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
+import ProcessSupport
 
 /// Why a file could not be read (the `strerror` text, or our own reason).
 public struct ConfigReadFailure: Error, Equatable, Sendable {
@@ -48,31 +47,21 @@ public struct FileSystemConfigFiles: ConfigFileReader {
     public init() {}
 
     public func contents(of path: String, limit: Int) throws(ConfigReadFailure) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-        if fd < 0 { throw ConfigReadFailure(Self.errnoText(errno)) }
-        defer { _ = close(fd) }
-        var info = stat()
-        if fstat(fd, &info) != 0 { throw ConfigReadFailure(Self.errnoText(errno)) }
-        if (info.st_mode & S_IFMT) == S_IFDIR { throw ConfigReadFailure(Self.errnoText(EISDIR)) }
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) } catch { throw ConfigReadFailure(error.description) }
+        defer { fd.close() }
+        let info: stat
+        do { info = try fd.status() } catch { throw ConfigReadFailure(error.description) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw ConfigReadFailure(Errno.isDirectory.description) }
         if (info.st_mode & S_IFMT) != S_IFREG { throw ConfigReadFailure("not a regular file") }
         var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
         while result.count <= limit {
-            let wanted = min(chunk.count, limit + 1 - result.count)
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, wanted) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ConfigReadFailure(Self.errnoText(errno))
-            }
-            if n == 0 { break }
-            result.append(contentsOf: chunk[0..<n])
+            let chunk: [UInt8]
+            do { chunk = try fd.read(upTo: min(65536, limit + 1 - result.count)) } catch { throw ConfigReadFailure(error.description) }
+            if chunk.isEmpty { break }
+            result.append(contentsOf: chunk)
         }
         return result
-    }
-
-    static func errnoText(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "error \(code)" }
-        return String(cString: text)
     }
 
     /// The process's working directory, which is what Bacula resolves relative `@` paths against (it hands

@@ -17,8 +17,7 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable, CustomStringCo
     /// The value the C library's `errno` holds now. Read only right after a failed call, by the wrappers.
     static var current: Errno { Errno(rawValue: errno) }
 
-    /// The C library's text for the number ("No such file or directory"): the one strerror(3) call of the modules
-    /// built on ProcessSupport (BaculaConfig, which depends on nothing, keeps its own).
+    /// The C library's text for the number ("No such file or directory"): the program's one strerror(3) call.
     public var description: String {
         // glibc returns a static string for known values and "Unknown error N" otherwise.
         guard let text = strerror(rawValue) else { return "error \(rawValue)" }

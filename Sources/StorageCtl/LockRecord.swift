@@ -188,8 +188,7 @@ public struct LockRecordStore {
 
     /// A directory in which no other user (root aside) can create an entry: ours, writable by nobody else.
     static func isPrivateDirectory(_ path: String) -> Bool {
-        var st = stat()
-        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return false }
+        guard let st = Posix.fileStatus(path), st.st_mode & S_IFMT == S_IFDIR else { return false }
         return RunDirectory.isPrivate(st)
     }
 
@@ -201,8 +200,9 @@ public struct LockRecordStore {
             return "no run_dir: not root, and no $XDG_RUNTIME_DIR, /run/user/\(geteuid()) or home directory of ours "
                 + "(set run_dir= or $STORAGE_CTL_RUN_DIR)"
         }
-        var st = stat()
-        guard lstat(directory, &st) == 0 else { return nil }
+        guard let st = try? FileDescriptor.currentWorkingDirectory.status(of: Array(directory.utf8), followingLinks: false) else {
+            return nil
+        }
         let shown = OutputText.escaped(directory, limit: OutputText.echoLimit)
         if st.st_mode & S_IFMT != S_IFDIR { return "run_dir \(shown) is not a directory" }
         if st.st_uid != geteuid() { return "run_dir \(shown) is owned by uid \(st.st_uid), not \(geteuid())" }
@@ -219,11 +219,7 @@ public struct LockRecordStore {
     /// by its device number (the storage daemon always names a drive by the same Control Device).
     static func identity(of path: [UInt8]) -> String? {
         guard !path.isEmpty, !path.contains(0) else { return nil }
-        var st = stat()
-        let found = (path + [0]).withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { stat($0.baseAddress!, &st) == 0 }
-        }
-        guard found else { return nil }
+        guard let st = try? FileDescriptor.currentWorkingDirectory.status(of: path, followingLinks: true) else { return nil }
         switch st.st_mode & S_IFMT {
         case S_IFREG: return "lu-\(String(st.st_dev, radix: 16))-\(String(st.st_ino, radix: 16))"
         case S_IFCHR, S_IFBLK: return "lu-rdev-\(String(st.st_rdev, radix: 16))"

@@ -1,4 +1,5 @@
 import PRCore
+import ProcessSupport
 
 /// `trylock`: one attempt; busy (exit 1) names the holder. No courtesy: an explicit one-shot
 /// takes a free drive at once.
@@ -131,9 +132,9 @@ struct LockVerb: NoArgumentVerb {
             throw StorageCtlError(.timedOut, "\(context.path): gave up after \(shown) s: \(holder.describe(locker)); \(Self.seen(changes: changes, polls: polls))")
         case .interrupted(let signal, let waited, let holder):
             records?.remove()
-            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.tenths(waited)) s waiting; \(holder.describe(locker))")
+            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(ProcessSignals.name(signal)) after \(Self.tenths(waited)) s waiting; \(holder.describe(locker))")
         case .interruptedWhileYielding(let signal, let waited):
-            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(SignalSleeper.name(signal)) after \(Self.tenths(waited)) s yielding the free drive to waiting hosts; not locked")
+            throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(ProcessSignals.name(signal)) after \(Self.tenths(waited)) s yielding the free drive to waiting hosts; not locked")
         }
     }
 

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ProcessSupport
 
 /// Sleeps that a stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) ends at once, without a signal
 /// handler or global state.
@@ -21,14 +20,12 @@ public final class SignalSleeper {
         // EINTR (SIGSTOP/SIGCONT, not a stop signal) is retried with what is left until the deadline, so the
         // wait keeps its end; only a stop signal (the return value) or the timeout (EAGAIN) ends it.
         let signal = SystemCall.valueOrErrno {
-            let left = ContinuousClock.now.duration(to: deadline)
-            let nanos = max(Int64(0), left.nanoseconds)
+            let (seconds, attoseconds) = ContinuousClock.now.duration(to: deadline).components
+            let nanos = max(Int64(0), seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
             var timeout = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
             return sigtimedwait(&set, nil, &timeout)
         }
         guard case .success(let number) = signal, number > 0 else { return nil }
         return number
     }
-
-    public static func name(_ signal: Int32) -> String { ProcessSignals.name(signal) }
 }

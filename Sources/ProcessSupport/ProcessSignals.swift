@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ProcessSupport
 
 /// How the storage-ctl personality treats signals. A process that dies between its RESERVE and its
 /// exit holds a lock nobody knows about, and one that dies between two commands of a sequence leaves
