@@ -149,11 +149,35 @@ public struct TicketLine: Sendable, Equatable {
     public static func soon(ahead: Int) -> Bool { ahead <= 1 }
 }
 
-/// Where a waiting host stands in line: the live tickets before and after its own.
+/// Where a waiting host stands in line: the live tickets before and after its own, and how fast the line
+/// has moved as this waiter saw it (`turn`: time per place moved up; nil until it has moved).
 public struct LinePlace: Sendable, Equatable {
     public var ahead: Int
     public var behind: Int
-    public init(ahead: Int, behind: Int) { self.ahead = ahead; self.behind = behind }
+    public var turn: Duration?
+    public init(ahead: Int, behind: Int, turn: Duration? = nil) { self.ahead = ahead; self.behind = behind; self.turn = turn }
+}
+
+/// The line's pace as one waiter sees it: where it stood when it started to count, and when.
+public struct LinePace: Sendable {
+    var start: (at: Int64, ahead: Int)?
+    var last: Int?
+
+    public init() {}
+
+    /// `line` seen at `now` (nanoseconds, monotonic) as a place with the time per place moved up since the
+    /// first look (counted again from here when more stand ahead than at the last look: a waiter taken for
+    /// dead came back).
+    public mutating func place(in line: TicketLine, now: Int64) -> LinePlace {
+        var place = line.place
+        defer { last = place.ahead }
+        if let start, let last, place.ahead <= last {
+            if place.ahead < start.ahead { place.turn = .nanoseconds((now - start.at) / Int64(start.ahead - place.ahead)) }
+        } else {
+            start = (now, place.ahead)
+        }
+        return place
+    }
 }
 
 /// How long a ticket's heartbeat may stand still before younger waiters remove it: three of the longest

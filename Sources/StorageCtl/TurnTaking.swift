@@ -7,6 +7,7 @@ struct TicketWaiter {
     /// What this nexus is registered with, as far as our own REGISTERs tell (nil: not known yet).
     var registeredAs: ReservationKey?
     var watch = TicketWatch()
+    var pace = LinePace()
     /// `ticketExpiry` in nanoseconds.
     let expiry: Int64
 }
@@ -50,7 +51,7 @@ extension Locker {
         if let holder = look.holder, blocks(holder) {
             try takeTicket(&waiter, generation: look.generation, keys: look.keys)
             try removeDead(dead, &waiter, holder: holder)
-            return .busy(holder, place: line.place)
+            return .busy(holder, place: waiter.pace.place(in: line, now: now))
         }
         // Held under our own key (this nexus or another path of ours): never queue behind others while
         // holding; a REGISTER of a ticket here would rename the holder. `attempt` decides as it always did.
@@ -60,7 +61,7 @@ extension Locker {
         if let first = line.ahead.first {
             try takeTicket(&waiter, generation: look.generation, keys: look.keys)
             try removeDead(dead, &waiter, holder: look.holder)
-            return .behind(first: first, place: line.place)
+            return .behind(first: first, place: waiter.pace.place(in: line, now: now))
         }
         // Our turn, or nobody waits: hold under our configured key, as every other tool expects to see it.
         var lookedAt: (holder: Holder?, generation: UInt32)? = (look.holder, look.generation)

@@ -67,6 +67,13 @@ struct LockPolicyTests {
         #expect(policy.inLineCap(LinePlace(ahead: 0, behind: 78)) == .milliseconds(50))   // never below initialDelay
         #expect(policy.inLineCap(LinePlace(ahead: 1, behind: 9)) == .seconds(1))
         #expect(policy.inLineCap(LinePlace(ahead: 5, behind: 5)) == .seconds(1))
+        // a line moving a place every 100 ms: poll when the turn can come, the front at half a turn
+        #expect(policy.inLineCap(LinePlace(ahead: 3, behind: 5, turn: .milliseconds(100))) == .milliseconds(300))
+        #expect(policy.inLineCap(LinePlace(ahead: 0, behind: 5, turn: .milliseconds(300))) == .milliseconds(150))
+        #expect(policy.inLineCap(LinePlace(ahead: 1, behind: 0, turn: .milliseconds(10))) == .milliseconds(50))   // initialDelay
+        // a slow line changes nothing
+        #expect(policy.inLineCap(LinePlace(ahead: 3, behind: 5, turn: .seconds(60))) == .seconds(1))
+        #expect(policy.inLineCap(LinePlace(ahead: 0, behind: 2, turn: .seconds(60))) == .milliseconds(500))
         let clock = ManualClock()
         var random = SplitMix64(seed: 11)
         let far = LockPolicy.AttemptResult<String>.inLine("h", LinePlace(ahead: 3, behind: 0))

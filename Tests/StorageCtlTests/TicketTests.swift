@@ -25,6 +25,24 @@ struct TicketTests {
         #expect(TicketKey(owner: 1, ticket: 5, beat: 15).nextBeat.beat == 0)
     }
 
+    @Test("the line's pace: time per place moved up since the first look; started again when the line grows ahead")
+    func pace() {
+        func line(ahead: Int, behind: Int = 0) -> TicketLine {
+            let mine = TicketKey(owner: ReservationKey(0xbac100), ticket: 100, beat: 0)
+            let before = (0..<ahead).map { TicketKey(owner: ReservationKey(0xbac001 + UInt64($0)), ticket: UInt32(10 + $0), beat: 0) }
+            let after = (0..<behind).map { TicketKey(owner: ReservationKey(0xbac200 + UInt64($0)), ticket: UInt32(200 + $0), beat: 0) }
+            return TicketLine(others: before + after, mine: mine)
+        }
+        var pace = LinePace()
+        #expect(pace.place(in: line(ahead: 6, behind: 2), now: 1_000) == LinePlace(ahead: 6, behind: 2))
+        #expect(pace.place(in: line(ahead: 6), now: 50_000) == LinePlace(ahead: 6, behind: 0))
+        #expect(pace.place(in: line(ahead: 2), now: 401_000) == LinePlace(ahead: 2, behind: 0, turn: .nanoseconds(100_000)))
+        #expect(pace.place(in: line(ahead: 0), now: 601_000) == LinePlace(ahead: 0, behind: 0, turn: .nanoseconds(100_000)))
+        // a waiter taken for dead registers again ahead of us: count from here
+        #expect(pace.place(in: line(ahead: 1), now: 700_000) == LinePlace(ahead: 1, behind: 0))
+        #expect(pace.place(in: line(ahead: 0), now: 900_000) == LinePlace(ahead: 0, behind: 0, turn: .nanoseconds(200_000)))
+    }
+
     @Test("a key fits when it has 1 to 32 bits")
     func fits() {
         #expect(TicketKey.fits(0xbac001) && TicketKey.fits(0xFFFF_FFFF) && TicketKey.fits(1))
