@@ -26,7 +26,8 @@ struct TryLockVerb: NoArgumentVerb {
 ///
 /// Fair hand-off (docs/DESIGN.md "Fairness"): every poll of a waiting lock re-registers our key (a
 /// heartbeat the holder sees as a moving PRgeneration), and a lock that follows our own release
-/// of a drive others were waiting for yields it for one courtesy window first (LockRecord).
+/// of a drive others were waiting for yields it for one courtesy window first (LockRecord). What the wait
+/// knows between polls, and what each poll changes, is `LockWait`'s; this sends the commands and prints.
 ///
 /// A signal is only acted on between attempts: if the attempt that raced with it acquired the
 /// reservation we report success (exit 0 = we hold it) rather than release a lock we may have
