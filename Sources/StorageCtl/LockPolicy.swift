@@ -137,6 +137,9 @@ public struct LockPolicy: Sendable {
     }
 }
 
+/// Results compare by value, so a script of attempts (LockWait's tests) can say exactly what the policy hears.
+extension LockPolicy.AttemptResult: Equatable where Holder: Equatable {}
+
 extension Duration {
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components

@@ -26,7 +26,8 @@ struct TryLockVerb: NoArgumentVerb {
 ///
 /// Fair hand-off (docs/DESIGN.md "Fairness"): every poll of a waiting lock re-registers our key (a
 /// heartbeat the holder sees as a moving PRgeneration), and a lock that follows our own release
-/// of a drive others were waiting for yields it for one courtesy window first (LockRecord).
+/// of a drive others were waiting for yields it for one courtesy window first (LockRecord). What the wait
+/// knows between polls, and what each poll changes, is `LockWait`'s; this sends the commands and prints.
 ///
 /// A signal is only acted on between attempts: if the attempt that raced with it acquired the
 /// reservation we report success (exit 0 = we hold it) rather than release a lock we may have
@@ -50,60 +51,32 @@ struct LockVerb: NoArgumentVerb {
         let limit = Self.seconds(policy.maxWait)
         let records = context.lockRecords
         let previous = records?.load()
-        var waiting = false          // a holder kept us out at least once
-        var yielded = false
-        var polls = 0                // attempts that found the drive held by another
-        var changes = 0              // of those, the ones that found another holder than the one before
-        var lastSeen: Holder?? = nil // nil: not looked yet; .some(nil): free
-        var acquiredAt: (generation: UInt32, wasHolding: Bool)? = nil
         let (fairness, fairnessNote) = settings.effectiveFairness
         if let fairnessNote { context.tracer?.note(fairnessNote) }
-        var line = TicketWaiter(expiry: ticketExpiry(lockRetryMax: policy.maxDelay).nanoseconds)
         let clock = ContinuousClock(), start = clock.now
-        /// A holder kept us out (or, fifo, waiters that came first): counted, remembered, said.
-        func keptOut(by blocker: Blocker) {
-            if case .held(let holder) = blocker {
-                if waiting, case .some(let seen) = lastSeen, seen != holder { changes += 1 }
-                lastSeen = .some(holder)
-            }
-            polls += 1
-            if !waiting {
-                waiting = true
-                records?.rememberWaiting()
-            }
-        }
+        // the boot clock is only read with a previous record, which only a record store gives
+        var wait = LockWait(previous: previous, lockRetryMax: policy.maxDelay,
+                            bootClock: { records?.clock() ?? 0 },
+                            clock: { start.duration(to: clock.now).nanoseconds })
         let outcome = try policy.run(
             clock: clock, random: &random,
-            attempt: { (mayYield: Bool) throws(StorageCtlError) -> LockPolicy.AttemptResult<Blocker> in
-                let courtesy: ((UInt32) -> Duration?)? = (waiting || !mayYield) ? nil : { generation in
-                    guard let previous, let records else { return nil }
-                    return previous.courtesyLeft(now: records.clock(), generation: generation, lockRetryMax: policy.maxDelay)
-                }
+            attempt: { (mayYield: Bool) throws(StorageCtlError) -> LockPolicy.AttemptResult<LockWait.Blocker> in
+                let courtesy = wait.courtesy(mayYield: mayYield)
                 let result: Locker.TurnAttempt
                 if fairness == .fifo {
-                    result = try locker.attemptInTurn(&line, now: start.duration(to: clock.now).nanoseconds, courtesy: courtesy)
+                    let now = wait.clock()
+                    result = try locker.attemptInTurn(&wait.line, now: now, courtesy: courtesy)
                 } else {
                     result = Locker.TurnAttempt(try locker.attempt(registerWhenBusy: true, courtesy: courtesy))
                 }
-                switch result {
-                case .acquired(let generation, let wasHolding):
-                    acquiredAt = (generation, wasHolding)
-                    return .acquired
-                case .busy(let holder, let place):
-                    keptOut(by: .held(holder))
-                    guard let place else { return .busy(.held(holder)) }
-                    return .inLine(.held(holder), place)
-                case .behind(let first, let place):
-                    keptOut(by: .behind(first, count: place.ahead))
-                    return .inLine(.behind(first, count: place.ahead), place)
-                case .yielding(let left):
-                    if !yielded {
-                        yielded = true
-                        context.tracer?.note("yielding the drive for up to \(Self.tenths(left)) s: we released it while others waited")
-                    }
-                    lastSeen = .some(nil)
-                    return .yielding(left)
+                let (answer, effect) = wait.observe(result)
+                switch effect {
+                case .startedWaiting: records?.rememberWaiting()
+                case .startedYielding(let left):
+                    context.tracer?.note("yielding the drive for up to \(Self.tenths(left)) s: we released it while others waited")
+                case nil: break
                 }
+                return answer
             },
             sleep: sleep,
             progress: { event in
@@ -114,13 +87,12 @@ struct LockVerb: NoArgumentVerb {
                     context.note("\(blocker.describe(locker)); waited \(waited.wholeSeconds) s of \(limit) s")
                 }
             })
-        if case .acquired = outcome {} else { locker.leaveLine(&line) }
+        if case .acquired = outcome {} else { locker.leaveLine(&wait.line) }
         switch outcome {
         case .acquired(let waited):
-            if let acquiredAt, !acquiredAt.wasHolding {
-                records?.rememberTaken(generation: acquiredAt.generation)
-            }
-            if waiting {
+            if let generation = wait.taken { records?.rememberTaken(generation: generation) }
+            if wait.hasWaited {
+                let (changes, polls) = (wait.changes, wait.polls)
                 context.note("lock acquired after waiting \(Self.tenths(waited)) s" + (changes == 0 ? "" : " (\(Self.seen(changes: changes, polls: polls)))"))
             }
             return .ok
@@ -129,28 +101,12 @@ struct LockVerb: NoArgumentVerb {
             // waited >= max_lock_wait: say the limit the admin set (-w 0.3 -> "0.3 s"), unless the last
             // attempt overran it by a tenth of a second or more (a slow device): then the time it took
             let shown = waited - policy.maxWait < .milliseconds(100) ? limit : Self.tenths(waited)
-            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(shown) s: \(holder.describe(locker)); \(Self.seen(changes: changes, polls: polls))")
+            throw StorageCtlError(.timedOut, "\(context.path): gave up after \(shown) s: \(holder.describe(locker)); \(Self.seen(changes: wait.changes, polls: wait.polls))")
         case .interrupted(let signal, let waited, let holder):
             records?.remove()
             throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(ProcessSignals.name(signal)) after \(Self.tenths(waited)) s waiting; \(holder.describe(locker))")
         case .interruptedWhileYielding(let signal, let waited):
             throw StorageCtlError(.interrupted, "\(context.path): interrupted by \(ProcessSignals.name(signal)) after \(Self.tenths(waited)) s yielding the free drive to waiting hosts; not locked")
-        }
-    }
-
-    /// What keeps a waiting lock out: a holder, or (`fairness=fifo`) hosts that arrived first, waiting for the
-    /// free drive in turn.
-    enum Blocker: Equatable {
-        case held(Holder)
-        case behind(TicketKey, count: Int)
-
-        /// `lock held by 0xbac999 (dir)`, `in line behind 0xbac999 (dir) and 2 more`.
-        func describe(_ locker: Locker) -> String {
-            switch self {
-            case .held(let holder): return "lock held by \(locker.describe(holder))"
-            case .behind(let first, let count):
-                return "in line behind \(locker.settings.label(first.owner))" + (count > 1 ? " and \(count - 1) more" : "")
-            }
         }
     }
 
