@@ -18,7 +18,7 @@ public enum ArgumentBytes {
     /// (which one was meant cannot be told).
     public static func original(of value: String) -> [UInt8]? {
         let decoded = Array(value.utf8)
-        guard contains(decoded, replacement) else { return decoded }
+        guard decoded.contains(bytes: replacement) else { return decoded }
         var whole: [[UInt8]] = []
         var tails: [[UInt8]] = []
         for index in 0..<Int(CommandLine.argc) {
@@ -49,10 +49,14 @@ public enum ArgumentBytes {
         "\(what) \(shown): two arguments that are not UTF-8 read the same; cannot tell "
             + "which bytes were meant"
     }
+}
 
-    private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard bytes.count >= needle.count else { return false }
-        for start in 0...(bytes.count - needle.count) where Array(bytes[start..<(start + needle.count)]) == needle {
+extension Array where Element == UInt8 {
+    /// Whether `needle` occurs in these bytes. Bytes, not String.contains: that one pulls in the string
+    /// processing library's generic searcher, ~180K instructions at its first use, in every command's start-up.
+    public func contains(bytes needle: [UInt8]) -> Bool {
+        guard count >= needle.count else { return false }
+        for start in 0...(count - needle.count) where self[start..<(start + needle.count)].elementsEqual(needle) {
             return true
         }
         return false

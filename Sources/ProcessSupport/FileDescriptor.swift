@@ -78,10 +78,13 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
 
     /// read(2) of at most `count` bytes: the bytes read, none at end of file.
     public func read(upTo count: Int) throws(Errno) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        let n = try buffer.withUnsafeMutableBytes { raw in Result { () throws(Errno) in try read(into: raw) } }.get()
-        buffer.removeLast(count - n)
-        return buffer
+        // uninitialised, not zero-filled: readAll asks 16K at a time for files of a few hundred bytes
+        var failure: Errno? = nil
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(Errno) { initialized = try read(into: UnsafeMutableRawBufferPointer(buffer)) } catch { failure = error; initialized = 0 }
+        }
+        if let failure { throw failure }
+        return bytes
     }
 
     /// Reads what is left of the file, up to `limit` bytes (EFBIG beyond).

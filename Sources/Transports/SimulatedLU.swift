@@ -1,5 +1,6 @@
 import Glibc
 import PRCore
+import ProcessSupport
 
 /// A simulated SCSI logical unit whose persistent-reservation state lives in a regular file.
 ///
@@ -134,7 +135,8 @@ public final class SimulatedLU: SCSITransport, Sendable {
             return "invalid initiator name \"\(shown)\": \(rule)"
         }
         // NAME,i,0xISID is one iSCSI session (a path); anything else with ",i,0x" is a mistyped one, not a name
-        if name.lowercased().contains(",i,0x"), TransportID.parse(port: name) == nil {
+        let lowercased = bytes.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
+        if lowercased.contains(bytes: Array(",i,0x".utf8)), TransportID.parse(port: name) == nil {
             return "invalid initiator port \"\(name)\": an iSCSI session is NAME,i,0xISID, with 1 to 12 hex digits and no comma in NAME"
         }
         return nil

@@ -8,9 +8,13 @@ enum CommandOptions {
         Verbs.all.map { ($0.name, $0.ownOptions) } + DevicelessCommands.all.map { ($0.name, $0.ownOptions) }
     }
 
-    /// The commands `option` belongs to; empty for an option of every command.
+    /// The commands `option` belongs to; empty for an option of every command. (A loop over the commands, not
+    /// `declared`: at every start-up, before any option is refused, that array of tuples cost ~60K instructions.)
     static func owners(of option: Invocation.Option) -> [String] {
-        declared.filter { $0.options.contains(option) }.map(\.name)
+        var names: [String] = []
+        for verb in Verbs.all where verb.ownOptions.contains(option) { names.append(verb.name) }
+        for command in DevicelessCommands.all where command.ownOptions.contains(option) { names.append(command.name) }
+        return names
     }
 
     /// The first option set in `invocation` that belongs to other commands than `name`, refused with a

@@ -139,7 +139,13 @@ struct StatusVerb: NoArgumentVerb {
         if waiting { fields.append((.waiting, "1")) }
         if !own.waiters.isEmpty { fields.append((.waiters, own.waiters.map(\.owner.description).joined(separator: ","))) }
         if let heldFor { fields.append((.heldfor, "\(heldFor)")) }
-        context.print(fields.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: " "))
+        // a loop, not map + joined(separator:): that generic costs ~90K instructions at its first use
+        var line = ""
+        for (field, value) in fields {
+            if !line.isEmpty { line += " " }
+            line += field.rawValue + "=" + value
+        }
+        context.print(line)
         return .ok
     }
 
