@@ -100,6 +100,15 @@ done
 SA "$DM" unlock
 [ "$RC" = 0 ] && [ "$(keys_of_a "$P1")" = 2 ]; check $? "unlock through the map: exit 0, A still registered on both paths"
 
+# the map by its name, as an admin writes it: /dev/mapper/NAME (no udev in the guest: dmsetup mknodes)
+dmsetup mknodes tbmp > /dev/null 2>&1
+MAPPER=/dev/mapper/tbmp
+SA -v "$MAPPER" lock
+[ "$RC" = 0 ] && err_has "backend block"; check $? "lock through $MAPPER (the map by its name): exit 0, the block backend"
+b_refused; check $? "B's dd refused while A holds through $MAPPER"
+SA "$MAPPER" unlock
+[ "$RC" = 0 ] && [ "$(keys_of_a "$P1")" = 2 ]; check $? "unlock through $MAPPER: exit 0, A still registered on both paths"
+
 # the same with A's /dev/sdX and --backend block (one path)
 SA --backend block -v "$P1" lock
 [ "$RC" = 0 ] && err_has "backend block"; check $? "lock on $P1 with --backend block: exit 0"
