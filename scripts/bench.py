@@ -26,6 +26,8 @@ class Build:
         self.label, self.binary = label, binary
         self.drive = os.path.join(work, f"drive-{label}")
         open(self.drive, "w").close()
+        # a simulated drive exists only once made (`create`); a binary from before that took an empty file for one
+        subprocess.run([binary, self.drive, "create"], capture_output=True)
         self.conf = os.path.join(work, f"{label}.conf")
         with open(self.conf, "w") as f:
             f.write("key=bac001\ninitiator=iqn.2024-01.com.example:bench\n")

@@ -24,6 +24,8 @@ def main():
                         f.write(f"key={k}\ninitiator=iqn.2024-01.test:{n}\n")
                 drive = os.path.join(d, "drive")
                 open(drive, "w").close()
+                # a drive is made on purpose (`create`); an older build took the empty file for a fresh drive
+                subprocess.run([binary, drive, "create"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 def run(n, *verb):
                     t = time.monotonic()
                     p = subprocess.run([binary, "-c", os.path.join(d, n + ".conf"), drive, *verb], env=env,
