@@ -38,25 +38,36 @@ struct LockPolicyTests {
 
     /// fairness=fifo: a waiter moving up to the front of the line (one waiter ahead, then none) starts its
     /// backoff again each time, so it notices its turn soon; staying where it is, or busy, continues it.
-    @Test("next in line: each move up to the front restarts the backoff at the first retry's delay")
-    func nextRestartsBackoff() {
+    /// The sleeps `policy` takes through `script`, on a manual clock.
+    static func sleeps(_ policy: LockPolicy, _ script: [LockPolicy.AttemptResult<String>], seed: UInt64) -> [Duration] {
         let clock = ManualClock()
-        var random = SplitMix64(seed: 9)
-        let script: [LockPolicy.AttemptResult<String>] = [.busy("h"), .busy("h"), .busy("h"), .busy("h"), .busy("h"),
-                                                          .inLine("h", LinePlace(ahead: 1, behind: 0)), .inLine("h", LinePlace(ahead: 1, behind: 0)),
-                                                          .inLine("h", LinePlace(ahead: 0, behind: 0)), .inLine("h", LinePlace(ahead: 0, behind: 0)),
-                                                          .busy("h"), .inLine("h", LinePlace(ahead: 1, behind: 0)), .acquired]
+        var random = SplitMix64(seed: seed)
         var index = 0
         var sleeps: [Duration] = []
         _ = policy.run(clock: clock, random: &random,
                        attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in defer { index += 1 }; return script[index] },
                        sleep: { sleeps.append($0); clock.advance($0); return nil }, progress: { _ in })
+        return sleeps
+    }
+
+    /// Each sleep is its step with "equal jitter": in [step/2, step].
+    static func expect(_ sleeps: [Duration], steps: [Duration]) {
+        #expect(sleeps.count == steps.count)
+        for (sleep, step) in zip(sleeps, steps) { #expect(sleep <= step && sleep >= step / 2, "\(sleeps)") }
+    }
+
+    @Test("next in line: each move up to the front restarts the backoff at the first retry's delay")
+    func nextRestartsBackoff() {
+        let script: [LockPolicy.AttemptResult<String>] = [.busy("h"), .busy("h"), .busy("h"), .busy("h"), .busy("h"),
+                                                          .inLine("h", LinePlace(ahead: 1, behind: 0)), .inLine("h", LinePlace(ahead: 1, behind: 0)),
+                                                          .inLine("h", LinePlace(ahead: 0, behind: 0)), .inLine("h", LinePlace(ahead: 0, behind: 0)),
+                                                          .busy("h"), .inLine("h", LinePlace(ahead: 1, behind: 0)), .acquired]
+        let sleeps = Self.sleeps(policy, script, seed: 9)
         // the step of each sleep: 50 ms doubling per retry, capped at 1 s; a restart is back at 50 ms
         let steps: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
                                  .milliseconds(50), .milliseconds(100), .milliseconds(50), .milliseconds(100),
                                  .milliseconds(200), .milliseconds(50)]
-        #expect(sleeps.count == steps.count)
-        for (sleep, step) in zip(sleeps, steps) { #expect(sleep <= step && sleep >= step / 2, "\(sleeps)") }
+        Self.expect(sleeps, steps: steps)
     }
 
     @Test("in line: the front polls the faster the longer the line, the others as courtesy waiters")
@@ -74,21 +85,14 @@ struct LockPolicyTests {
         // a slow line changes nothing
         #expect(policy.inLineCap(LinePlace(ahead: 3, behind: 5, turn: .seconds(60))) == .seconds(1))
         #expect(policy.inLineCap(LinePlace(ahead: 0, behind: 2, turn: .seconds(60))) == .milliseconds(500))
-        let clock = ManualClock()
-        var random = SplitMix64(seed: 11)
         let far = LockPolicy.AttemptResult<String>.inLine("h", LinePlace(ahead: 3, behind: 0))
         let front = LockPolicy.AttemptResult<String>.inLine("h", LinePlace(ahead: 0, behind: 6))
         let script: [LockPolicy.AttemptResult<String>] = Array(repeating: far, count: 7) + Array(repeating: front, count: 4) + [.acquired]
-        var index = 0
-        var sleeps: [Duration] = []
-        _ = policy.run(clock: clock, random: &random,
-                       attempt: { (_: Bool) -> LockPolicy.AttemptResult<String> in defer { index += 1 }; return script[index] },
-                       sleep: { sleeps.append($0); clock.advance($0); return nil }, progress: { _ in })
+        let sleeps = Self.sleeps(policy, script, seed: 11)
         // far back: doubling up to 1 s; at the front (7 waiters): from 50 ms again, capped at 250 ms
         let steps: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
                                  .seconds(1), .seconds(1), .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(250)]
-        #expect(sleeps.count == steps.count)
-        for (sleep, step) in zip(sleeps, steps) { #expect(sleep <= step && sleep >= step / 2, "\(sleeps)") }
+        Self.expect(sleeps, steps: steps)
     }
 
     @Test("acquires at once without sleeping or progress")
