@@ -43,6 +43,27 @@ struct TicketTests {
         #expect(pace.place(in: line(ahead: 0), now: 900_000) == LinePlace(ahead: 0, behind: 0, turn: .nanoseconds(200_000)))
     }
 
+    @Test("a waiter whose ticket went while the drive stayed free is stepping up: its turn until it holds, for a short grace")
+    func steppingUp() {
+        let b = TicketKey(owner: ReservationKey(0xbac002), ticket: 10, beat: 3)
+        let bKey = ReservationKey(0xbac002)
+        var waiter = TicketWaiter(expiry: 1_000_000, steppingGrace: 1_000)
+        // b's ticket gone and its configured key registered: between its REGISTER and its RESERVE
+        #expect(waiter.steppingUp(wasAhead: [b], tickets: [], keys: [bKey], now: 100) == b)
+        #expect(waiter.steppingUp(wasAhead: [], tickets: [], keys: [bKey], now: 1_099) == b)
+        // the grace passed (it held and released unseen, gave up or died): not again
+        #expect(waiter.steppingUp(wasAhead: [], tickets: [], keys: [bKey], now: 1_100) == nil)
+        // b's ticket only moved a beat: still in line, not stepping up
+        var other = TicketWaiter(expiry: 1_000_000, steppingGrace: 1_000)
+        #expect(other.steppingUp(wasAhead: [b], tickets: [b.nextBeat], keys: [b.nextBeat.key], now: 0) == nil)
+        // no key of b registered any more: nobody to wait for
+        #expect(other.steppingUp(wasAhead: [b], tickets: [], keys: [], now: 0) == nil)
+        // stepping up, then its key goes (it unregistered): over at once
+        var third = TicketWaiter(expiry: 1_000_000, steppingGrace: 1_000)
+        #expect(third.steppingUp(wasAhead: [b], tickets: [], keys: [bKey], now: 0) == b)
+        #expect(third.steppingUp(wasAhead: [], tickets: [], keys: [], now: 10) == nil)
+    }
+
     @Test("a key fits when it has 1 to 32 bits")
     func fits() {
         #expect(TicketKey.fits(0xbac001) && TicketKey.fits(0xFFFF_FFFF) && TicketKey.fits(1))

@@ -10,6 +10,33 @@ struct TicketWaiter {
     var pace = LinePace()
     /// `ticketExpiry` in nanoseconds.
     let expiry: Int64
+    /// The live tickets ahead of ours at our last look.
+    var ahead: [TicketKey] = []
+    /// A waiter ahead of us whose ticket went while the drive stayed free (`steppingUp`), and since when.
+    var stepping: (ticket: TicketKey, since: Int64)?
+    /// How long (ns) a waiter stepping up keeps its turn: its REGISTER and RESERVE are two commands, and from
+    /// the outside "it held the drive and released it between two of our looks" looks the same (RESERVE and
+    /// RELEASE leave the PRgeneration alone), so the wait must be short: it is paid after every hold that
+    /// ended unseen.
+    var steppingGrace: Int64 = 250_000_000
+
+    /// A waiter that stood ahead of us at our last look and whose ticket is gone, while the drive is free and
+    /// its configured key registered: it may be between its REGISTER back to its key and its RESERVE (the order
+    /// in `attemptInTurn`), so still its turn. Without this, a waiter behind it that looked in that instant saw
+    /// nobody ahead and took the drive (seen once in a CI run, fifo arrival order, on a loaded machine). For
+    /// `steppingGrace`, once.
+    /// `wasAhead`: the tickets ahead of ours at the look before this one; `tickets`, `keys`: this look's.
+    mutating func steppingUp(wasAhead: [TicketKey], tickets: [TicketKey], keys: [ReservationKey], now: Int64) -> TicketKey? {
+        if let current = stepping {
+            if keys.contains(current.ticket.owner), now - current.since < steppingGrace { return current.ticket }
+            stepping = nil   // it held and released unseen, gave up or died; not ahead any more, it does not come back
+        }
+        guard let gone = wasAhead.first(where: { was in
+            !tickets.contains { $0.place == was.place } && keys.contains(was.owner)
+        }) else { return nil }
+        stepping = (gone, now)
+        return gone
+    }
 }
 
 extension Locker {
@@ -48,7 +75,10 @@ extension Locker {
         waiter.watch.observe(others, now: now)
         let dead = others.filter { waiter.watch.isExpired($0, now: now, expiry: waiter.expiry) }
         let line = TicketLine(others: others.filter { !dead.contains($0) }, mine: waiter.mine)
+        let aheadBefore = waiter.ahead
+        waiter.ahead = line.ahead
         if let holder = look.holder, blocks(holder) {
+            waiter.stepping = nil
             try takeTicket(&waiter, generation: look.generation, keys: look.keys)
             try removeDead(dead, &waiter, holder: holder)
             return .busy(holder, place: waiter.pace.place(in: line, now: now))
@@ -62,6 +92,12 @@ extension Locker {
             try takeTicket(&waiter, generation: look.generation, keys: look.keys)
             try removeDead(dead, &waiter, holder: look.holder)
             return .behind(first: first, place: waiter.pace.place(in: line, now: now))
+        }
+        if let stepping = waiter.steppingUp(wasAhead: aheadBefore, tickets: others, keys: look.keys, now: now) {
+            try takeTicket(&waiter, generation: look.generation, keys: look.keys)
+            var place = waiter.pace.place(in: line, now: now)
+            place.ahead = 1
+            return .behind(first: stepping, place: place)
         }
         // Our turn, or nobody waits: hold under our configured key, as every other tool expects to see it.
         var lookedAt: (holder: Holder?, generation: UInt32)? = (look.holder, look.generation)
