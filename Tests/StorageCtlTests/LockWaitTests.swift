@@ -52,7 +52,7 @@ struct LockWaitTests {
         guard case .acquired(let waited) = outcome else { Issue.record("\(outcome)"); return }
         #expect(sleeps == [.milliseconds(1070)] && waited == .milliseconds(1070))
         #expect(effects == [.startedYielding(.milliseconds(1070)), nil])
-        #expect(wait.yielded && !wait.hasWaited && wait.polls == 0 && wait.lastSeen == .free)
+        #expect(wait.yielded && !wait.hasWaited && wait.polls == 0 && wait.lastHolder == nil)
         #expect(wait.taken == 7 && boot.readings == 2)
     }
 
@@ -97,7 +97,7 @@ struct LockWaitTests {
         for _ in 0..<polls {
             #expect(wait.observe(.busy(Self.a, place: nil)).result == .busy(.held(Self.a)))
         }
-        #expect(wait.polls == polls && wait.changes == 0 && wait.lastSeen == .held(Self.a))
+        #expect(wait.polls == polls && wait.changes == 0 && wait.lastHolder == Self.a)
         #expect(LockVerb.seen(changes: wait.changes, polls: wait.polls) == (polls == 1 ? "polled once" : "the same holder at all \(polls) polls"))
     }
 

@@ -3,13 +3,8 @@
 /// is everyone's (`-c`, `-k`, `-v`, ...); one that some command declares is refused, in one line, by
 /// every other (`trylock -w 5` has no wait to bound and must not look as if it had).
 enum CommandOptions {
-    /// Every command with the options it declares as its own.
-    static var declared: [(name: String, options: [Invocation.Option])] {
-        Verbs.all.map { ($0.name, $0.ownOptions) } + DevicelessCommands.all.map { ($0.name, $0.ownOptions) }
-    }
-
     /// The commands `option` belongs to; empty for an option of every command. (A loop over the commands, not
-    /// `declared`: at every start-up, before any option is refused, that array of tuples cost ~60K instructions.)
+    /// an array of (name, options) tuples: built at every start-up, that cost ~60K instructions.)
     static func owners(of option: Invocation.Option) -> [String] {
         var names: [String] = []
         for verb in Verbs.all where verb.ownOptions.contains(option) { names.append(verb.name) }

@@ -21,15 +21,6 @@ struct LockWait {
         }
     }
 
-    /// What our last look at the drive showed, for counting changes of holder.
-    enum Sighting: Equatable {
-        /// No look yet.
-        case notLooked
-        /// The drive was free (we yielded it).
-        case free
-        case held(Holder)
-    }
-
     /// What the verb does besides answering the policy: each happens at most once per wait.
     enum Effect: Equatable {
         /// Kept out for the first time: a `waiting` lock record, for `status ... waiting=1`.
@@ -46,7 +37,8 @@ struct LockWait {
     private(set) var polls = 0
     /// Of those, the ones that found another holder than the one before.
     private(set) var changes = 0
-    private(set) var lastSeen: Sighting = .notLooked
+    /// The holder our last kept-out poll saw, for counting changes of holder (nil: none seen yet).
+    private(set) var lastHolder: Holder?
     /// Where we took the drive: the fairness baseline, and whether it was ours already.
     private(set) var acquired: (generation: UInt32, wasHolding: Bool)?
     /// Our place in line under `fairness=fifo` (`Locker.attemptInTurn` moves it on).
@@ -71,11 +63,6 @@ struct LockWait {
     /// How long, at this instant, to leave the free drive to waiters, given the generation the drive shows:
     /// the rest of the courtesy after our own release (`LockRecord.courtesyLeft`), or nil to take it.
     func courtesyLeft(generation: UInt32) -> Duration? {
-        Self.courtesyLeft(after: previous, bootClock: bootClock, generation: generation, lockRetryMax: lockRetryMax)
-    }
-
-    private static func courtesyLeft(after previous: LockRecord?, bootClock: () -> Int64, generation: UInt32,
-                                     lockRetryMax: Duration) -> Duration? {
         guard let previous else { return nil }
         return previous.courtesyLeft(now: bootClock(), generation: generation, lockRetryMax: lockRetryMax)
     }
@@ -85,10 +72,8 @@ struct LockWait {
     /// attempt finds the drive free, as late as it can be.
     func courtesy(mayYield: Bool) -> ((_ generation: UInt32) -> Duration?)? {
         guard !hasWaited, mayYield else { return nil }
-        let (previous, bootClock, lockRetryMax) = (previous, bootClock, lockRetryMax)
-        return { generation in
-            Self.courtesyLeft(after: previous, bootClock: bootClock, generation: generation, lockRetryMax: lockRetryMax)
-        }
+        let wait = self   // what the courtesy depends on is constant for the wait
+        return { generation in wait.courtesyLeft(generation: generation) }
     }
 
     /// One attempt's result: what the policy hears, and what the verb must do first.
@@ -105,7 +90,6 @@ struct LockWait {
             let blocker = Blocker.behind(first, count: place.ahead)
             return (.inLine(blocker, place), keptOut(by: blocker))
         case .yielding(let left):
-            lastSeen = .free
             if yielded { return (.yielding(left), nil) }
             yielded = true
             return (.yielding(left), .startedYielding(left))
@@ -115,8 +99,8 @@ struct LockWait {
     /// A holder kept us out (or, fifo, waiters that came first): counted, and the first time remembered.
     private mutating func keptOut(by blocker: Blocker) -> Effect? {
         if case .held(let holder) = blocker {
-            if hasWaited, lastSeen != .notLooked, lastSeen != .held(holder) { changes += 1 }
-            lastSeen = .held(holder)
+            if hasWaited, let lastHolder, lastHolder != holder { changes += 1 }
+            lastHolder = holder
         }
         polls += 1
         if hasWaited { return nil }

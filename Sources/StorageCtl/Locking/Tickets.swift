@@ -145,7 +145,7 @@ public struct TicketLine: Sendable, Equatable {
     /// Whether `ahead` waiters before us is near enough the front to poll soon: our turn, or the next but one.
     /// A waiter learns that it has become next only at its own poll, and one far back in line polls at its
     /// slowest; so the waiter behind the next one polls as the next one does, and each move up restarts the
-    /// backoff (LockPolicy.AttemptResult.next): it notices its turn as soon as the drive passes on.
+    /// backoff (LockPolicy.AttemptResult.inLine): it notices its turn as soon as the drive passes on.
     public static func soon(ahead: Int) -> Bool { ahead <= 1 }
 }
 
