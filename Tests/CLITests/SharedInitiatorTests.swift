@@ -76,6 +76,21 @@ struct SharedInitiatorTests {
         #expect(try cibou.run("regkeys").stdout == "0xbac001\n")
     }
 
+    /// Under `fairness=fifo` a waiting lock registers a ticket key; refused on a shared nexus, it says what a
+    /// courtesy lock says, naming the configured key (not the ticket), and changes nothing.
+    @Test("fairness=fifo: dir's lock on cibou's nexus is refused as under courtesy, naming dir's key, drive unchanged")
+    func secondKeyRefusedInLine() throws {
+        let site = try Site("shared-fifo")
+        let cibou = try site.host("cibou", key: "bac001", extra: Self.shared + "\nfairness=fifo")
+        let dir = try site.host("dir", key: "bac999", extra: Self.shared + "\nfairness=fifo")
+        #expect(try cibou.run("lock").status == 0)
+        let before = try Self.snapshot(cibou)
+        let r = try CLI.run(["-c", dir.conf, site.drive, "lock"])
+        #expect(r.status == 6 && r.stdout.isEmpty && r.stderr == Self.refusal(site, "refusing to register 0xbac999 (dir): "), "\(r)")
+        #expect(try Self.snapshot(cibou) == before)
+        #expect(try cibou.run("unlock").status == 0)
+    }
+
     @Test("key= changed on this host: the old key's unregister moves over, then the new key locks")
     func changedKeyMovesOver() throws {
         let site = try Site("shared-rekey")

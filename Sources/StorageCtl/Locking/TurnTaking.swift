@@ -153,7 +153,8 @@ extension Locker {
             return
         }
         waiter.registeredAs = nil
-        throw initiatorShared(try nexusRegistration(), refusing: "refusing to register \(settings.label(new)): ")
+        // named by its configured key, as a courtesy lock's refusal names it: a ticket is our key waiting
+        throw initiatorShared(try nexusRegistration(), refusing: "refusing to register \(settings.label(TicketKey.configuredKey(new))): ")
     }
 
     /// PREEMPT (no reservation taken) of each ticket whose waiter stopped heartbeating, as the registrant we
